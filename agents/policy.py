@@ -1,0 +1,195 @@
+"""The decision policy applied by the ``merge`` node. Deterministic; documented in docs/decision-policy.md.
+
+1. A Phase III violation (a critical ``phase3`` finding) is REJECTED and can be neither suppressed nor
+   overridden by any verdict.
+2. Any unsuppressed finding at or above ``policy.fail_on`` is REJECTED; for stage requests, a failing
+   workflow gate (high or above) is REJECTED whatever ``fail_on`` says.
+3. A finding that carries a question (undefined Phase III boundaries, a ``needs_approval`` path) makes
+   the outcome at least REQUIRES CLARIFICATION.
+4. Verdicts can only escalate: the outcome is the worst of the floor and every verdict.
+5. A degraded agent caps an APPROVED at REQUIRES CLARIFICATION unless
+   ``policy.on_agent_failure: deterministic``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from infra_orchestrator.config import PolicyConfig
+from infra_orchestrator.models import (
+    AgentVerdict,
+    Category,
+    Decision,
+    DelegationPlan,
+    Finding,
+    Outcome,
+    Severity,
+    SummaryStatus,
+)
+
+from agents.specialists import SPECIALISTS, rule_outcome
+
+K8S_CATEGORIES = {Category.security, Category.scalability, Category.observability, Category.schema}
+
+
+@dataclass
+class MergeInput:
+    kind: str
+    intent: str
+    findings: list[Finding]
+    verdicts: list[AgentVerdict]
+    plan: DelegationPlan
+    policy: PolicyConfig
+    changed_paths: list[str]
+    object_count: int
+    scope_note: str = ""
+    change_mode: str = "directory"
+    stage: dict | None = None
+    answers: dict[str, str] = field(default_factory=dict)
+
+
+def is_phase3_violation(f: Finding) -> bool:
+    return f.category is Category.phase3 and f.severity is Severity.critical
+
+
+def _live(findings: list[Finding]) -> list[Finding]:
+    """Unsuppressed findings; Phase III violations ignore suppression."""
+    return [f for f in findings if not f.suppressed or is_phase3_violation(f)]
+
+
+def floor_outcome(m: MergeInput, findings: list[Finding]) -> Outcome:
+    live = _live(findings)
+    if any(is_phase3_violation(f) for f in live):
+        return Outcome.rejected
+    if m.kind == "stage" and any(f.category is Category.workflow and f.severity.at_least("high") for f in live):
+        return Outcome.rejected
+    unanswered = [f for f in live if not (f.question and m.answers.get(f.question, "").lower() in ("y", "yes"))]
+    return rule_outcome(unanswered, m.policy.fail_on)
+
+
+def _phase3_status(m: MergeInput, live: list[Finding]) -> SummaryStatus:
+    p3 = [f for f in live if f.category is Category.phase3]
+    touched = sorted({f.file for f in p3 if is_phase3_violation(f) and f.file})
+    if touched:
+        return SummaryStatus(status="FAIL", detail=f"protected paths touched: {', '.join(touched)}")
+    questions = [f for f in p3 if f.question]
+    if questions:
+        paths = sorted({f.file for f in questions if f.file})
+        what = f"needs approval: {', '.join(paths)}" if paths else questions[0].message
+        return SummaryStatus(status="NEEDS INPUT", detail=what)
+    if m.kind == "stage":
+        return SummaryStatus(status="NOT AFFECTED", detail="no Phase III path in the feature's changes")
+    if m.change_mode == "directory":
+        return SummaryStatus(status="PASS", detail="directory review: no change set, so no Phase III path is modified")
+    return SummaryStatus(status="PASS", detail=f"none of {len(m.changed_paths)} changed path(s) touch Phase III")
+
+
+def _k8s_status(m: MergeInput, live: list[Finding]) -> SummaryStatus:
+    k8s = [f for f in live if f.category in K8S_CATEGORIES]
+    blocking = [f for f in k8s if f.severity.at_least(m.policy.fail_on)]
+    base = f"{m.object_count} object(s) analysed"
+    if blocking:
+        ids = ", ".join(sorted({f.check_id for f in blocking})[:6])
+        return SummaryStatus(status="FAIL", detail=f"{base}; {len(blocking)} blocking finding(s): {ids}")
+    if k8s:
+        return SummaryStatus(status="WARN", detail=f"{base}; {len(k8s)} non-blocking finding(s)")
+    return SummaryStatus(status="PASS", detail=f"{base}; no findings")
+
+
+def _workflow_status(m: MergeInput, live: list[Finding]) -> SummaryStatus:
+    if m.kind != "stage" or not m.stage:
+        return SummaryStatus(status="SKIPPED", detail="change validation; no stage transition requested")
+    wf = [f for f in live if f.category is Category.workflow]
+    failing = [f for f in wf if f.severity.at_least("high")]
+    target = f"{m.stage['feature']} at '{m.stage.get('current_stage') or 'not started'}', entering '{m.stage['target']}'"
+    if failing:
+        ids = ", ".join(sorted({f.check_id for f in failing}))
+        return SummaryStatus(status="FAIL", detail=f"{target}: {len(failing)} failing gate check(s): {ids}")
+    if wf:
+        return SummaryStatus(status="WARN", detail=f"{target}: gates pass; {len(wf)} warning(s)")
+    return SummaryStatus(status="PASS", detail=f"{target}: every gate of {', '.join(m.stage.get('required', []))} passes")
+
+
+def _agents_status(m: MergeInput) -> SummaryStatus:
+    ran = [v.agent for v in m.verdicts]
+    degraded = [v for v in m.verdicts if v.degraded]
+    skipped = [s for s in SPECIALISTS if s not in ran]
+    if degraded:
+        what = "; ".join(f"{v.agent} failed ({v.error}); rule verdict stands in" for v in degraded)
+        return SummaryStatus(status="DEGRADED", detail=what)
+    providers = sorted({v.provider for v in m.verdicts})
+    detail = f"{', '.join(ran)} completed ({', '.join(providers)})"
+    if skipped:
+        detail += f"; not consulted: {', '.join(skipped)}"
+    return SummaryStatus(status="PASS", detail=detail)
+
+
+def format_issue(f: Finding) -> str:
+    where = f" {f.location()}" if f.file else ""
+    subject = f" {f.resource.label()}:" if f.resource.kind else ""
+    return f"[{f.severity.value.upper()}] {f.check_id}{where}{subject} {f.message}"
+
+
+def decide(m: MergeInput) -> Decision:
+    """Merge deterministic findings and verdicts into the decision (the only place an outcome is made)."""
+    agent_findings = [f for v in m.verdicts for f in v.findings]
+    findings = sorted(m.findings + agent_findings, key=Finding.sort_key)
+    live = _live(findings)
+    floor = floor_outcome(m, findings)
+    outcome = Outcome.worst(floor, *(v.outcome for v in m.verdicts))
+    degraded = [v.agent for v in m.verdicts if v.degraded]
+    reasoning: list[str] = []
+    if degraded and outcome is Outcome.approved and m.policy.on_agent_failure == "clarify":
+        outcome = Outcome.clarification
+        reasoning.append(f"Agent(s) {', '.join(degraded)} failed: an approval needs every consulted agent (fail closed).")
+    if any(is_phase3_violation(f) for f in live):
+        reasoning.append("Phase III code is immutable: the change touches protected paths and cannot be approved.")
+    escalated = [v for v in m.verdicts if v.outcome.rank > floor.rank]
+    for v in escalated:
+        reasoning.append(f"{v.agent} escalated to {v.outcome.value}: {v.summary}")
+    reasoning += [v.summary for v in m.verdicts]
+
+    questions = list(dict.fromkeys(f.question for f in live if f.question and f.question not in m.answers))
+    blocking = [f for f in live if f.severity.at_least(m.policy.fail_on) or is_phase3_violation(f)]
+    next_steps = list(dict.fromkeys(f.remediation for f in blocking if f.remediation))
+    next_steps += [q for q in questions]
+    if m.stage and m.stage.get("next_action") and (outcome is Outcome.approved or not m.stage.get("passed")):
+        next_steps.append(m.stage["next_action"])
+    if outcome is Outcome.approved and not next_steps:
+        next_steps.append("Proceed; re-run the review if the change grows.")
+
+    counts = Counter(f.severity.value for f in live)
+    analysis = _analysis(m, live, outcome, counts)
+    return Decision(
+        outcome=outcome,
+        kind="stage" if m.kind == "stage" else "change",
+        title=f"{m.stage['feature']} → {m.stage['target']}" if m.stage else (m.intent or "change validation"),
+        spec_kit_compliance=_workflow_status(m, live),
+        phase3_protection=_phase3_status(m, live),
+        k8s_best_practices=_k8s_status(m, live),
+        agent_coordination=_agents_status(m),
+        analysis=analysis,
+        reasoning=reasoning,
+        issues=[format_issue(f) for f in live],
+        next_steps=next_steps,
+        questions=questions,
+        findings=findings,
+        verdicts=m.verdicts,
+    )
+
+
+def _analysis(m: MergeInput, live: list[Finding], outcome: Outcome, counts: Counter) -> str:
+    intent = f"Intent: {m.intent.strip()}. " if m.intent.strip() else ""
+    scope = m.scope_note or f"{len(m.changed_paths)} path(s)"
+    sev = ", ".join(f"{counts[s.value]} {s.value}" for s in Severity if counts[s.value]) or "none"
+    suppressed = sum(1 for f in m.findings if f.suppressed)
+    consulted = ", ".join(v.agent for v in m.verdicts) or "none"
+    text = (
+        f"{intent}Reviewed {scope}: {m.object_count} Kubernetes object(s). "
+        f"Findings: {sev}. Specialists consulted: {consulted}. "
+        f"Policy: findings at or above '{m.policy.fail_on.value}' reject; Phase III violations are never overridable."
+    )
+    if suppressed:
+        text += f" {suppressed} finding(s) suppressed with a reason."
+    return text + f" Outcome: {outcome.value}."

@@ -1,0 +1,111 @@
+"""The four specialists: scope, rule-based verdicts, and the floor that bounds any provider's opinion."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass
+
+from infra_orchestrator.models import AgentVerdict, Category, Finding, Outcome, Severity
+from infra_orchestrator.providers.base import Provider, SpecialistInput
+
+
+@dataclass(frozen=True)
+class Specialist:
+    name: str
+    title: str
+    categories: frozenset[Category]
+    prompt: str
+
+    def owns(self, finding: Finding) -> bool:
+        return finding.category in self.categories
+
+
+SPECIALISTS: dict[str, Specialist] = {
+    s.name: s
+    for s in (
+        Specialist("security", "Security", frozenset({Category.security}), "security"),
+        Specialist("scalability", "Scalability", frozenset({Category.scalability, Category.schema}), "scalability"),
+        Specialist("observability", "Observability", frozenset({Category.observability}), "observability"),
+        Specialist("phase3_guard", "Phase III guard", frozenset({Category.phase3}), "phase3_guard"),
+    )
+}
+
+
+def rule_outcome(findings: list[Finding], fail_on: Severity | str) -> Outcome:
+    """The deterministic floor for a set of findings (suppressed ones never count)."""
+    live = [f for f in findings if not f.suppressed]
+    if any(f.severity.at_least(fail_on) for f in live):
+        return Outcome.rejected
+    if any(f.question for f in live):
+        return Outcome.clarification
+    return Outcome.approved
+
+
+def _severity_counts(findings: list[Finding]) -> str:
+    counts = Counter(f.severity.value for f in findings)
+    return ", ".join(f"{counts[s.value]} {s.value}" for s in Severity if counts[s.value])
+
+
+def rule_verdict(spec: Specialist, inp: SpecialistInput) -> AgentVerdict:
+    """Turn the specialist's findings into a verdict whose reasoning is written from the evidence."""
+    live = sorted((f for f in inp.findings if not f.suppressed), key=Finding.sort_key)
+    suppressed = len(inp.findings) - len(live)
+    outcome = rule_outcome(inp.findings, inp.fail_on)
+    scope = f"{len(inp.objects)} object(s)" if inp.objects else f"{len(inp.changed_paths)} changed path(s)"
+    if not live:
+        summary = f"{spec.title}: no findings in {scope}."
+        reasoning = summary
+    else:
+        blocking = [f for f in live if f.severity.at_least(inp.fail_on)]
+        summary = f"{spec.title}: {len(live)} finding(s) ({_severity_counts(live)}) in {scope}."
+        lines = [summary]
+        if blocking:
+            lines.append(f"{len(blocking)} at or above the '{inp.fail_on}' threshold block approval:")
+        for f in (blocking or live)[:8]:
+            where = f" at {f.location()}" if f.file else ""
+            subject = f"{f.resource.label()}: " if f.resource.kind else ""
+            lines.append(f"- {f.check_id}{where}: {subject}{f.message}")
+        if len(blocking or live) > 8:
+            lines.append(f"- … and {len(blocking or live) - 8} more")
+        reasoning = "\n".join(lines)
+    if suppressed:
+        reasoning += f"\n{suppressed} finding(s) suppressed by annotation with a stated reason."
+    recommendations = list(dict.fromkeys(f.remediation for f in live if f.remediation))[:6]
+    return AgentVerdict(
+        agent=spec.name,
+        outcome=outcome,
+        summary=summary,
+        reasoning=reasoning,
+        reviewed=sorted({f.check_id for f in inp.findings}),
+        recommendations=recommendations,
+        provider="rules",
+    )
+
+
+def bounded(baseline: AgentVerdict, opinion: AgentVerdict) -> AgentVerdict:
+    """Apply the floor to a provider's opinion: it may escalate and add, never relax."""
+    outcome = Outcome.worst(baseline.outcome, opinion.outcome)
+    return opinion.model_copy(
+        update={
+            "agent": baseline.agent,
+            "outcome": outcome,
+            "recommendations": list(dict.fromkeys(baseline.recommendations + opinion.recommendations)),
+            "reviewed": sorted(set(baseline.reviewed) | set(opinion.reviewed)),
+        }
+    )
+
+
+def run_specialist(name: str, inp: SpecialistInput, provider: Provider) -> AgentVerdict:
+    """Run one specialist: rule baseline, then the provider's bounded opinion; fail closed on error."""
+    spec = SPECIALISTS[name]
+    started = time.perf_counter()
+    baseline = rule_verdict(spec, inp)
+    try:
+        verdict = bounded(baseline, provider.assess(inp, baseline))
+    except Exception as exc:  # noqa: BLE001 - any provider failure degrades to the rule verdict
+        verdict = baseline.model_copy(
+            update={"degraded": True, "error": f"{type(exc).__name__}: {exc}"[:300], "provider": provider.name}
+        )
+    verdict.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
+    return verdict

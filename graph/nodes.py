@@ -1,0 +1,171 @@
+"""Thin graph nodes: each adapts state to one call into ``tools`` or ``agents`` and back."""
+
+from __future__ import annotations
+
+import time
+from functools import wraps
+from pathlib import Path
+
+from langgraph.runtime import Runtime
+from langgraph.types import Send
+
+from agents.context import specialist_inputs, supervisor_input
+from agents.policy import MergeInput, decide
+from agents.specialists import run_specialist
+from agents.supervisor import plan_delegation
+from infra_orchestrator.config import Config, load_config
+from infra_orchestrator.models import (
+    AgentVerdict,
+    ChangeRequest,
+    ChangeSet,
+    Decision,
+    DecisionMetadata,
+    DelegationPlan,
+    Finding,
+    K8sObject,
+    StageRequest,
+)
+from infra_orchestrator.providers.base import SpecialistInput
+from infra_orchestrator.render import render_text
+from infra_orchestrator.versions import versions
+from prompts import prompt_versions
+from tools import analysis
+from tools.workflow import evaluate_transition
+
+from graph.state import GraphContext, ReviewState, SpecialistTask
+
+
+def _request(state: ReviewState) -> ChangeRequest | StageRequest:
+    data = state["request"]
+    return StageRequest.model_validate(data) if data.get("kind") == "stage" else ChangeRequest.model_validate(data)
+
+
+def _timed(name: str):
+    """Record the node's wall time in ``timings_ms`` and announce it on the progress callback."""
+
+    def deco(fn):
+        @wraps(fn)
+        def wrapper(state, runtime: Runtime[GraphContext]):
+            if runtime.context and runtime.context.progress:
+                runtime.context.progress(name)
+            started = time.perf_counter()
+            update = fn(state, runtime)
+            if isinstance(update, dict):
+                update.setdefault("timings_ms", {})[name] = round((time.perf_counter() - started) * 1000, 2)
+            return update
+
+        return wrapper
+
+    return deco
+
+
+@_timed("intake")
+def intake(state: ReviewState, runtime: Runtime[GraphContext]) -> dict:
+    req = _request(state)
+    root = Path(req.workspace)
+    loaded = load_config(root) if "config" not in state else None
+    config = Config.model_validate(state["config"]) if loaded is None else loaded.config
+    collected = analysis.collect(req, root, config)
+    return {
+        "config": config.model_dump(mode="json"),
+        "config_path": state.get("config_path") if loaded is None else loaded.path,
+        "changes": collected.changes.model_dump(mode="json"),
+        "scope": collected.scope,
+        "scope_note": collected.scope_note,
+        "objects": [o.model_dump(mode="json") for o in collected.objects],
+        "findings": [f.model_dump(mode="json") for f in collected.findings],
+    }
+
+
+@_timed("deterministic")
+def deterministic(state: ReviewState, runtime: Runtime[GraphContext]) -> dict:
+    req = _request(state)
+    config = Config.model_validate(state["config"])
+    collected = analysis.Collected(
+        changes=ChangeSet.model_validate(state["changes"]),
+        scope=state["scope"],
+        objects=[K8sObject.model_validate(o) for o in state["objects"]],
+        findings=[Finding.model_validate(f) for f in state["findings"]],
+        scope_note=state.get("scope_note", ""),
+    )
+    findings = analysis.deterministic_findings(req, collected, config)
+    stage = None
+    if isinstance(req, StageRequest):
+        result = evaluate_transition(Path(req.workspace), req.feature, req.target, config.workflow)
+        findings += result.findings
+        stage = result.model_dump(mode="json", exclude={"findings"})
+    return {"findings": [f.model_dump(mode="json") for f in findings], "stage": stage}
+
+
+@_timed("supervisor")
+def supervisor(state: ReviewState, runtime: Runtime[GraphContext]) -> dict:
+    req = _request(state)
+    inp = supervisor_input(req, [Finding.model_validate(f) for f in state["findings"]], state["objects"],
+                           ChangeSet.model_validate(state["changes"]).paths())
+    plan = plan_delegation(inp, runtime.context.provider)
+    return {"plan": plan.model_dump(mode="json")}
+
+
+def fan_out(state: ReviewState) -> list[Send]:
+    """One ``Send`` batch: every planned specialist runs in the same superstep, in parallel."""
+    plan = DelegationPlan.model_validate(state["plan"])
+    config = Config.model_validate(state["config"])
+    inputs = specialist_inputs(_request(state), plan, [Finding.model_validate(f) for f in state["findings"]],
+                               state["objects"], ChangeSet.model_validate(state["changes"]).paths(),
+                               config.policy.fail_on.value)
+    return [Send("specialist", SpecialistTask(agent=name, payload=inp.model_dump(mode="json")))
+            for name, inp in inputs.items()]
+
+
+def specialist(task: SpecialistTask, runtime: Runtime[GraphContext]) -> dict:
+    if runtime.context and runtime.context.progress:
+        runtime.context.progress(f"specialist:{task['agent']}")
+    verdict = run_specialist(task["agent"], SpecialistInput.model_validate(task["payload"]), runtime.context.provider)
+    return {"verdicts": [verdict.model_dump(mode="json")]}
+
+
+@_timed("merge")
+def merge(state: ReviewState, runtime: Runtime[GraphContext]) -> dict:
+    req = _request(state)
+    config = Config.model_validate(state["config"])
+    changes = ChangeSet.model_validate(state["changes"])
+    m = MergeInput(
+        kind=req.kind,
+        intent=req.intent,
+        findings=[Finding.model_validate(f) for f in state["findings"]],
+        verdicts=[AgentVerdict.model_validate(v) for v in state.get("verdicts", [])],
+        plan=DelegationPlan.model_validate(state["plan"]),
+        policy=config.policy,
+        changed_paths=changes.paths() if changes.mode != "directory" else state["scope"],
+        object_count=len(state["objects"]),
+        scope_note=state.get("scope_note", ""),
+        change_mode=changes.mode,
+        stage=state.get("stage"),
+        answers=state.get("answers") or {},
+    )
+    return {"decision": decide(m).model_dump(mode="json")}
+
+
+@_timed("render")
+def render(state: ReviewState, runtime: Runtime[GraphContext]) -> dict:
+    decision = Decision.model_validate(state["decision"])
+    decision.metadata = decision_metadata(state, runtime.context.provider.name)
+    return {"decision": decision.model_dump(mode="json"), "rendered": render_text(decision)}
+
+
+def decision_metadata(state: ReviewState, provider: str) -> DecisionMetadata:
+    verdicts = [AgentVerdict.model_validate(v) for v in state.get("verdicts", [])]
+    usage: dict[str, dict[str, int]] = {v.agent: v.usage for v in verdicts if v.usage}
+    return DecisionMetadata(
+        versions=versions(),
+        timings_ms={**state.get("timings_ms", {}), **{f"agent:{v.agent}": v.elapsed_ms for v in verdicts}},
+        provider=provider,
+        specialists=[v.agent for v in verdicts],
+        degraded_agents=[v.agent for v in verdicts if v.degraded],
+        usage=usage,
+        prompt_versions=prompt_versions(["supervisor", *(v.agent for v in verdicts)]),
+        counts={"objects": len(state.get("objects", [])), "files_in_scope": len(state.get("scope", [])),
+                "findings": len(state.get("findings", []))},
+        config_file=state.get("config_path"),
+        workspace=state["request"]["workspace"],
+    )

@@ -1,0 +1,47 @@
+"""Graph state: plain JSON-able data only (pydantic models are dumped), so checkpoints stay portable."""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Callable, TypedDict
+
+from infra_orchestrator.providers.base import OfflineProvider, Provider
+
+
+def merge_dicts(left: dict, right: dict) -> dict:
+    return {**(left or {}), **(right or {})}
+
+
+class ReviewState(TypedDict, total=False):
+    request: dict[str, Any]
+    """ChangeRequest or StageRequest, dumped."""
+    config: dict[str, Any]
+    config_path: str | None
+    changes: dict[str, Any]
+    scope: list[str]
+    scope_note: str
+    objects: list[dict[str, Any]]
+    findings: list[dict[str, Any]]
+    stage: dict[str, Any] | None
+    plan: dict[str, Any]
+    verdicts: Annotated[list[dict[str, Any]], operator.add]
+    answers: dict[str, str]
+    decision: dict[str, Any]
+    rendered: str
+    timings_ms: Annotated[dict[str, float], merge_dicts]
+
+
+class SpecialistTask(TypedDict):
+    """The private input of one specialist branch (a ``Send`` payload)."""
+
+    agent: str
+    payload: dict[str, Any]
+
+
+@dataclass
+class GraphContext:
+    """Run-scoped dependencies injected by the front-end (never checkpointed)."""
+
+    provider: Provider = field(default_factory=OfflineProvider)
+    progress: Callable[[str], None] | None = None

@@ -1,0 +1,4 @@
+from infra_orchestrator.cli import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,249 @@
+"""Domain models: the one place where the shapes exchanged by every layer are defined.
+
+Everything here is pydantic v2 and JSON-able; graph state stores ``model_dump(mode="json")``
+of these so checkpoints stay portable.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Severity(str, Enum):
+    critical = "critical"
+    high = "high"
+    medium = "medium"
+    low = "low"
+    info = "info"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self.value]
+
+    def at_least(self, other: "Severity | str") -> bool:
+        return self.rank >= Severity(other).rank
+
+
+_SEVERITY_RANK = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
+
+
+class Category(str, Enum):
+    security = "security"
+    scalability = "scalability"
+    observability = "observability"
+    phase3 = "phase3"
+    workflow = "workflow"
+    schema = "schema"
+
+
+class Outcome(str, Enum):
+    approved = "APPROVED"
+    rejected = "REJECTED"
+    clarification = "REQUIRES CLARIFICATION"
+
+    @property
+    def rank(self) -> int:
+        return {"APPROVED": 0, "REQUIRES CLARIFICATION": 1, "REJECTED": 2}[self.value]
+
+    @property
+    def exit_code(self) -> int:
+        return {"APPROVED": 0, "REJECTED": 1, "REQUIRES CLARIFICATION": 3}[self.value]
+
+    @staticmethod
+    def worst(*outcomes: "Outcome") -> "Outcome":
+        return max(outcomes, key=lambda o: o.rank, default=Outcome.approved)
+
+
+class ResourceRef(BaseModel):
+    """Identifies a Kubernetes object (or nothing, for file-level findings)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    api_version: str | None = None
+    kind: str | None = None
+    namespace: str | None = None
+    name: str | None = None
+
+    def label(self) -> str:
+        if not self.kind:
+            return ""
+        ns = f"{self.namespace}/" if self.namespace else ""
+        return f"{self.kind} {ns}{self.name or '<unnamed>'}"
+
+
+class Finding(BaseModel):
+    """One observation about the change, produced by a check, the guard, a gate or an agent."""
+
+    check_id: str
+    severity: Severity
+    category: Category
+    message: str
+    resource: ResourceRef = Field(default_factory=ResourceRef)
+    file: str | None = None
+    line: int | None = None
+    remediation: str | None = None
+    source: str = "deterministic"
+    """Who produced it: ``deterministic`` (a tool), or an agent name such as ``agent:security``."""
+    question: str | None = None
+    """A finding with a question cannot be decided by the tool: the decision needs a human answer."""
+    suppressed: bool = False
+    suppression_reason: str | None = None
+
+    def location(self) -> str:
+        if not self.file:
+            return ""
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+    def sort_key(self) -> tuple:
+        return (-self.severity.rank, self.category.value, self.file or "", self.line or 0, self.check_id)
+
+
+class SummaryStatus(BaseModel):
+    """One line of the four-line Validation Summary."""
+
+    status: Literal["PASS", "FAIL", "WARN", "NOT AFFECTED", "DEGRADED", "NEEDS INPUT", "SKIPPED"]
+    detail: str = ""
+
+    def render(self) -> str:
+        return f"{self.status} — {self.detail}" if self.detail else self.status
+
+
+class AgentVerdict(BaseModel):
+    """What one specialist concluded. Agents may add findings and escalate; they never relax the floor."""
+
+    agent: str
+    outcome: Outcome
+    summary: str
+    reasoning: str = ""
+    findings: list[Finding] = Field(default_factory=list)
+    """Findings the agent adds beyond the deterministic ones it was given."""
+    reviewed: list[str] = Field(default_factory=list)
+    """check ids / resources the agent looked at (evidence trail)."""
+    recommendations: list[str] = Field(default_factory=list)
+    degraded: bool = False
+    """True when the agent failed and a rule-based verdict stands in for it."""
+    error: str | None = None
+    provider: str = "offline"
+    usage: dict[str, int] = Field(default_factory=dict)
+    elapsed_ms: float = 0.0
+
+
+class DelegationPlan(BaseModel):
+    """The supervisor's routing decision: which specialists to consult and what to focus on."""
+
+    specialists: list[str]
+    focus: dict[str, str] = Field(default_factory=dict)
+    rationale: str = ""
+    source: str = "rules"
+
+
+class FileChange(BaseModel):
+    """One path touched by the change, with git's view of what happened to it."""
+
+    path: str
+    status: Literal["added", "modified", "deleted", "renamed", "copied", "type_changed", "mode_changed", "unknown"]
+    old_path: str | None = None
+    old_mode: str | None = None
+    new_mode: str | None = None
+    is_symlink: bool = False
+    symlink_target: str | None = None
+    is_submodule: bool = False
+    is_binary: bool = False
+
+
+class ChangeSet(BaseModel):
+    """The set of files the request is about."""
+
+    mode: Literal["git-range", "git-worktree", "directory", "paths"]
+    base: str | None = None
+    head: str | None = None
+    files: list[FileChange] = Field(default_factory=list)
+
+    def paths(self) -> list[str]:
+        out: list[str] = []
+        for f in self.files:
+            out.append(f.path)
+            if f.old_path and f.old_path != f.path:
+                out.append(f.old_path)
+        return out
+
+
+class K8sObject(BaseModel):
+    """A Kubernetes object as loaded (or rendered) from a file, with a pointer back to its source."""
+
+    api_version: str = ""
+    kind: str = ""
+    name: str = ""
+    namespace: str | None = None
+    file: str
+    line: int = 1
+    doc_index: int = 0
+    body: dict[str, Any]
+    rendered_from: str | None = None
+    """For objects produced by Helm/Kustomize: the template file they came from."""
+
+    def ref(self) -> ResourceRef:
+        return ResourceRef(api_version=self.api_version or None, kind=self.kind or None,
+                           namespace=self.namespace, name=self.name or None)
+
+
+class ChangeRequest(BaseModel):
+    """Validate a change: a git range or work tree, or a set of paths, plus a sentence of intent."""
+
+    kind: Literal["change"] = "change"
+    workspace: str
+    base: str | None = None
+    head: str | None = None
+    paths: list[str] = Field(default_factory=list)
+    intent: str = ""
+
+
+class StageRequest(BaseModel):
+    """Approve a stage transition of a feature under ``specs/NNN-name/``."""
+
+    kind: Literal["stage"] = "stage"
+    workspace: str
+    feature: str
+    target: str
+    intent: str = ""
+
+
+class DecisionMetadata(BaseModel):
+    versions: dict[str, str] = Field(default_factory=dict)
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+    provider: str = "offline"
+    specialists: list[str] = Field(default_factory=list)
+    degraded_agents: list[str] = Field(default_factory=list)
+    usage: dict[str, Any] = Field(default_factory=dict)
+    prompt_versions: dict[str, str] = Field(default_factory=dict)
+    counts: dict[str, int] = Field(default_factory=dict)
+    config_file: str | None = None
+    workspace: str | None = None
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+class Decision(BaseModel):
+    """The orchestrator's answer, rendered in the seed's format by ``infra_orchestrator.render``."""
+
+    outcome: Outcome
+    kind: Literal["change", "stage"]
+    title: str = ""
+    spec_kit_compliance: SummaryStatus
+    phase3_protection: SummaryStatus
+    k8s_best_practices: SummaryStatus
+    agent_coordination: SummaryStatus
+    analysis: str = ""
+    reasoning: list[str] = Field(default_factory=list)
+    issues: list[str] = Field(default_factory=list)
+    next_steps: list[str] = Field(default_factory=list)
+    questions: list[str] = Field(default_factory=list)
+    findings: list[Finding] = Field(default_factory=list)
+    verdicts: list[AgentVerdict] = Field(default_factory=list)
+    metadata: DecisionMetadata = Field(default_factory=DecisionMetadata)
+
+    @property
+    def exit_code(self) -> int:
+        return self.outcome.exit_code

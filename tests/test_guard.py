@@ -1,0 +1,154 @@
+"""tools.guard: Phase III boundaries, on hand-made change sets and on real git history."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from infra_orchestrator.config import Phase3Config
+from infra_orchestrator.errors import InputError
+from infra_orchestrator.models import Category, ChangeSet, FileChange, Severity
+from gitrepo import Symlink, commit, git, isolate_git_env, make_repo
+from tools.git import change_set_from_range
+from tools.guard import Boundaries, guard_change_set, normalize_path, touched_summary
+
+PHASE3 = Phase3Config(
+    protected=["backend/", "frontend/"],
+    needs_approval=["frontend/next.config.js", "**/Dockerfile", "requirements.txt"],
+    allowed=["backend/Dockerfile"],
+)
+
+
+def changes(*files: FileChange) -> ChangeSet:
+    return ChangeSet(mode="paths", files=list(files))
+
+
+def ids(findings) -> list[tuple[str, str | None]]:
+    return [(f.check_id, f.file) for f in findings]
+
+
+@pytest.mark.parametrize(("path", "zone"), [
+    ("backend/Dockerfile", "allowed"),          # allowed carves out of protected
+    ("frontend/next.config.js", "protected"),   # protected beats needs_approval
+    ("ops/Dockerfile", "needs_approval"),
+    ("requirements.txt", "needs_approval"),
+    ("backend/app/main.py", "protected"),
+    ("./backend/../k8s/deploy.yaml", "outside"),
+    ("backend", "outside"),                     # a file named like the directory glob
+])
+def test_classify_precedence(path: str, zone: str) -> None:
+    assert Boundaries.from_config(PHASE3).classify(path) == zone
+
+
+def test_classify_directory_paths() -> None:
+    assert Boundaries.from_config(PHASE3).classify("backend", is_dir=True) == "protected"
+
+
+@pytest.mark.parametrize(("raw", "norm"), [
+    ("./a/../b", "b"), ("a//b/./c/", "a/b/c"), ("./", "."), ("a/..", "."), ("k8s/dé ploy.yaml", "k8s/dé ploy.yaml"),
+])
+def test_normalize_path(raw: str, norm: str) -> None:
+    assert normalize_path(raw) == norm
+
+
+@pytest.mark.parametrize("raw", ["../x", "a/../../x", "..", "/etc/passwd"])
+def test_normalize_path_rejects_escapes(raw: str) -> None:
+    with pytest.raises(InputError, match="outside the workspace"):
+        normalize_path(raw)
+
+
+def test_infra_only_change_has_no_findings() -> None:
+    cs = changes(FileChange(path="k8s/deploy.yaml", status="added"),
+                 FileChange(path="backend/Dockerfile", status="modified"),
+                 FileChange(path="helm/values.yaml", status="renamed", old_path="k8s/values.yaml"))
+    findings = guard_change_set(cs, PHASE3)
+    assert findings == []
+    assert touched_summary(findings, len(cs.paths())) == "none of 4 changed paths touch Phase III"
+
+
+@pytest.mark.parametrize(("change", "what"), [
+    (FileChange(path="backend/app.py", status="added"), "backend/app.py: added;"),
+    (FileChange(path="backend/app.py", status="deleted"), "backend/app.py: deleted;"),
+    (FileChange(path="backend/run.sh", status="mode_changed", old_mode="100644", new_mode="100755"),
+     "backend/run.sh: mode changed from 100644 to 100755;"),
+    (FileChange(path="frontend/page.js", status="type_changed", is_symlink=True,
+                symlink_target="../k8s/page.js"),
+     "frontend/page.js: replaced by a symlink;"),
+    (FileChange(path="backend/vendor", status="modified", is_submodule=True),
+     "backend/vendor: submodule pointer changed;"),
+    (FileChange(path="frontend/b.js", status="copied", old_path="k8s/a.js"), "frontend/b.js: copied from k8s/a.js;"),
+])
+def test_protected_change_is_critical_and_says_what_happened(change: FileChange, what: str) -> None:
+    [finding] = guard_change_set(changes(change), PHASE3)
+    assert (finding.check_id, finding.severity, finding.category, finding.file, finding.source) == (
+        "PHASE3-PROTECTED-MODIFIED", Severity.critical, Category.phase3, change.path, "deterministic")
+    assert finding.message.startswith(what)
+    assert "immutable" in finding.message
+    assert finding.remediation and "Revert" in finding.remediation
+
+
+def test_rename_out_of_protected_reports_the_old_path() -> None:
+    [finding] = guard_change_set(
+        changes(FileChange(path="k8s/app.py", status="renamed", old_path="backend/app.py")), PHASE3)
+    assert (finding.check_id, finding.file) == ("PHASE3-PROTECTED-MODIFIED", "backend/app.py")
+    assert "renamed to k8s/app.py" in finding.message
+
+
+def test_copy_out_of_protected_leaves_the_source_untouched() -> None:
+    cs = changes(FileChange(path="k8s/app.py", status="copied", old_path="backend/app.py"))
+    assert guard_change_set(cs, PHASE3) == []
+
+
+def test_symlink_into_protected() -> None:
+    cs = changes(FileChange(path="k8s/conf", status="added", is_symlink=True, symlink_target="../backend"),
+                 FileChange(path="k8s/ok", status="added", is_symlink=True, symlink_target="../k8s/deploy.yaml"),
+                 FileChange(path="k8s/far", status="added", is_symlink=True, symlink_target="../../backend"))
+    [finding] = guard_change_set(cs, PHASE3)
+    assert (finding.check_id, finding.severity, finding.file) == ("PHASE3-SYMLINK-INTO-PROTECTED",
+                                                                   Severity.critical, "k8s/conf")
+
+
+def test_needs_approval_asks_a_question() -> None:
+    cs = changes(FileChange(path="ops/Dockerfile", status="modified"))
+    [finding] = guard_change_set(cs, PHASE3)
+    assert (finding.check_id, finding.severity, finding.category) == (
+        "PHASE3-NEEDS-APPROVAL", Severity.medium, Category.phase3)
+    assert finding.question == ("ops/Dockerfile is build configuration of Phase III: "
+                                "approve this change as infrastructure-only? [y/N]")
+    assert touched_summary([finding], 1) == "touched: ops/Dockerfile"
+
+
+def test_undefined_boundaries_ask_how_to_declare_them() -> None:
+    findings = guard_change_set(changes(FileChange(path="backend/app.py", status="modified")), Phase3Config())
+    [finding] = findings
+    assert (finding.check_id, finding.severity, finding.category) == (
+        "PHASE3-BOUNDARIES-UNDEFINED", Severity.medium, Category.phase3)
+    assert "not declared" in finding.question
+    assert "phase3.protected" in finding.question and ".infra-orchestrator.yaml" in finding.question
+    assert "infra-orchestrator guard init" in finding.question
+    assert touched_summary(findings, 1) == "boundaries undefined"
+
+
+def test_guard_rejects_paths_outside_the_workspace() -> None:
+    with pytest.raises(InputError):
+        guard_change_set(changes(FileChange(path="../elsewhere.py", status="added")), PHASE3)
+
+
+def test_phase_iv_commit_on_real_history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    isolate_git_env(monkeypatch)
+    repo = make_repo(tmp_path, {"backend/app.py": "print('phase 3')\n", "backend/util.py": "X = 1\n",
+                                "frontend/next.config.js": "module.exports = {};\n"})
+    base = git(repo, "rev-parse", "HEAD").strip()
+    (repo / "k8s").mkdir()
+    git(repo, "mv", "backend/util.py", "k8s/util.py")
+    commit(repo, {"k8s/deploy.yaml": "kind: Deployment\n", "k8s/src": Symlink("../backend"),
+                  "backend/Dockerfile": "FROM python:3.11\n", "ops/Dockerfile": "FROM nginx\n"}, "Phase IV")
+    cs = change_set_from_range(repo, base)
+    findings = guard_change_set(cs, PHASE3)
+    assert ids(findings) == [
+        ("PHASE3-PROTECTED-MODIFIED", "backend/util.py"),
+        ("PHASE3-SYMLINK-INTO-PROTECTED", "k8s/src"),
+        ("PHASE3-NEEDS-APPROVAL", "ops/Dockerfile"),
+    ]
+    assert touched_summary(findings, len(cs.paths())) == "touched: backend/util.py, k8s/src, ops/Dockerfile"

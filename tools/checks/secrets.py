@@ -1,0 +1,63 @@
+"""Checks for secret material committed to manifests. Messages name keys, never values."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from infra_orchestrator.models import Category, K8sObject, Severity
+from tools.checks.podspec import as_dict, as_list, containers
+from tools.checks.core import check
+
+_SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL", re.IGNORECASE)
+_NOT_A_VALUE_SUFFIXES = ("_FILE", "_PATH", "_NAME")
+"""``DB_PASSWORD_FILE=/run/secrets/db`` points at a secret; it is not one."""
+_URL_CREDENTIALS = re.compile(r"://[^/\s:@]+:(?P<password>[^/\s@]+)@")
+_ENV_REFERENCE = re.compile(r"\$\([A-Za-z_][A-Za-z0-9_]*\)")
+
+
+def _literal_secret(name: str, value: object) -> str | None:
+    """Why the literal env ``value`` of ``name`` looks like a secret, or None."""
+    if not isinstance(value, (str, int, float)) or not str(value).strip():
+        return None
+    text = str(value)
+    url = _URL_CREDENTIALS.search(text)
+    if url and not _ENV_REFERENCE.fullmatch(url.group("password")):
+        return "a URL with an embedded password"
+    if (_SECRET_NAME.search(name) and not name.upper().endswith(_NOT_A_VALUE_SUFFIXES)
+            and not _ENV_REFERENCE.fullmatch(text)):
+        return "a literal value although its name says it is a secret"
+    return None
+
+
+@check(id="SEC-SECRET-ENV-LITERAL", category=Category.security, severity=Severity.critical,
+       title="Secret literal in an environment variable",
+       description="An env var whose name looks like a secret (PASSWORD, SECRET, TOKEN, API_KEY, PRIVATE_KEY, "
+                   "CREDENTIALS) or whose value is a URL with user:password@ carries a literal value: the secret "
+                   "is in Git and in every `kubectl get -o yaml`.",
+       remediation="Move the value into a Secret (managed by External Secrets, Sealed Secrets or SOPS) and "
+                   "reference it with valueFrom.secretKeyRef; rotate the exposed value.",
+       peers={"kube-linter": "env-var-secret"})
+def secret_env_literal(obj: K8sObject) -> Iterator[str]:
+    for c in containers(obj):
+        for env in as_list(c.spec.get("env")):
+            name = str(as_dict(env).get("name") or "")
+            why = _literal_secret(name, as_dict(env).get("value"))
+            if why:
+                yield f"{c.label} sets env {name or '<unnamed>'} to {why}"
+
+
+@check(id="SEC-SECRET-COMMITTED", category=Category.security, severity=Severity.high,
+       title="Secret with committed data",
+       description="A Secret manifest with data or stringData puts the secret values in Git; base64 is an "
+                   "encoding, not encryption.",
+       remediation="Keep secret values out of Git: use External Secrets Operator, Sealed Secrets or SOPS-encrypted "
+                   "files, and rotate any value that was committed.")
+def secret_committed(obj: K8sObject) -> Iterator[str]:
+    if obj.kind != "Secret":
+        return
+    keys = [*as_dict(obj.body.get("data")), *as_dict(obj.body.get("stringData"))]
+    if keys:
+        yield (f"Secret '{obj.name or '<unnamed>'}' commits {len(keys)} value(s) in data/stringData; base64 is "
+               "not encryption — anyone who can read the repository can decode them (use External Secrets, "
+               "Sealed Secrets or SOPS)")

@@ -1,0 +1,268 @@
+"""The git change set: which files a range of commits, or the work tree, touches.
+
+Everything goes through :func:`run_git` (no shell, ``-z`` output, so spaces, non-ASCII characters and
+newlines in file names are safe). Paths in the results are relative to the ``root`` the caller passed,
+even when it is a subdirectory of the repository. Git problems become :class:`GitError`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+from typing import NamedTuple
+
+from infra_orchestrator.errors import GitError
+from infra_orchestrator.models import ChangeSet, FileChange
+from tools.guard import normalize_path
+
+GIT_TIMEOUT_S = 60
+SYMLINK_MODE = "120000"
+SUBMODULE_MODE = "160000"
+_ZERO_SHA = re.compile(r"^0+$")
+_STATUS = {"A": "added", "M": "modified", "D": "deleted", "R": "renamed", "C": "copied", "T": "type_changed"}
+_DIFF_OPTS = ("--no-color", "--no-ext-diff", "--no-textconv", "-M", "-C")
+_UNKNOWN_REF = re.compile(
+    r"ambiguous argument '(.+?)': unknown revision|bad revision '(.+?)'|"
+    r"Not a valid object name '?([^'\s]+)'?|invalid object name '(.+?)'"
+)
+# Variables that would point git at another repository than ``root``.
+_REPO_ENV = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_COMMON_DIR")
+
+
+def _decode(raw: bytes) -> str:
+    """Decode git output like the file system does (undecodable bytes survive as surrogates)."""
+    return raw.decode("utf-8", errors="surrogateescape")
+
+
+def _git_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _REPO_ENV}
+    env.update(LC_ALL="C", GIT_OPTIONAL_LOCKS="0")
+    return env
+
+
+def _not_a_repo(root: Path) -> GitError:
+    return GitError(f"{root} is not a git repository (needed for --base/--head)")
+
+
+def _error(root: Path, command: str, stderr: str) -> GitError:
+    """Translate git's stderr into a one-line, user-facing error."""
+    if "not a git repository" in stderr.lower():
+        return _not_a_repo(root)
+    match = _UNKNOWN_REF.search(stderr)
+    if match:
+        return GitError(f"unknown git ref '{next(g for g in match.groups() if g)}'")
+    first = next((line for line in stderr.splitlines() if line.strip()), "failed")
+    return GitError(f"git {command} failed: {first.removeprefix('fatal: ')}")
+
+
+def _run(root: Path, args: tuple[str, ...], check: bool) -> subprocess.CompletedProcess[bytes]:
+    if not root.is_dir():
+        raise GitError(f"{root} is not a directory")
+    command = args[0] if args else ""
+    try:
+        proc = subprocess.run(["git", "-c", "core.quotepath=false", *args], cwd=root, env=_git_env(),
+                              capture_output=True, timeout=GIT_TIMEOUT_S, check=False)
+    except FileNotFoundError:
+        raise GitError("git is not installed or not on PATH") from None
+    except subprocess.TimeoutExpired:
+        raise GitError(f"git {command} timed out after {GIT_TIMEOUT_S}s") from None
+    if check and proc.returncode != 0:
+        raise _error(root, command, _decode(proc.stderr))
+    return proc
+
+
+def run_git(root: Path, *args: str, check: bool = True) -> str:
+    """Run ``git <args>`` in ``root`` and return its stdout; a failure raises :class:`GitError` when ``check``."""
+    return _decode(_run(root, args, check).stdout)
+
+
+def is_git_repo(root: Path) -> bool:
+    """True when ``root`` is inside a git work tree."""
+    try:
+        return run_git(root, "rev-parse", "--is-inside-work-tree", check=False).strip() == "true"
+    except GitError:
+        return False
+
+
+def repo_toplevel(root: Path) -> Path:
+    """The top-level directory of the repository holding ``root``."""
+    return Path(run_git(root, "rev-parse", "--show-toplevel").removesuffix("\n"))
+
+
+def _prefix(root: Path) -> str:
+    """``root`` relative to the repository top level, with a trailing slash ("" at the top level)."""
+    return run_git(root, "rev-parse", "--show-prefix").removesuffix("\n")
+
+
+def _require_repo(root: Path) -> None:
+    """Raise :class:`GitError` unless ``root`` is inside a git work tree (git's own errors pass through)."""
+    if run_git(root, "rev-parse", "--is-inside-work-tree").strip() != "true":
+        raise _not_a_repo(root)
+
+
+def resolve_ref(root: Path, ref: str) -> str:
+    """The commit id ``ref`` names; :class:`GitError` ("unknown git ref") when it names none."""
+    _require_repo(root)
+    sha = run_git(root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}",
+                  check=False).strip()
+    if not sha:
+        raise GitError(f"unknown git ref '{ref}'")
+    return sha
+
+
+def _fields(out: str) -> list[str]:
+    """Split ``-z`` output into its NUL-terminated fields."""
+    return out.split("\0")[:-1] if out else []
+
+
+def _parse_numstat(out: str) -> set[str]:
+    """Paths (the new side of renames and copies) that ``git diff --numstat -z`` reports as binary."""
+    fields, binary, i = _fields(out), set(), 0
+    while i < len(fields):
+        added, deleted, path = fields[i].split("\t", 2)
+        if not path:  # rename/copy: the two paths follow as fields of their own
+            path, i = fields[i + 2], i + 2
+        if (added, deleted) == ("-", "-"):
+            binary.add(path)
+        i += 1
+    return binary
+
+
+class _RawEntry(NamedTuple):
+    """One record of ``git diff --raw -z``; paths are repository-relative."""
+
+    old_mode: str
+    new_mode: str
+    old_sha: str
+    new_sha: str
+    letter: str
+    old_path: str | None
+    path: str
+
+
+def _parse_raw(out: str) -> list[_RawEntry]:
+    """Parse ``git diff --raw -z`` output."""
+    fields, entries, i = _fields(out), [], 0
+    while i < len(fields):
+        old_mode, new_mode, old_sha, new_sha, status = fields[i].lstrip(":").split(" ")
+        two_paths = status[0] in "RC"
+        old_path, path = (fields[i + 1], fields[i + 2]) if two_paths else (None, fields[i + 1])
+        entries.append(_RawEntry(old_mode, new_mode, old_sha, new_sha, status[0], old_path, path))
+        i += 3 if two_paths else 2
+    return entries
+
+
+def _symlink_target(toplevel: Path, entry: _RawEntry) -> str:
+    """A symlink's target: its blob, or the link itself when git left the blob id zero (work tree)."""
+    if _ZERO_SHA.match(entry.new_sha):
+        return os.readlink(toplevel / entry.path)
+    return run_git(toplevel, "cat-file", "blob", entry.new_sha)
+
+
+def _same_content(toplevel: Path, entry: _RawEntry) -> bool:
+    """True when both sides hold the same blob (work-tree files, left zero by git, are hashed)."""
+    new_sha = entry.new_sha
+    if _ZERO_SHA.match(new_sha):
+        new_sha = run_git(toplevel, "hash-object", "--", entry.path).strip()
+    return new_sha == entry.old_sha
+
+
+def _to_change(toplevel: Path, entry: _RawEntry, binary: set[str]) -> FileChange:
+    """Build the FileChange of one raw diff record."""
+    is_symlink = entry.new_mode == SYMLINK_MODE and entry.letter != "D"
+    mode_only = entry.letter == "M" and entry.old_mode != entry.new_mode and _same_content(toplevel, entry)
+    return FileChange(
+        path=entry.path, old_path=entry.old_path, old_mode=entry.old_mode, new_mode=entry.new_mode,
+        status="mode_changed" if mode_only else _STATUS.get(entry.letter, "unknown"),
+        is_symlink=is_symlink, symlink_target=_symlink_target(toplevel, entry) if is_symlink else None,
+        is_submodule=SUBMODULE_MODE in (entry.old_mode, entry.new_mode), is_binary=entry.path in binary,
+    )
+
+
+def _reroot(change: FileChange, prefix: str) -> FileChange | None:
+    """Re-express a repository-relative change relative to the subdirectory ``prefix``.
+
+    Changes outside it are dropped; a rename or copy across its border becomes an addition (from outside)
+    or, for a rename, a deletion (to outside): that is what the subdirectory sees.
+    """
+    if not prefix:
+        return change
+    new_in = change.path.startswith(prefix)
+    old_in = change.old_path is not None and change.old_path.startswith(prefix)
+    if new_in and (old_in or change.old_path is None):
+        update = {"path": change.path[len(prefix):], "old_path": change.old_path and change.old_path[len(prefix):]}
+    elif new_in:
+        update = {"path": change.path[len(prefix):], "old_path": None, "status": "added"}
+    elif old_in and change.status == "renamed":
+        update = {"path": change.old_path[len(prefix):], "old_path": None, "status": "deleted",
+                  "new_mode": "000000", "is_symlink": False, "symlink_target": None, "is_binary": False}
+    else:
+        return None
+    return change.model_copy(update=update)
+
+
+def _diff_changes(root: Path, *revs: str) -> list[FileChange]:
+    """The changes ``git diff <revs>`` reports, relative to ``root``."""
+    toplevel, prefix = repo_toplevel(root), _prefix(root)
+    binary = _parse_numstat(run_git(toplevel, "diff", "--numstat", "-z", *_DIFF_OPTS, *revs, "--"))
+    raw = run_git(toplevel, "diff", "--raw", "-z", "--no-abbrev", *_DIFF_OPTS, *revs, "--")
+    changes = (_reroot(_to_change(toplevel, entry, binary), prefix) for entry in _parse_raw(raw))
+    return [c for c in changes if c is not None]
+
+
+def change_set_from_range(root: Path, base: str, head: str | None = None) -> ChangeSet:
+    """The files changed between the commits ``base`` and ``head`` (HEAD when None), under ``root``."""
+    head_ref = head or "HEAD"
+    revs = (resolve_ref(root, base), resolve_ref(root, head_ref))
+    return ChangeSet(mode="git-range", base=base, head=head_ref, files=_diff_changes(root, *revs))
+
+
+def _empty_tree(root: Path) -> str:
+    return run_git(root, "hash-object", "-t", "tree", os.devnull).strip()
+
+
+def _looks_binary(path: Path) -> bool:
+    """git's heuristic: a NUL byte in the first 8000 bytes."""
+    with path.open("rb") as fh:
+        return b"\0" in fh.read(8000)
+
+
+def _untracked(root: Path) -> list[FileChange]:
+    """Untracked, not-ignored files under ``root``, as additions relative to ``root``."""
+    changes = []
+    for rel in _fields(run_git(root, "ls-files", "--others", "--exclude-standard", "-z")):
+        full = root / rel
+        link = full.is_symlink()
+        changes.append(FileChange(
+            path=rel, status="added", new_mode=SYMLINK_MODE if link else None, is_symlink=link,
+            symlink_target=os.readlink(full) if link else None,
+            is_binary=not link and full.is_file() and _looks_binary(full),
+        ))
+    return changes
+
+
+def change_set_from_worktree(root: Path) -> ChangeSet:
+    """Staged and unstaged changes against HEAD plus untracked, not-ignored files, under ``root``.
+
+    In a repository without commits yet, everything is compared with the empty tree.
+    """
+    _require_repo(root)
+    has_head = bool(run_git(root, "rev-parse", "--verify", "--quiet", "HEAD", check=False).strip())
+    base = "HEAD" if has_head else _empty_tree(root)
+    files = sorted(_diff_changes(root, base) + _untracked(root), key=lambda f: f.path)
+    return ChangeSet(mode="git-worktree", base="HEAD" if has_head else None, files=files)
+
+
+def read_file_at(root: Path, ref: str, path: str) -> bytes | None:
+    """The content of ``path`` (relative to ``root``) at ``ref``; None when it is no file there."""
+    sha = resolve_ref(root, ref)
+    proc = _run(root, ("cat-file", "blob", f"{sha}:./{normalize_path(path)}"), check=False)
+    return proc.stdout if proc.returncode == 0 else None
+
+
+def list_files_at(root: Path, ref: str) -> list[str]:
+    """Every file of ``ref`` under ``root``, relative to ``root``, sorted."""
+    sha = resolve_ref(root, ref)
+    return sorted(_fields(run_git(root, "ls-tree", "-r", "-z", "--name-only", sha)))

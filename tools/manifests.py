@@ -1,0 +1,314 @@
+"""Multi-document YAML loading: every Kubernetes object with its file, 1-based line and document index.
+
+Documents are *composed* with libyaml (``CSafeLoader`` when available) and *constructed* one at a time, so
+
+* every object knows the line its document starts on;
+* alias bombs are refused on the node graph before anything is expanded (``SCH-YAML-BOMB``);
+* duplicate keys are reported (``SCH-DUPLICATE-KEY``) instead of silently keeping the last value;
+* a syntax error (``SCH-YAML-INVALID``) costs only the broken part: loading resumes at the next ``---``.
+
+A YAML document is a Kubernetes object when it is a mapping with non-empty string ``apiVersion`` and
+``kind``. Files with no such document are ignored unless they live under a directory named ``k8s``,
+``manifests``, ``deploy`` or ``kubernetes``. Helm charts' own files, Kustomize, docker-compose and workflow
+files are skipped by name; Helm templates are left for the renderer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import yaml
+from yaml.constructor import SafeConstructor
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from infra_orchestrator.errors import InputError
+from infra_orchestrator.models import Category, Finding, K8sObject, Severity
+from tools.workspace import UNREADABLE_ID, read_text
+
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+ALIAS_EXPANSION_BUDGET = 100_000
+"""Nodes that aliases may add to a document (beyond its distinct nodes) before it is refused as a bomb."""
+
+MANIFEST_DIRS = frozenset({"k8s", "manifests", "deploy", "kubernetes"})
+YAML_SUFFIXES = (".yaml", ".yml")
+
+INVALID_ID = "SCH-YAML-INVALID"
+BOMB_ID = "SCH-YAML-BOMB"
+DUPLICATE_KEY_ID = "SCH-DUPLICATE-KEY"
+NOT_K8S_ID = "SCH-NOT-K8S-OBJECT"
+TEMPLATE_ID = "SCH-TEMPLATE-NOT-RENDERED"
+
+_SKIPPED_NAME = re.compile(
+    r"^(chart\.ya?ml|chart\.lock|values[^/]*\.ya?ml|kustomization\.ya?ml|kustomization"
+    r"|\.infra-orchestrator\.ya?ml|(docker-)?compose[^/]*\.ya?ml)$",
+    re.IGNORECASE,
+)
+_HELM_REFERENCE = re.compile(
+    r"\{\{-?[^}]*(\.(Values|Release|Chart|Capabilities|Files|Template)\b"
+    r"|\b(include|toYaml|tpl|required|define)\b)"
+)
+_DOC_SEPARATOR = re.compile(r"^---(\s|$)")
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def _finding(check_id: str, severity: Severity, message: str, file: str, line: int | None) -> Finding:
+    return Finding(check_id=check_id, severity=severity, category=Category.schema, message=message,
+                   file=file, line=line)
+
+
+def _silently_skipped(file: str) -> bool:
+    """Helm chart metadata/values, Kustomize, compose files and CI workflows are never Kubernetes objects."""
+    path = PurePosixPath(file.replace("\\", "/"))
+    return bool(_SKIPPED_NAME.match(path.name)) or ".github/workflows" in path.parent.as_posix()
+
+
+def _in_manifest_dir(file: str) -> bool:
+    return any(part in MANIFEST_DIRS for part in PurePosixPath(file.replace("\\", "/")).parent.parts)
+
+
+def _template_findings(file: str) -> list[Finding]:
+    """Chart ``templates/`` are the renderer's business (no finding); other templates get an info note."""
+    if "templates" in PurePosixPath(file.replace("\\", "/")).parent.parts:
+        return []
+    return [_finding(TEMPLATE_ID, Severity.info,
+                     "file is a Go/Helm template ('{{ }}'); it is analysed only once rendered", file, None)]
+
+
+# --- node graph -------------------------------------------------------------------------------------------
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    if isinstance(node, MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
+
+
+def _alias_expansion(root: Node) -> int | None:
+    """Nodes that aliases add when the document is expanded, or None when an alias is recursive.
+
+    Computed bottom-up on the distinct nodes (memoised, iterative), so a billion-laughs document costs
+    as much as its source text, never its expansion.
+    """
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        if finished:
+            on_path.discard(key)
+            sizes[key] = 1 + sum(sizes[id(child)] for child in _children(node))
+            continue
+        if key in sizes:
+            continue
+        on_path.add(key)
+        stack.append((node, True))
+        for child in _children(node):
+            if id(child) in on_path:
+                return None
+            if id(child) not in sizes:
+                stack.append((child, False))
+    return sizes[id(root)] - len(sizes)
+
+
+def _duplicate_keys(root: Node) -> Iterator[ScalarNode]:
+    """Yield every scalar key node that repeats an earlier key of the same mapping."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, MappingNode):
+            keys: set[tuple[str, str]] = set()
+            for key, _ in node.value:
+                if isinstance(key, ScalarNode) and key.tag != _MERGE_TAG:
+                    if (key.tag, key.value) in keys:
+                        yield key
+                    keys.add((key.tag, key.value))
+        stack.extend(_children(node))
+
+
+def _mapping_value(node: Node, key: str) -> Node | None:
+    if isinstance(node, MappingNode):
+        for k, v in node.value:
+            if isinstance(k, ScalarNode) and k.value == key:
+                return v
+    return None
+
+
+# --- documents --------------------------------------------------------------------------------------------
+
+
+def _describe(exc: Exception) -> str:
+    """The problem of a YAML error; other errors by type only (their text may quote a secret value)."""
+    problem = getattr(exc, "problem", None)
+    if not problem:
+        return f"a value cannot be constructed ({type(exc).__name__})"
+    context = getattr(exc, "context", None)
+    return f"{problem} ({context})" if context else problem
+
+
+def _error_line(exc: Exception) -> int | None:
+    """0-based line of a YAML error, relative to the text that was parsed (None when it carries no mark)."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    return mark.line if mark is not None else None
+
+
+def _invalid(exc: Exception, file: str, line_offset: int, fallback_line: int) -> Finding:
+    line = _error_line(exc)
+    return _finding(INVALID_ID, Severity.high, f"invalid YAML: {_describe(exc)}", file,
+                    fallback_line if line is None else line_offset + line + 1)
+
+
+def _next_separator(lines: list[str], start: int) -> int | None:
+    return next((i for i in range(start, len(lines)) if _DOC_SEPARATOR.match(lines[i])), None)
+
+
+def _compose(text: str, file: str) -> tuple[list[tuple[int, int, Node]], list[Finding]]:
+    """Compose every document as ``(doc_index, line_offset, node)``; after a syntax error resume at the next ``---``."""
+    lines = text.split("\n")
+    documents: list[tuple[int, int, Node]] = []
+    findings: list[Finding] = []
+    start = index = 0
+    while True:
+        loader = _LOADER("\n".join(lines[start:]))
+        try:
+            while loader.check_node():
+                documents.append((index, start, loader.get_node()))
+                index += 1
+            return documents, findings
+        except yaml.YAMLError as exc:
+            findings.append(_invalid(exc, file, start, start + 1))
+            index += 1
+            resume = _next_separator(lines, max(start + (_error_line(exc) or 0), start + 1))
+            if resume is None:
+                return documents, findings
+            start = resume
+        finally:
+            loader.dispose()
+
+
+def _is_k8s(data: Any) -> bool:
+    return (isinstance(data, dict) and isinstance(data.get("apiVersion"), str) and isinstance(data.get("kind"), str)
+            and bool(data["apiVersion"]) and bool(data["kind"]))
+
+
+def _is_empty(data: Any) -> bool:
+    return data is None or (isinstance(data, (str, dict, list)) and not data)
+
+
+def _make_object(data: dict, file: str, line: int, doc_index: int) -> K8sObject:
+    metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+    name = next((v for v in (metadata.get("name"), metadata.get("generateName")) if isinstance(v, str) and v), "")
+    namespace = metadata.get("namespace")
+    return K8sObject(api_version=data["apiVersion"], kind=data["kind"], name=name,
+                     namespace=namespace if isinstance(namespace, str) and namespace else None,
+                     file=file, line=line, doc_index=doc_index, body={str(k): v for k, v in data.items()})
+
+
+def _not_k8s(file: str, line: int, what: str) -> Finding:
+    return _finding(NOT_K8S_ID, Severity.info,
+                    f"{what} is not a Kubernetes object (needs a mapping with string apiVersion and kind)", file, line)
+
+
+def _objects_of(data: Any, node: Node, file: str, line: int, doc_index: int,
+                offset: int) -> tuple[list[K8sObject], list[Finding]]:
+    """Turn one constructed document into objects (unpacking ``kind: List``) and not-an-object findings."""
+    if _is_empty(data):
+        return [], []
+    if not _is_k8s(data):
+        return [], [_not_k8s(file, line, f"document {doc_index}")]
+    items = data.get("items")
+    if not (data["kind"].endswith("List") and isinstance(items, list)):
+        return [_make_object(data, file, line, doc_index)], []
+    items_node = _mapping_value(node, "items")
+    item_nodes = items_node.value if isinstance(items_node, SequenceNode) else []
+    objects: list[K8sObject] = []
+    findings: list[Finding] = []
+    for i, item in enumerate(items):
+        item_line = offset + item_nodes[i].start_mark.line + 1 if i < len(item_nodes) else line
+        if _is_k8s(item):
+            objects.append(_make_object(item, file, item_line, doc_index))
+        elif not _is_empty(item):
+            findings.append(_not_k8s(file, item_line, f"item {i} of the {data['kind']}"))
+    return objects, findings
+
+
+def _load_documents(text: str, file: str) -> tuple[list[K8sObject], list[Finding]]:
+    documents, findings = _compose(text, file)
+    objects: list[K8sObject] = []
+    not_k8s: list[Finding] = []
+    for doc_index, offset, node in documents:
+        line = offset + node.start_mark.line + 1
+        expansion = _alias_expansion(node)
+        if expansion is None or expansion > ALIAS_EXPANSION_BUDGET:
+            why = "has a recursive alias" if expansion is None else (
+                f"expands to over {ALIAS_EXPANSION_BUDGET:,} extra nodes through aliases")
+            findings.append(_finding(BOMB_ID, Severity.high, f"document {doc_index} {why} (YAML alias bomb); "
+                                     "refused without expanding it", file, line))
+            continue
+        findings.extend(_finding(DUPLICATE_KEY_ID, Severity.medium,
+                                 f"duplicate key '{key.value[:80]}' in a mapping; YAML keeps only the last value",
+                                 file, offset + key.start_mark.line + 1) for key in _duplicate_keys(node))
+        try:
+            data = SafeConstructor().construct_document(node)
+        except Exception as exc:  # noqa: BLE001 - tag constructors raise ValueError, KeyError... on bad scalars
+            findings.append(_invalid(exc, file, offset, line))
+            continue
+        found, problems = _objects_of(data, node, file, line, doc_index, offset)
+        objects.extend(found)
+        not_k8s.extend(problems)
+    if objects or _in_manifest_dir(file):
+        findings.extend(not_k8s)
+    return objects, findings
+
+
+def load_manifest_text(text: str, file: str) -> tuple[list[K8sObject], list[Finding]]:
+    """Load the Kubernetes objects of one YAML text; ``file`` is the workspace-relative path reported.
+
+    Never raises on bad input: problems come back as ``schema`` findings with file and line.
+    A text with ``{{`` that references Helm objects (``.Values``, ``include``...) or does not parse is
+    treated as a template and not loaded (``SCH-TEMPLATE-NOT-RENDERED``, silent under ``templates/``);
+    plain manifests that merely carry ``{{ }}`` in strings (e.g. PrometheusRule annotations) still load.
+    """
+    if _silently_skipped(file):
+        return [], []
+    templated = "{{" in text
+    if templated and _HELM_REFERENCE.search(text):
+        return [], _template_findings(file)
+    objects, findings = _load_documents(text, file)
+    if templated and any(f.check_id == INVALID_ID for f in findings):
+        return [], _template_findings(file)
+    return objects, findings
+
+
+def load_manifests(root: Path, rel_paths: Iterable[str]) -> tuple[list[K8sObject], list[Finding]]:
+    """Load the ``.yaml``/``.yml`` files among ``rel_paths`` (relative to ``root``); other paths are ignored.
+
+    Unreadable files and paths escaping the workspace become ``SCH-UNREADABLE`` findings; the scan goes on.
+    """
+    objects: list[K8sObject] = []
+    findings: list[Finding] = []
+    for rel in rel_paths:
+        if not rel.lower().endswith(YAML_SUFFIXES) or _silently_skipped(rel):
+            continue
+        try:
+            text, problem = read_text(root, rel)
+        except InputError as exc:
+            findings.append(_finding(UNREADABLE_ID, Severity.low, str(exc), rel, None))
+            continue
+        if problem is not None:
+            findings.append(problem)
+            continue
+        found, problems = load_manifest_text(text, rel)
+        objects.extend(found)
+        findings.extend(problems)
+    return objects, findings
