@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from agents.specialists import SPECIALISTS
 from infra_orchestrator.models import ChangeRequest, DelegationPlan, Finding, StageRequest
 from infra_orchestrator.providers.base import ObjectSummary, SpecialistInput, SupervisorInput
-
-from agents.specialists import SPECIALISTS
 
 MAX_OBJECTS_PER_AGENT = 60
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from agents.specialists import SPECIALISTS, rule_outcome
 from infra_orchestrator.config import PolicyConfig
 from infra_orchestrator.models import (
     AgentVerdict,
@@ -27,8 +28,6 @@ from infra_orchestrator.models import (
     Severity,
     SummaryStatus,
 )
-
-from agents.specialists import SPECIALISTS, rule_outcome
 
 K8S_CATEGORIES = {Category.security, Category.scalability, Category.observability, Category.schema}
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from agents.specialists import SPECIALISTS
 from infra_orchestrator.models import DelegationPlan
 from infra_orchestrator.providers.base import Provider, SupervisorInput
-
-from agents.specialists import SPECIALISTS
 
 _FOCUS = {
     "security": "Pod security, RBAC, network exposure and secret handling of the objects in scope.",

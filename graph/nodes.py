@@ -13,6 +13,7 @@ from agents.context import specialist_inputs, supervisor_input
 from agents.policy import MergeInput, decide
 from agents.specialists import run_specialist
 from agents.supervisor import plan_delegation
+from graph.state import GraphContext, ReviewState, SpecialistTask
 from infra_orchestrator.config import Config, load_config
 from infra_orchestrator.models import (
     AgentVerdict,
@@ -31,8 +32,6 @@ from infra_orchestrator.versions import versions
 from prompts import prompt_versions
 from tools import analysis
 from tools.workflow import evaluate_transition
-
-from graph.state import GraphContext, ReviewState, SpecialistTask
 
 
 def _request(state: ReviewState) -> ChangeRequest | StageRequest:

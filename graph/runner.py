@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
-
-from infra_orchestrator.config import Config
-from infra_orchestrator.models import ChangeRequest, Decision, StageRequest
-from infra_orchestrator.providers.base import OfflineProvider, Provider
+from collections.abc import Callable
+from typing import Any
 
 from graph.builder import build_graph
 from graph.state import GraphContext
+from infra_orchestrator.config import Config
+from infra_orchestrator.models import ChangeRequest, Decision, StageRequest
+from infra_orchestrator.providers.base import OfflineProvider, Provider
 
 
 def initial_state(req: ChangeRequest | StageRequest, config: Config | None = None,

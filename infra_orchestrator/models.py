@@ -23,7 +23,7 @@ class Severity(str, Enum):
     def rank(self) -> int:
         return _SEVERITY_RANK[self.value]
 
-    def at_least(self, other: "Severity | str") -> bool:
+    def at_least(self, other: Severity | str) -> bool:
         return self.rank >= Severity(other).rank
 
 
@@ -53,7 +53,7 @@ class Outcome(str, Enum):
         return {"APPROVED": 0, "REJECTED": 1, "REQUIRES CLARIFICATION": 3}[self.value]
 
     @staticmethod
-    def worst(*outcomes: "Outcome") -> "Outcome":
+    def worst(*outcomes: Outcome) -> Outcome:
         return max(outcomes, key=lambda o: o.rank, default=Outcome.approved)
 
 

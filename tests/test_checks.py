@@ -12,8 +12,7 @@ import pytest
 
 from infra_orchestrator.config import ChecksConfig, Config
 from infra_orchestrator.models import Category, K8sObject, Severity
-from tools.checks import CHECK_ERROR_ID, CheckSpec, registry, run_checks
-from tools.checks import core
+from tools.checks import CHECK_ERROR_ID, CheckSpec, core, registry, run_checks
 from tools.manifests import load_manifest_text, load_manifests
 
 FIXTURES = Path(__file__).parent / "fixtures" / "checks"

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-
 from clirun import ROOT, run_cli
-from gitrepo import commit, git, isolate_git_env, make_repo
+from gitrepo import commit, isolate_git_env, make_repo
 
 CONFIG = """\
 phase3:

@@ -8,7 +8,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from clirun import ROOT, run_cli
 
 EXAMPLE = ROOT / "examples" / "todo-phase-iv"

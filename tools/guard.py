@@ -60,7 +60,7 @@ class Boundaries:
     defined: bool
 
     @classmethod
-    def from_config(cls, phase3: Phase3Config) -> "Boundaries":
+    def from_config(cls, phase3: Phase3Config) -> Boundaries:
         """Compile the globs of ``phase3``."""
         return cls(protected=_spec(phase3.protected), needs_approval=_spec(phase3.needs_approval),
                    allowed=_spec(phase3.allowed), defined=phase3.defined)

@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from infra_orchestrator.models import Category, K8sObject, Severity
-from tools.checks.podspec import as_dict, labels_match, pod_labels, pod_template, selector_matches
 from tools.checks.core import check
+from tools.checks.podspec import as_dict, labels_match, pod_labels, pod_template, selector_matches
 
 
 def _workloads(objects: list[K8sObject]) -> list[K8sObject]:

@@ -6,8 +6,8 @@ import re
 from collections.abc import Iterator
 
 from infra_orchestrator.models import Category, K8sObject, Severity
-from tools.checks.podspec import as_dict, as_list, containers
 from tools.checks.core import check
+from tools.checks.podspec import as_dict, as_list, containers
 
 _SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL", re.IGNORECASE)
 _NOT_A_VALUE_SUFFIXES = ("_FILE", "_PATH", "_NAME")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from infra_orchestrator.models import Category, K8sObject, Severity
-from tools.checks.podspec import as_dict, as_list, containers, effective_security, is_long_running, pod_spec
 from tools.checks.core import check
+from tools.checks.podspec import as_dict, as_list, containers, effective_security, is_long_running, pod_spec
 
 _RESOURCE_FIELDS = ("containers", "initContainers")
 """Ephemeral containers may not declare resources, so resource checks skip them."""

@@ -1,0 +1,66 @@
+"""Helpers shared by every command module: formats, workspace checks, running a request, emitting a decision."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from infra_orchestrator.errors import InputError
+
+err = Console(stderr=True, highlight=False)
+
+
+class DecisionFormat(str, Enum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+@contextmanager
+def progress_reporter(label: str) -> Iterator:
+    """A transient spinner on stderr (only on a terminal); yields a callback taking a step name."""
+    if not sys.stderr.isatty() or os.environ.get("INFRA_ORCH_NO_PROGRESS"):
+        yield None
+        return
+    started = time.perf_counter()
+    with err.status(label, spinner="dots") as status:
+        def step(name: str) -> None:
+            status.update(f"{label}: {name.replace('specialist:', 'consulting ')} ({time.perf_counter() - started:.1f}s)")
+
+        yield step
+
+
+def workspace_dir(path: Path) -> Path:
+    if not path.exists():
+        raise InputError(f"path '{path}' does not exist")
+    if not path.is_dir():
+        raise InputError(f"'{path}' is not a directory (pass the repository root; use --path for files)")
+    return path.resolve()
+
+
+def emit_decision(decision, fmt: DecisionFormat) -> None:
+    from infra_orchestrator.render import render
+
+    sys.stdout.write(render(decision, fmt.value))
+    sys.stdout.flush()
+    raise typer.Exit(decision.exit_code)
+
+
+def run_decision(req, label: str):
+    from graph.runner import run_request
+    from infra_orchestrator.config import load_config
+    from infra_orchestrator.providers import make_provider
+
+    loaded = load_config(Path(req.workspace))
+    provider = make_provider(loaded.config)
+    with progress_reporter(label) as step:
+        decision, _ = run_request(req, config=loaded.config, config_path=loaded.path, provider=provider, progress=step)
+    return decision
