@@ -197,6 +197,8 @@ class ChangeRequest(BaseModel):
     workspace: str
     base: str | None = None
     head: str | None = None
+    worktree: bool = False
+    """Review staged, unstaged and untracked changes against HEAD."""
     paths: list[str] = Field(default_factory=list)
     intent: str = ""
 

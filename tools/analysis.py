@@ -80,8 +80,11 @@ def change_set_for(req: ChangeRequest | StageRequest, root: Path) -> ChangeSet:
     """The change under review: a git range, explicit paths, or (no git info) the whole directory."""
     if isinstance(req, StageRequest):
         return ChangeSet(mode="directory")
-    if req.base or req.head:
-        changes = git.change_set_from_range(root, req.base or "HEAD", req.head)
+    if req.base or req.head or req.worktree:
+        if req.worktree:
+            changes = git.change_set_from_worktree(root)
+        else:
+            changes = git.change_set_from_range(root, req.base or "HEAD", req.head)
         if req.paths:
             wanted = [p.rstrip("/") for p in req.paths]
             changes.files = [f for f in changes.files
@@ -93,7 +96,7 @@ def change_set_for(req: ChangeRequest | StageRequest, root: Path) -> ChangeSet:
 
 
 def _read_at_head(root: Path, changes: ChangeSet, rel: str) -> tuple[str | None, Finding | None]:
-    if changes.mode == "git-range" and changes.head:
+    if changes.mode == "git-range" and changes.head:  # the work tree may differ from the reviewed head
         data = git.read_file_at(root, changes.head, rel)
         if data is None:
             return None, None
@@ -132,6 +135,7 @@ def deterministic_findings(req: ChangeRequest | StageRequest, collected: Collect
     """Run the engine over the objects and the Phase III guard over the change set."""
     findings = list(collected.findings)
     findings += run_checks(collected.objects, config)
+    # HOOK: further deterministic analyzers (one call each) go here.
     if isinstance(req, ChangeRequest):
         guarded = collected.changes if collected.changes.mode != "directory" else ChangeSet(mode="directory")
         findings += guard_change_set(guarded, config.phase3)

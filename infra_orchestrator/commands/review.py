@@ -18,6 +18,8 @@ def review(
     path: Annotated[Path, typer.Argument(help="Repository (or directory) to review.")] = Path("."),
     base: Annotated[Optional[str], typer.Option("--base", help="Git base ref: review the changes base..head.")] = None,
     head: Annotated[Optional[str], typer.Option("--head", help="Git head ref (default HEAD when --base is given).")] = None,
+    worktree: Annotated[bool, typer.Option("--worktree", "-w",
+                                           help="Review staged, unstaged and untracked changes against HEAD.")] = False,
     paths: Annotated[Optional[list[str]], typer.Option("--path", "-p",
                                                        help="Limit the change to these paths (repeatable).")] = None,
     intent: Annotated[str, typer.Option("--message", "-m", help="One sentence of intent for the change.")] = "",
@@ -31,5 +33,6 @@ def review(
     from infra_orchestrator.models import ChangeRequest
 
     root = workspace_dir(path)
-    req = ChangeRequest(workspace=str(root), base=base, head=head, paths=paths or [], intent=intent)
+    req = ChangeRequest(workspace=str(root), base=base, head=head, worktree=worktree, paths=paths or [],
+                        intent=intent)
     emit_decision(run_decision(req, "Reviewing change"), fmt)
