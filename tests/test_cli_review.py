@@ -7,7 +7,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from clirun import ROOT, run_cli
+from clirun import ROOT, invoke, run_cli
 from gitrepo import commit, isolate_git_env, make_repo
 
 CONFIG = """\
@@ -34,7 +34,7 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _review(repo: Path, *extra: str):
-    return run_cli("review", str(repo), "--base", "main~1", *extra)
+    return invoke("review", str(repo), "--base", "main~1", *extra)
 
 
 def test_clean_infra_change_is_approved(repo: Path):
@@ -81,7 +81,7 @@ def test_markdown_format(repo: Path):
 
 
 def test_path_mode_treats_named_paths_as_the_change(repo: Path):
-    proc = run_cli("review", str(repo), "--path", "backend/src/main.py")
+    proc = invoke("review", str(repo), "--path", "backend/src/main.py")
     assert proc.returncode == 1
     assert "backend/src/main.py" in proc.stdout
 
@@ -89,7 +89,7 @@ def test_path_mode_treats_named_paths_as_the_change(repo: Path):
 def test_undefined_boundaries_require_clarification(tmp_path: Path):
     (tmp_path / "k8s").mkdir()
     (tmp_path / "k8s" / "app.yaml").write_text(GOOD_INFRA)
-    proc = run_cli("review", str(tmp_path))
+    proc = invoke("review", str(tmp_path))
     assert proc.returncode == 3, proc.stdout
     assert "phase3.protected" in proc.stdout
 
@@ -108,21 +108,21 @@ def test_missing_path_is_a_one_line_error(tmp_path: Path):
 
 
 def test_base_on_a_non_git_directory(tmp_path: Path):
-    proc = run_cli("review", str(tmp_path), "--base", "main")
+    proc = invoke("review", str(tmp_path), "--base", "main")
     assert proc.returncode == 2
     _no_traceback(proc)
     assert "not a git repository" in proc.stderr
 
 
 def test_unknown_git_ref(repo: Path):
-    proc = run_cli("review", str(repo), "--base", "no-such-ref")
+    proc = invoke("review", str(repo), "--base", "no-such-ref")
     assert proc.returncode == 2 and "no-such-ref" in proc.stderr
     _no_traceback(proc)
 
 
 def test_bad_config_names_the_key_and_file(tmp_path: Path):
     (tmp_path / ".infra-orchestrator.yaml").write_text("phase3:\n  protectd: [a]\npolicy:\n  fail_on: severe\n")
-    proc = run_cli("review", str(tmp_path))
+    proc = invoke("review", str(tmp_path))
     assert proc.returncode == 2
     _no_traceback(proc)
     assert ".infra-orchestrator.yaml" in proc.stderr
@@ -148,7 +148,7 @@ def test_bad_files_become_findings(tmp_path: Path, name: str, content, check_id:
     (tmp_path / "k8s").mkdir()
     target = tmp_path / "k8s" / name
     target.write_bytes(content if isinstance(content, bytes) else content.encode())
-    proc = run_cli("review", str(tmp_path), "--format", "json")
+    proc = invoke("review", str(tmp_path), "--format", "json")
     _no_traceback(proc)
     assert proc.returncode in (0, 1, 3)
     findings = json.loads(proc.stdout)["findings"]
@@ -160,7 +160,7 @@ def test_fifty_megabyte_file_is_refused_without_reading_it(tmp_path: Path):
     (tmp_path / "k8s").mkdir()
     with open(tmp_path / "k8s" / "huge.yaml", "wb") as fh:
         fh.truncate(50 * 1024 * 1024)
-    proc = run_cli("review", str(tmp_path), "--format", "json")
+    proc = invoke("review", str(tmp_path), "--format", "json")
     _no_traceback(proc)
     findings = json.loads(proc.stdout)["findings"]
     assert any(f["check_id"] == "SCH-UNREADABLE" and f["file"] == "k8s/huge.yaml" for f in findings)
@@ -169,5 +169,5 @@ def test_fifty_megabyte_file_is_refused_without_reading_it(tmp_path: Path):
 def test_version_and_help():
     proc = run_cli("--version")
     assert proc.returncode == 0 and proc.stdout.startswith("infra-orchestrator ")
-    proc = run_cli("review", "--help")
+    proc = invoke("review", "--help")
     assert proc.returncode == 0 and "--base" in proc.stdout and "--format" in proc.stdout

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from clirun import ROOT, run_cli
+from clirun import ROOT, invoke, run_cli
 
 EXAMPLE = ROOT / "examples" / "todo-phase-iv"
 PATCH = ROOT / "examples" / "fix-todo-phase-iv.patch"
@@ -28,7 +28,7 @@ def test_example_is_rejected_with_useful_findings():
 
 
 def test_text_output_is_the_seed_format():
-    proc = run_cli("review", "examples/todo-phase-iv")
+    proc = invoke("review", "examples/todo-phase-iv")
     assert proc.returncode == 1
     lines = proc.stdout.splitlines()
     assert lines[0] == "[CHANGE VALIDATION: REJECTED]" and lines[1] == ""
@@ -45,7 +45,7 @@ def fixed(tmp_path: Path) -> Path:
 
 
 def test_fixed_example_is_approved(fixed: Path):
-    proc = run_cli("review", str(fixed))
+    proc = invoke("review", str(fixed))
     assert proc.returncode == 0, proc.stdout
     assert proc.stdout.startswith("[CHANGE VALIDATION: APPROVED]")
 
@@ -55,7 +55,7 @@ def test_stage_approval_with_open_clarification_marker_names_file_and_line(fixed
     lines = spec.read_text().splitlines()
     lines.insert(5, "- Storage class: [NEEDS CLARIFICATION: which storage class does Minikube provide?]")
     spec.write_text("\n".join(lines) + "\n")
-    proc = run_cli("stage", "approve", "001", "--to", "plan", "-C", str(fixed))
+    proc = invoke("stage", "approve", "001", "--to", "plan", "-C", str(fixed))
     assert proc.returncode == 1, proc.stdout
     out = proc.stdout
     assert out.startswith("[STAGE APPROVAL DECISION: REJECTED]\n\nValidation Summary:\n")
@@ -66,20 +66,20 @@ def test_stage_approval_with_open_clarification_marker_names_file_and_line(fixed
 
 
 def test_stage_approval_passes_when_gates_pass(fixed: Path):
-    proc = run_cli("stage", "approve", "001-k8s-deployment", "--to", "tasks", "-C", str(fixed))
+    proc = invoke("stage", "approve", "001-k8s-deployment", "--to", "tasks", "-C", str(fixed))
     assert proc.returncode == 0, proc.stdout
     assert "- Spec-Kit Plus Compliance: PASS" in proc.stdout
 
 
 def test_unknown_stage_and_feature_are_usage_errors(fixed: Path):
-    proc = run_cli("stage", "approve", "001", "--to", "deploy", "-C", str(fixed))
+    proc = invoke("stage", "approve", "001", "--to", "deploy", "-C", str(fixed))
     assert proc.returncode == 2 and "unknown stage 'deploy'" in proc.stderr
-    proc = run_cli("stage", "approve", "042", "--to", "plan", "-C", str(fixed))
+    proc = invoke("stage", "approve", "042", "--to", "plan", "-C", str(fixed))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
 
 
 def test_stage_status_table(fixed: Path):
-    proc = run_cli("stage", "status", "001", "-C", str(fixed), "--format", "json")
+    proc = invoke("stage", "status", "001", "-C", str(fixed), "--format", "json")
     assert proc.returncode == 0, proc.stderr
     rows = {r["stage"]: r["status"] for r in json.loads(proc.stdout)}
     assert rows["plan"] == "pass" and rows["implement"] == "fail"
