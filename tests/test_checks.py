@@ -12,7 +12,7 @@ import pytest
 
 from infra_orchestrator.config import ChecksConfig, Config
 from infra_orchestrator.models import Category, K8sObject, Severity
-from tools.checks import CHECK_ERROR_ID, CheckSpec, core, registry, run_checks
+from tools.checks import CHECK_ERROR_ID, CheckSpec, core, registry, run_checks, run_diff_checks, run_dockerfile_checks
 from tools.manifests import load_manifest_text, load_manifests
 
 FIXTURES = Path(__file__).parent / "fixtures" / "checks"
@@ -57,28 +57,67 @@ def test_registry_has_the_required_checks_with_complete_metadata():
     assert len(CHECK_IDS) == len(set(CHECK_IDS))
     for spec in registry():
         assert spec.title and spec.description and spec.remediation, spec.id
-        assert spec.scope in ("object", "set") and spec.pss in (None, "baseline", "restricted")
+        assert spec.scope in core.SCOPES and spec.pss in (None, "baseline", "restricted")
         assert isinstance(spec.category, Category) and isinstance(spec.severity, Severity)
+        assert set(spec.peers) <= {"kube-linter", "kube-score", "polaris", "checkov"}, spec.id
+        assert isinstance(spec.default_enabled, bool) and (spec.kinds is None or spec.scope == "object")
 
 
 def test_every_fixture_directory_belongs_to_a_registered_check():
     assert sorted(p.name for p in FIXTURES.iterdir() if p.is_dir()) == sorted(CHECK_IDS)
 
 
+FIXTURE_FILES = {
+    "object": ("pass.yaml", "fail.yaml"),
+    "set": ("pass.yaml", "fail.yaml"),
+    "dockerfile": ("pass.Dockerfile", "fail.Dockerfile"),
+    "diff": ("base.yaml", "pass.yaml", "fail.yaml"),  # pass.yaml and fail.yaml are heads compared to base.yaml
+}
+
+
+def spec_of(check_id: str) -> CheckSpec:
+    return next(s for s in registry() if s.id == check_id)
+
+
+def only(check_id: str) -> Config:
+    """A config running just ``check_id`` (whatever its profile membership)."""
+    return Config(checks=ChecksConfig(enabled=[check_id]))
+
+
+def fixture_objects(check_id: str, name: str) -> list[K8sObject]:
+    objects, problems = load_manifests(FIXTURES, [f"{check_id}/{name}"])
+    assert problems == [], problems
+    return objects
+
+
+def fixture_findings(spec: CheckSpec, kind: str) -> list:
+    """Findings of ``spec`` on its ``kind`` (pass/fail) fixture, run through the runner of its scope."""
+    if spec.scope == "dockerfile":
+        path = FIXTURES / spec.id / f"{kind}.Dockerfile"
+        found = run_dockerfile_checks(path.read_text(encoding="utf-8"), f"{spec.id}/{path.name}", only(spec.id))
+    elif spec.scope == "diff":
+        base = fixture_objects(spec.id, "base.yaml")
+        found = run_diff_checks(base, fixture_objects(spec.id, f"{kind}.yaml"), only(spec.id))
+    else:
+        found = run_checks(fixture_objects(spec.id, f"{kind}.yaml"), only(spec.id))
+    return [f for f in found if f.check_id == spec.id]
+
+
 @pytest.mark.parametrize("check_id", CHECK_IDS)
 def test_check_fires_on_fail_fixture_and_not_on_pass_fixture(check_id):
-    for kind in ("pass", "fail"):
-        assert (FIXTURES / check_id / f"{kind}.yaml").is_file(), f"{check_id} needs a {kind}.yaml fixture"
-    objects, problems = load_manifests(FIXTURES, [f"{check_id}/pass.yaml", f"{check_id}/fail.yaml"])
-    assert problems == []
-    by_file = {kind: [o for o in objects if o.file.endswith(f"/{kind}.yaml")] for kind in ("pass", "fail")}
-    spec = next(s for s in registry() if s.id == check_id)
-    hits = fired(by_file["fail"], check_id)
+    spec = spec_of(check_id)
+    for name in FIXTURE_FILES[spec.scope]:
+        assert (FIXTURES / check_id / name).is_file(), f"{check_id} ({spec.scope} check) needs a {name} fixture"
+    hits = fixture_findings(spec, "fail")
     assert hits, f"{check_id} did not fire on its fail fixture"
     for hit in hits:
         assert (hit.severity, hit.category, hit.remediation) == (spec.severity, spec.category, spec.remediation)
-        assert hit.file == f"{check_id}/fail.yaml" and hit.line and hit.resource.kind
-    assert fired(by_file["pass"], check_id) == [], f"{check_id} fired on its pass fixture"
+        # a diff finding may point at the base object (e.g. a removed one)
+        allowed = {f"{check_id}/{name}" for name in FIXTURE_FILES[spec.scope] if name != "pass.yaml"}
+        assert hit.file in allowed and hit.line, hit
+        assert hit.resource.kind or spec.scope == "dockerfile"
+        assert not hit.suppressed
+    assert fixture_findings(spec, "pass") == [], f"{check_id} fired on its pass fixture"
 
 
 # --- targeted behaviour ----------------------------------------------------------------------------------
@@ -159,7 +198,8 @@ def test_malformed_object_does_not_raise():
             "      containers: not-a-list\n      volumes: [3, {hostPath: nope}]\n      securityContext: []\n")
     findings = run_checks(load(text) + load("apiVersion: v1\nkind: Service\nspec: {selector: [1]}\n"))
     assert all(f.check_id != CHECK_ERROR_ID for f in findings)
-    assert {f.check_id for f in findings} == {"SEC-NETPOL-COVERAGE"}
+    assert {f.check_id for f in findings} == {"SEC-NETPOL-COVERAGE", "SEC-SA-TOKEN-AUTOMOUNT",
+                                              "SEC-RESTRICTED-VOLUMES", "OBS-RECOMMENDED-LABELS"}
 
 
 def test_a_crashing_check_becomes_a_finding(monkeypatch):

@@ -16,7 +16,7 @@ files are skipped by name; Helm templates are left for the renderer.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -32,6 +32,8 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 ALIAS_EXPANSION_BUDGET = 100_000
 """Nodes that aliases may add to a document (beyond its distinct nodes) before it is refused as a bomb."""
+_ANCHOR = re.compile(r"(?:^|[\s\[\{,])&[^\s,\[\]{}]+", re.MULTILINE)
+"""An anchor (``&name``) where a node starts; a false match only costs the alias walk."""
 
 MANIFEST_DIRS = frozenset({"k8s", "manifests", "deploy", "kubernetes"})
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -117,23 +119,21 @@ def _alias_expansion(root: Node) -> int | None:
     return sizes[id(root)] - len(sizes)
 
 
-def _duplicate_keys(root: Node) -> Iterator[ScalarNode]:
-    """Yield every scalar key node that repeats an earlier key of the same mapping."""
-    seen: set[int] = set()
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, MappingNode):
-            keys: set[tuple[str, str]] = set()
-            for key, _ in node.value:
-                if isinstance(key, ScalarNode) and key.tag != _MERGE_TAG:
-                    if (key.tag, key.value) in keys:
-                        yield key
-                    keys.add((key.tag, key.value))
-        stack.extend(_children(node))
+class _Constructor(SafeConstructor):
+    """SafeConstructor that records duplicate keys while it builds each mapping (no extra pass over the nodes)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.duplicates: list[ScalarNode] = []
+
+    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict:
+        keys: set[tuple[str, str]] = set()
+        for key, _ in node.value:
+            if isinstance(key, ScalarNode) and key.tag != _MERGE_TAG:
+                if (key.tag, key.value) in keys:
+                    self.duplicates.append(key)
+                keys.add((key.tag, key.value))
+        return super().construct_mapping(node, deep)
 
 
 def _mapping_value(node: Node, key: str) -> Node | None:
@@ -209,9 +209,11 @@ def _make_object(data: dict, file: str, line: int, doc_index: int) -> K8sObject:
     metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
     name = next((v for v in (metadata.get("name"), metadata.get("generateName")) if isinstance(v, str) and v), "")
     namespace = metadata.get("namespace")
-    return K8sObject(api_version=data["apiVersion"], kind=data["kind"], name=name,
-                     namespace=namespace if isinstance(namespace, str) and namespace else None,
-                     file=file, line=line, doc_index=doc_index, body={str(k): v for k, v in data.items()})
+    # every field is already of its declared type: skip pydantic validation (it dominates at 10k objects)
+    return K8sObject.model_construct(api_version=data["apiVersion"], kind=data["kind"], name=name,
+                                     namespace=namespace if isinstance(namespace, str) and namespace else None,
+                                     file=file, line=line, doc_index=doc_index,
+                                     body={str(k): v for k, v in data.items()}, rendered_from=None)
 
 
 def _not_k8s(file: str, line: int, what: str) -> Finding:
@@ -246,23 +248,25 @@ def _load_documents(text: str, file: str) -> tuple[list[K8sObject], list[Finding
     documents, findings = _compose(text, file)
     objects: list[K8sObject] = []
     not_k8s: list[Finding] = []
+    may_alias = _ANCHOR.search(text) is not None  # an alias needs an anchor: without one no node is shared
     for doc_index, offset, node in documents:
         line = offset + node.start_mark.line + 1
-        expansion = _alias_expansion(node)
+        expansion = _alias_expansion(node) if may_alias else 0
         if expansion is None or expansion > ALIAS_EXPANSION_BUDGET:
             why = "has a recursive alias" if expansion is None else (
                 f"expands to over {ALIAS_EXPANSION_BUDGET:,} extra nodes through aliases")
             findings.append(_finding(BOMB_ID, Severity.high, f"document {doc_index} {why} (YAML alias bomb); "
                                      "refused without expanding it", file, line))
             continue
-        findings.extend(_finding(DUPLICATE_KEY_ID, Severity.medium,
-                                 f"duplicate key '{key.value[:80]}' in a mapping; YAML keeps only the last value",
-                                 file, offset + key.start_mark.line + 1) for key in _duplicate_keys(node))
+        constructor = _Constructor()
         try:
-            data = SafeConstructor().construct_document(node)
+            data = constructor.construct_document(node)
         except Exception as exc:  # noqa: BLE001 - tag constructors raise ValueError, KeyError... on bad scalars
             findings.append(_invalid(exc, file, offset, line))
             continue
+        findings.extend(_finding(DUPLICATE_KEY_ID, Severity.medium,
+                                 f"duplicate key '{key.value[:80]}' in a mapping; YAML keeps only the last value",
+                                 file, offset + key.start_mark.line + 1) for key in constructor.duplicates)
         found, problems = _objects_of(data, node, file, line, doc_index, offset)
         objects.extend(found)
         not_k8s.extend(problems)

@@ -1,31 +1,61 @@
 """The check registry: the single place where a check's metadata lives and where findings are built.
 
-A check is a pure function registered with :func:`check`:
+A check is a pure function registered with :func:`check`. Its ``scope`` says what it is given and yields:
 
-* ``scope="object"``: ``fn(obj: K8sObject) -> Iterable[str]`` — one message per problem of ``obj``;
-* ``scope="set"``: ``fn(objects: list[K8sObject]) -> Iterable[tuple[K8sObject, str]]`` — cross-object checks
-  name the object each message is about.
+* ``"object"``: ``fn(obj: K8sObject) -> Iterable[str | Hit]`` — one message per problem of ``obj``;
+* ``"set"``: ``fn(objects: list[K8sObject]) -> Iterable[tuple[K8sObject, str | Hit]]`` — cross-object checks
+  name the object each message is about;
+* ``"dockerfile"``: ``fn(text: str, file: str) -> Iterable[tuple[int, str]]`` — 1-based line and message;
+* ``"diff"``: ``fn(base: list[K8sObject], head: list[K8sObject]) -> Iterable[tuple[K8sObject, str | Hit]]``.
 
-:func:`run_checks` turns messages into :class:`Finding` objects (id, category, severity, remediation,
-resource, file, line) and shields the scan from checks that crash on malformed input.
+A :class:`Hit` is a message about one container, so that container-level suppressions can apply to it.
+
+The runners (:func:`run_checks`, :func:`run_dockerfile_checks`, :func:`run_diff_checks`) select checks by
+profile and ``checks.enabled``/``checks.disabled``, turn messages into :class:`Finding` objects, apply
+suppression annotations (:mod:`tools.suppress`) and shield the scan from checks that crash on malformed input.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from infra_orchestrator.config import Config
 from infra_orchestrator.models import Category, Finding, K8sObject, ResourceRef, Severity
+from tools.suppress import peer_ids, suppression_for
 
-Scope = Literal["object", "set"]
+Scope = Literal["object", "set", "dockerfile", "diff"]
+SCOPES: tuple[Scope, ...] = ("object", "set", "dockerfile", "diff")
+PssLevel = Literal["baseline", "restricted"]
 CHECK_ERROR_ID = "SCH-CHECK-ERROR"
+
+PROFILES: dict[str, str] = {
+    "default": "the checks that are on by default: few false positives, opinionated checks left out",
+    "strict": "every check in the registry",
+    "pss-baseline": "only the controls of the Pod Security Standards baseline level",
+    "pss-restricted": "only the Pod Security Standards controls of the restricted and baseline levels",
+}
+"""Check profiles (``checks.profile`` in the config, ``check --profile`` on the command line)."""
+
+
+class Hit(NamedTuple):
+    """A message about one container of the object (``container`` is its name)."""
+
+    message: str
+    container: str | None = None
 
 
 @dataclass(frozen=True)
 class CheckSpec:
-    """Metadata of one check; ``peers`` maps a peer tool (kube-linter, checkov, polaris, kube-score) to its id."""
+    """Metadata of one check.
+
+    ``peers`` maps a peer tool (``kube-linter``, ``kube-score``, ``polaris``, ``checkov``) to its id for the same
+    concern, several ids separated by commas; they are shown in the docs and read as suppression aliases.
+    ``default_enabled`` is False for opinionated checks that only the ``strict`` profile (or an explicit
+    ``checks.enabled``) runs. ``kinds`` (object checks): the only kinds the check can fire on; the runner does
+    not call it for other objects (None: every kind).
+    """
 
     id: str
     category: Category
@@ -33,18 +63,24 @@ class CheckSpec:
     title: str
     description: str
     remediation: str
-    fn: Callable[[Any], Iterable[Any]] = field(compare=False, repr=False)
+    fn: Callable[..., Iterable[Any]] = field(compare=False, repr=False)
     peers: dict[str, str] = field(default_factory=dict, hash=False)
-    pss: Literal["baseline", "restricted"] | None = None
+    pss: PssLevel | None = None
     scope: Scope = "object"
+    default_enabled: bool = True
+    kinds: frozenset[str] | None = None
+
+    def peer_ids(self, tool: str) -> tuple[str, ...]:
+        """The ids ``tool`` uses for this check (empty when it has none)."""
+        return tuple(peer_ids(self.peers, tool))
 
 
 _REGISTRY: dict[str, CheckSpec] = {}
 
 
 def check(*, id: str, category: Category, severity: Severity, title: str, description: str, remediation: str,
-          peers: dict[str, str] | None = None, pss: Literal["baseline", "restricted"] | None = None,
-          scope: Scope = "object") -> Callable[[Callable], Callable]:
+          peers: dict[str, str] | None = None, pss: PssLevel | None = None, scope: Scope = "object",
+          default_enabled: bool = True, kinds: Iterable[str] | None = None) -> Callable[[Callable], Callable]:
     """Decorator registering a check function under ``id`` (ids are unique)."""
 
     def register(fn: Callable) -> Callable:
@@ -52,7 +88,8 @@ def check(*, id: str, category: Category, severity: Severity, title: str, descri
             raise ValueError(f"check id {id} is registered twice")
         _REGISTRY[id] = CheckSpec(id=id, category=category, severity=severity, title=title,
                                   description=description, remediation=remediation, fn=fn,
-                                  peers=dict(peers or {}), pss=pss, scope=scope)
+                                  peers=dict(peers or {}), pss=pss, scope=scope, default_enabled=default_enabled,
+                                  kinds=frozenset(kinds) if kinds is not None else None)
         return fn
 
     return register
@@ -63,50 +100,99 @@ def registry() -> list[CheckSpec]:
     return sorted(_REGISTRY.values(), key=lambda spec: spec.id)
 
 
-def _enabled(spec: CheckSpec, config: Config | None) -> bool:
-    if config is None:
+def in_profile(spec: CheckSpec, profile: str) -> bool:
+    """Whether ``spec`` belongs to ``profile`` (one of :data:`PROFILES`; anything else reads as ``default``)."""
+    if profile == "strict":
         return True
-    selected = config.checks.enabled
-    return (not selected or spec.id in selected) and spec.id not in config.checks.disabled
+    if profile == "pss-baseline":
+        return spec.pss == "baseline"
+    if profile == "pss-restricted":
+        return spec.pss is not None
+    return spec.default_enabled
 
 
-def _finding(spec: CheckSpec, obj: K8sObject, message: str) -> Finding:
-    return Finding(check_id=spec.id, severity=spec.severity, category=spec.category, message=message,
-                   resource=obj.ref(), file=obj.file, line=obj.line, remediation=spec.remediation)
+def selected(config: Config | None, scope: Scope | None = None) -> list[CheckSpec]:
+    """The checks a run with ``config`` executes: ``checks.enabled`` when non-empty (it may name checks outside
+    the profile), else the profile's checks; minus ``checks.disabled``. ``scope`` narrows to one scope."""
+    checks = (config or Config()).checks
+    explicit = set(checks.enabled)
+    return [spec for spec in registry()
+            if (scope is None or spec.scope == scope)
+            and (spec.id in explicit if explicit else in_profile(spec, checks.profile))
+            and spec.id not in checks.disabled]
 
 
-def _check_error(spec: CheckSpec, exc: Exception, obj: K8sObject | None) -> Finding:
-    about = f" on {obj.ref().label() or 'an object'}" if obj else ""
+def _message(item: str | Hit) -> Hit:
+    return item if isinstance(item, Hit) else Hit(str(item))
+
+
+def _finding(spec: CheckSpec, obj: K8sObject, item: str | Hit, config: Config | None) -> Finding:
+    hit = _message(item)
+    unsuppressible = config is not None and spec.id in config.checks.unsuppressible
+    reason = None if unsuppressible else suppression_for(spec.id, spec.peers, obj, hit.container)
+    return Finding(check_id=spec.id, severity=spec.severity, category=spec.category, message=hit.message,
+                   resource=obj.ref(), file=obj.file, line=obj.line, remediation=spec.remediation,
+                   suppressed=reason is not None, suppression_reason=reason)
+
+
+def _check_error(spec: CheckSpec, exc: Exception, obj: K8sObject | None, file: str | None = None) -> Finding:
+    about = f" on {obj.ref().label() or 'an object'}" if obj else (f" on {file}" if file else "")
     return Finding(check_id=CHECK_ERROR_ID, severity=Severity.info, category=Category.schema,
                    message=f"check {spec.id} could not evaluate{about} ({type(exc).__name__}); "
-                           "the object is probably malformed",
-                   resource=obj.ref() if obj else ResourceRef(), file=obj.file if obj else None,
+                           "the input is probably malformed",
+                   resource=obj.ref() if obj else ResourceRef(), file=obj.file if obj else file,
                    line=obj.line if obj else None)
 
 
-def _run_object_check(spec: CheckSpec, obj: K8sObject) -> list[Finding]:
+def _run_object_check(spec: CheckSpec, obj: K8sObject, config: Config | None) -> list[Finding]:
     try:
-        return [_finding(spec, obj, message) for message in spec.fn(obj)]
+        return [_finding(spec, obj, item, config) for item in spec.fn(obj)]
     except Exception as exc:  # noqa: BLE001 - a check must never abort the scan
         return [_check_error(spec, exc, obj)]
 
 
-def _run_set_check(spec: CheckSpec, objects: list[K8sObject]) -> list[Finding]:
+def _run_pairs_check(spec: CheckSpec, args: tuple, config: Config | None) -> list[Finding]:
     try:
-        return [_finding(spec, obj, message) for obj, message in spec.fn(objects)]
+        return [_finding(spec, obj, item, config) for obj, item in spec.fn(*args)]
     except Exception as exc:  # noqa: BLE001 - a check must never abort the scan
         return [_check_error(spec, exc, None)]
 
 
 def run_checks(objects: list[K8sObject], config: Config | None = None) -> list[Finding]:
-    """Run every enabled check over ``objects``; findings sorted with :meth:`Finding.sort_key`."""
+    """Run the selected object and set checks over ``objects``; findings sorted with :meth:`Finding.sort_key`.
+
+    Suppressed findings are kept, with ``suppressed=True`` and their ``suppression_reason``.
+    """
     findings: list[Finding] = []
-    for spec in registry():
-        if not _enabled(spec, config):
-            continue
+    by_kind: dict[str, list[K8sObject]] = {}
+    for obj in objects:
+        by_kind.setdefault(obj.kind, []).append(obj)
+    for spec in selected(config):
         if spec.scope == "set":
-            findings.extend(_run_set_check(spec, objects))
-        else:
-            for obj in objects:
-                findings.extend(_run_object_check(spec, obj))
+            findings.extend(_run_pairs_check(spec, (objects,), config))
+        elif spec.scope == "object":
+            targets = objects if spec.kinds is None else [o for kind in spec.kinds for o in by_kind.get(kind, ())]
+            for obj in targets:
+                findings.extend(_run_object_check(spec, obj, config))
+    return sorted(findings, key=Finding.sort_key)
+
+
+def run_dockerfile_checks(text: str, file: str, config: Config | None = None) -> list[Finding]:
+    """Run the selected Dockerfile checks over one Dockerfile's ``text``; findings carry ``file`` and ``line``."""
+    findings: list[Finding] = []
+    for spec in selected(config, "dockerfile"):
+        try:
+            findings.extend(Finding(check_id=spec.id, severity=spec.severity, category=spec.category,
+                                    message=message, file=file, line=line, remediation=spec.remediation)
+                            for line, message in spec.fn(text, file))
+        except Exception as exc:  # noqa: BLE001 - a check must never abort the scan
+            findings.append(_check_error(spec, exc, None, file))
+    return sorted(findings, key=Finding.sort_key)
+
+
+def run_diff_checks(base: list[K8sObject], head: list[K8sObject], config: Config | None = None) -> list[Finding]:
+    """Run the selected diff checks comparing ``base`` objects with ``head`` objects."""
+    findings: list[Finding] = []
+    for spec in selected(config, "diff"):
+        findings.extend(_run_pairs_check(spec, (base, head), config))
     return sorted(findings, key=Finding.sort_key)

@@ -4,10 +4,12 @@ label selectors. Every helper tolerates malformed bodies (wrong types read as em
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from infra_orchestrator.models import K8sObject
+from tools.checks.core import Hit
 
 WORKLOAD_KINDS = frozenset(
     {"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob"}
@@ -15,7 +17,11 @@ WORKLOAD_KINDS = frozenset(
 BATCH_KINDS = frozenset({"Job", "CronJob"})
 
 CONTAINER_FIELDS = ("containers", "initContainers", "ephemeralContainers")
+RESOURCE_FIELDS = ("containers", "initContainers")
+"""Ephemeral containers may not declare resources or ports, so resource checks skip them."""
 _ROLE = {"containers": "container", "initContainers": "init container", "ephemeralContainers": "ephemeral container"}
+
+PROBE_FIELDS = ("livenessProbe", "readinessProbe", "startupProbe")
 
 POD_LEVEL_SECURITY_FIELDS = frozenset(
     {"runAsNonRoot", "runAsUser", "runAsGroup", "seccompProfile", "seLinuxOptions", "appArmorProfile",
@@ -34,6 +40,11 @@ def as_list(value: Any) -> list:
     return value if isinstance(value, list) else []
 
 
+def as_str(value: Any) -> str:
+    """``value`` when it is a string, else an empty string (names used as set members or dict keys)."""
+    return value if isinstance(value, str) else ""
+
+
 @dataclass(frozen=True)
 class Container:
     """One container of a pod spec; ``field`` is ``containers``, ``initContainers`` or ``ephemeralContainers``."""
@@ -47,6 +58,29 @@ class Container:
     def label(self) -> str:
         """Human name used in messages, e.g. ``init container 'migrate'``."""
         return f"{_ROLE[self.field]} '{self.name}'"
+
+    def hit(self, text: str) -> Hit:
+        """A message about this container: ``"<label> <text>"``, suppressible per container."""
+        return Hit(f"{self.label} {text}", self.name)
+
+    @property
+    def security(self) -> dict:
+        """The container's own ``securityContext`` (empty when absent or malformed)."""
+        return as_dict(self.spec.get("securityContext"))
+
+    def capabilities(self, section: str) -> set[str]:
+        """Upper-cased capability names under ``securityContext.capabilities.<section>`` (add or drop),
+        with any ``CAP_`` prefix removed."""
+        names = as_list(as_dict(self.security.get("capabilities")).get(section))
+        return {str(n).upper().removeprefix("CAP_") for n in names if isinstance(n, str)}
+
+    def probes(self) -> dict[str, dict]:
+        """The container's probes that are mappings, by field name (livenessProbe, readinessProbe, startupProbe)."""
+        return {name: as_dict(self.spec.get(name)) for name in PROBE_FIELDS if as_dict(self.spec.get(name))}
+
+    def ports(self) -> list[dict]:
+        """The container's ``ports`` entries that are mappings."""
+        return [p for p in as_list(self.spec.get("ports")) if isinstance(p, dict)]
 
 
 def pod_template(obj: K8sObject) -> dict | None:
@@ -102,7 +136,7 @@ def labels_match(selector: dict, labels: dict) -> bool:
 
 
 def _expression_matches(expr: dict, labels: dict) -> bool:
-    key, op, values = expr.get("key"), expr.get("operator"), as_list(expr.get("values"))
+    key, op, values = as_str(expr.get("key")), expr.get("operator"), as_list(expr.get("values"))
     if op == "In":
         return key in labels and labels[key] in values
     if op == "NotIn":
@@ -119,3 +153,78 @@ def selector_matches(selector: dict, labels: dict) -> bool:
     return labels_match(as_dict(selector.get("matchLabels")), labels) and all(
         _expression_matches(as_dict(expr), labels) for expr in as_list(selector.get("matchExpressions"))
     )
+
+
+def template_annotations(obj: K8sObject) -> dict:
+    """The annotations of the pod template (the object's own for a Pod)."""
+    return as_dict(as_dict(as_dict(pod_template(obj)).get("metadata")).get("annotations"))
+
+
+def metadata(obj: K8sObject) -> dict:
+    """The object's ``metadata`` (empty when absent or malformed)."""
+    return as_dict(obj.body.get("metadata"))
+
+
+def spec_of(obj: K8sObject) -> dict:
+    """The object's ``spec`` (empty when absent or malformed)."""
+    return as_dict(obj.body.get("spec"))
+
+
+def name_of(obj: K8sObject) -> str:
+    """``Kind 'name'`` for messages."""
+    return f"{obj.kind} '{obj.name or '<unnamed>'}'"
+
+
+_QUANTITY = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$")
+_SUFFIX = {None: 1, "n": 1e-9, "u": 1e-6, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15,
+           "E": 1e18, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
+
+
+def quantity(value: Any) -> float | None:
+    """A Kubernetes resource quantity (``500m``, ``1Gi``, ``2``) as a number; None when it does not parse."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    match = _QUANTITY.match(str(value).strip()) if isinstance(value, str) else None
+    return float(match.group(1)) * _SUFFIX[match.group(2)] if match else None
+
+
+class PodIndex:
+    """The workloads of a set indexed by namespace and pod-template label, so that cross-object checks select
+    pods in time proportional to the candidates rather than to the whole set."""
+
+    def __init__(self, objects: list[K8sObject]):
+        self.by_namespace: dict[str | None, list[tuple[K8sObject, dict]]] = {}
+        self._by_label: dict[tuple[str | None, str, Any], list[tuple[K8sObject, dict]]] = {}
+        for obj in objects:
+            if pod_template(obj) is None:
+                continue
+            entry = (obj, pod_labels(obj))
+            self.by_namespace.setdefault(obj.namespace, []).append(entry)
+            for key, value in entry[1].items():
+                if _hashable(value):
+                    self._by_label.setdefault((obj.namespace, key, value), []).append(entry)
+
+    def _candidates(self, namespace: str | None, selector: dict) -> list[tuple[K8sObject, dict]]:
+        match_labels = as_dict(selector.get("matchLabels"))
+        if not all(_hashable(v) for v in match_labels.values()):
+            return []
+        return min((self._by_label.get((namespace, k, v), []) for k, v in match_labels.items()),
+                   key=len, default=self.by_namespace.get(namespace, []))
+
+    def select(self, namespace: str | None, selector: dict) -> list[K8sObject]:
+        """Workloads of ``namespace`` whose pod labels ``selector`` (a LabelSelector) matches."""
+        return [obj for obj, labels in self._candidates(namespace, selector) if selector_matches(selector, labels)]
+
+    def any_match(self, namespace: str | None, selector: dict) -> bool:
+        """Whether ``selector`` matches some workload of ``namespace`` (stops at the first: broad selectors stay cheap)."""
+        return any(selector_matches(selector, labels) for _, labels in self._candidates(namespace, selector))
+
+    def select_equal(self, namespace: str | None, selector: dict) -> list[K8sObject]:
+        """Workloads of ``namespace`` matched by an equality selector (a Service's ``spec.selector``)."""
+        return self.select(namespace, {"matchLabels": selector})
+
+
+def _hashable(value: Any) -> bool:
+    return isinstance(value, (str, int, float, bool)) or value is None

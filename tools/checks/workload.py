@@ -6,10 +6,16 @@ from collections.abc import Iterator
 
 from infra_orchestrator.models import Category, K8sObject, Severity
 from tools.checks.core import check
-from tools.checks.podspec import as_dict, as_list, containers, effective_security, is_long_running, pod_spec
-
-_RESOURCE_FIELDS = ("containers", "initContainers")
-"""Ephemeral containers may not declare resources, so resource checks skip them."""
+from tools.checks.podspec import (
+    RESOURCE_FIELDS,
+    WORKLOAD_KINDS,
+    as_dict,
+    as_list,
+    containers,
+    effective_security,
+    is_long_running,
+    pod_spec,
+)
 
 
 def _image_problem(image: str) -> str | None:
@@ -22,6 +28,7 @@ def _image_problem(image: str) -> str | None:
 
 
 @check(id="SEC-IMAGE-TAG", category=Category.security, severity=Severity.high,
+       kinds=WORKLOAD_KINDS,
        title="Image not pinned to a tag or digest",
        description="An image without a tag, or tagged ':latest', can change under the same name: rollouts are "
                    "not reproducible and a compromised registry push reaches the cluster.",
@@ -33,17 +40,18 @@ def image_tag(obj: K8sObject) -> Iterator[str]:
         image = c.spec.get("image")
         problem = _image_problem(image) if isinstance(image, str) and image else None
         if problem:
-            yield f"{c.label} image '{image}' {problem}"
+            yield c.hit(f"image '{image}' {problem}")
 
 
 def _missing_resources(obj: K8sObject, section: str, resource: str) -> Iterator[str]:
-    for c in containers(obj, _RESOURCE_FIELDS):
+    for c in containers(obj, RESOURCE_FIELDS):
         if as_dict(as_dict(c.spec.get("resources")).get(section)).get(resource) in (None, ""):
             noun = "request" if section == "requests" else "limit"
-            yield f"{c.label} has no {resource} {noun}"
+            yield c.hit(f"has no {resource} {noun}")
 
 
 @check(id="REL-CPU-REQUEST", category=Category.scalability, severity=Severity.medium,
+       kinds=WORKLOAD_KINDS,
        title="CPU request missing",
        description="Without a CPU request the scheduler cannot place the pod sensibly and the HPA cannot scale "
                    "on CPU utilisation.",
@@ -55,6 +63,7 @@ def cpu_request(obj: K8sObject) -> Iterator[str]:
 
 
 @check(id="REL-MEM-REQUEST", category=Category.scalability, severity=Severity.medium,
+       kinds=WORKLOAD_KINDS,
        title="Memory request missing",
        description="Without a memory request the pod is scheduled as best-effort and is evicted first.",
        remediation="Set resources.requests.memory on every container and init container.",
@@ -65,6 +74,7 @@ def memory_request(obj: K8sObject) -> Iterator[str]:
 
 
 @check(id="REL-MEM-LIMIT", category=Category.scalability, severity=Severity.medium,
+       kinds=WORKLOAD_KINDS,
        title="Memory limit missing",
        description="A container without a memory limit can exhaust the node's memory and take neighbours down.",
        remediation="Set resources.limits.memory on every container and init container.",
@@ -79,10 +89,11 @@ def _missing_probe(obj: K8sObject, probe: str) -> Iterator[str]:
         return
     for c in containers(obj, ("containers",)):
         if not as_dict(c.spec.get(probe)):
-            yield f"{c.label} has no {probe}"
+            yield c.hit(f"has no {probe}")
 
 
 @check(id="REL-LIVENESS-PROBE", category=Category.scalability, severity=Severity.medium,
+       kinds=WORKLOAD_KINDS,
        title="Liveness probe missing",
        description="Without a liveness probe a hung process is never restarted.",
        remediation="Add a livenessProbe (httpGet, tcpSocket, grpc or exec) to every long-running container.",
@@ -93,6 +104,7 @@ def liveness_probe(obj: K8sObject) -> Iterator[str]:
 
 
 @check(id="REL-READINESS-PROBE", category=Category.scalability, severity=Severity.medium,
+       kinds=WORKLOAD_KINDS,
        title="Readiness probe missing",
        description="Without a readiness probe traffic reaches pods before they can serve, and rollouts cannot "
                    "tell a broken version from a working one.",
@@ -104,9 +116,11 @@ def readiness_probe(obj: K8sObject) -> Iterator[str]:
 
 
 @check(id="SEC-RUN-AS-NON-ROOT", category=Category.security, severity=Severity.high, pss="restricted",
+       kinds=WORKLOAD_KINDS,
        title="Container may run as root",
        description="The effective securityContext (container over pod) must set runAsNonRoot: true or an "
-                   "explicit runAsUser > 0; runAsUser: 0 is root.",
+                   "explicit runAsUser > 0 (an explicit runAsUser: 0 is SEC-RUN-AS-USER-ZERO). Pod Security "
+                   "admission (restricted) accepts only runAsNonRoot: true, so set it even with a non-zero UID.",
        remediation="Set securityContext.runAsNonRoot: true (pod or container) and a non-zero runAsUser.",
        peers={"kube-linter": "run-as-non-root", "checkov": "CKV_K8S_23", "polaris": "runAsRootAllowed",
               "kube-score": "container-security-context-user-group-id"})
@@ -114,13 +128,12 @@ def run_as_non_root(obj: K8sObject) -> Iterator[str]:
     for c in containers(obj):
         user = effective_security(c, "runAsUser")
         explicit_user = user if type(user) is int else None
-        if explicit_user == 0:
-            yield f"{c.label} runs as UID 0 (root)"
-        elif effective_security(c, "runAsNonRoot") is not True and not (explicit_user and explicit_user > 0):
-            yield f"{c.label} may run as root: neither runAsNonRoot: true nor a runAsUser > 0 applies"
+        if effective_security(c, "runAsNonRoot") is not True and not (explicit_user and explicit_user > 0):
+            yield c.hit("may run as root: neither runAsNonRoot: true nor a runAsUser > 0 applies")
 
 
 @check(id="SEC-PRIV-ESCALATION", category=Category.security, severity=Severity.high, pss="restricted",
+       kinds=WORKLOAD_KINDS,
        title="Privilege escalation not disabled",
        description="Unless allowPrivilegeEscalation is explicitly false, setuid binaries can gain more privileges "
                    "than the container process started with.",
@@ -130,23 +143,25 @@ def run_as_non_root(obj: K8sObject) -> Iterator[str]:
 def privilege_escalation(obj: K8sObject) -> Iterator[str]:
     for c in containers(obj):
         if effective_security(c, "allowPrivilegeEscalation") is not False:
-            yield f"{c.label} does not set allowPrivilegeEscalation: false"
+            yield c.hit("does not set allowPrivilegeEscalation: false")
 
 
 @check(id="SEC-PRIVILEGED", category=Category.security, severity=Severity.critical, pss="baseline",
+       kinds=WORKLOAD_KINDS,
        title="Privileged container",
        description="A privileged container has every capability and access to the host's devices: it is root "
                    "on the node.",
        remediation="Remove securityContext.privileged: true; grant only the specific capabilities needed.",
-       peers={"kube-linter": "privileged-container", "checkov": "CKV_K8S_16", "polaris": "privilegedContainer",
+       peers={"kube-linter": "privileged-container", "checkov": "CKV_K8S_16", "polaris": "runAsPrivileged",
               "kube-score": "container-security-context-privileged"})
 def privileged(obj: K8sObject) -> Iterator[str]:
     for c in containers(obj):
         if effective_security(c, "privileged") is True:
-            yield f"{c.label} is privileged"
+            yield c.hit("is privileged")
 
 
 @check(id="SEC-HOSTPATH-ANY", category=Category.security, severity=Severity.high, pss="baseline",
+       kinds=WORKLOAD_KINDS,
        title="hostPath volume",
        description="A hostPath volume exposes the node's filesystem to the pod and is forbidden by the baseline "
                    "Pod Security Standard.",

@@ -1,0 +1,152 @@
+"""Cross-object reference checks: ConfigMaps, Secrets, PersistentVolumeClaims and ServiceAccounts that pods
+reference but the reviewed set does not contain, and service-account token automounting.
+
+A review often covers only part of an application, so a reference is reported missing only when the set
+contains at least one object of the referenced kind in the same namespace (then the author manages that kind
+here and a missing one is most likely a typo). Secrets produced by ExternalSecret and SealedSecret objects
+count as present. ``optional: true`` references are never reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import NamedTuple
+
+from infra_orchestrator.models import Category, K8sObject, Severity
+from tools.checks.core import Hit, check
+from tools.checks.podspec import as_dict, as_list, containers, name_of, pod_spec, pod_template, spec_of
+
+
+class Ref(NamedTuple):
+    """A reference from a pod to a named object; ``container`` is None for pod-level references."""
+
+    kind: str
+    name: str
+    where: str
+    container: str | None = None
+
+
+class Inventory:
+    """The (kind, namespace, name) triples of a set of objects, with Secret generators resolved."""
+
+    def __init__(self, objects: list[K8sObject]):
+        self.names = {(o.kind, o.namespace, o.name) for o in objects}
+        self.names |= {("Secret", o.namespace, _generated_secret(o)) for o in objects if _generated_secret(o)}
+        self.kinds = {(kind, namespace) for kind, namespace, _ in self.names}
+
+    def missing(self, kind: str, namespace: str | None, name: str) -> bool:
+        """True when ``name`` is absent although the set manages objects of ``kind`` in ``namespace``."""
+        return (kind, namespace) in self.kinds and (kind, namespace, name) not in self.names
+
+
+def _generated_secret(obj: K8sObject) -> str | None:
+    """The name of the Secret an ExternalSecret or SealedSecret produces."""
+    if obj.kind == "ExternalSecret":
+        return str(as_dict(spec_of(obj).get("target")).get("name") or obj.name)
+    if obj.kind == "SealedSecret":
+        return obj.name
+    return None
+
+
+def _named(ref: dict, field: str = "name") -> str | None:
+    """The referenced name unless the reference is optional or malformed."""
+    name = ref.get(field)
+    return str(name) if name and ref.get("optional") is not True else None
+
+
+def env_refs(obj: K8sObject) -> Iterator[Ref]:
+    """ConfigMap and Secret references of every container's env and envFrom."""
+    for c in containers(obj):
+        for env in as_list(c.spec.get("env")):
+            source = as_dict(as_dict(env).get("valueFrom"))
+            for field, kind in (("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")):
+                name = _named(as_dict(source.get(field)))
+                if name:
+                    yield Ref(kind, name, f"env {as_dict(env).get('name')}", c.name)
+        for source in as_list(c.spec.get("envFrom")):
+            for field, kind in (("configMapRef", "ConfigMap"), ("secretRef", "Secret")):
+                name = _named(as_dict(as_dict(source).get(field)))
+                if name:
+                    yield Ref(kind, name, "envFrom", c.name)
+
+
+def volume_refs(obj: K8sObject) -> Iterator[Ref]:
+    """ConfigMap, Secret and PersistentVolumeClaim references of the pod's volumes (projected ones included)."""
+    for volume in as_list(pod_spec(obj).get("volumes")):
+        volume = as_dict(volume)
+        where = f"volume '{volume.get('name', '<unnamed>')}'"
+        sources = [("ConfigMap", as_dict(volume.get("configMap")), "name"),
+                   ("Secret", as_dict(volume.get("secret")), "secretName"),
+                   ("PersistentVolumeClaim", as_dict(volume.get("persistentVolumeClaim")), "claimName")]
+        for projected in as_list(as_dict(volume.get("projected")).get("sources")):
+            sources += [("ConfigMap", as_dict(as_dict(projected).get("configMap")), "name"),
+                        ("Secret", as_dict(as_dict(projected).get("secret")), "name")]
+        for kind, ref, field in sources:
+            name = _named(ref, field)
+            if name:
+                yield Ref(kind, name, where)
+
+
+def _missing(objects: list[K8sObject], refs) -> Iterator[tuple[K8sObject, str | Hit]]:
+    inventory = Inventory(objects)
+    for obj in (o for o in objects if pod_template(o) is not None):
+        for ref in refs(obj):
+            if inventory.missing(ref.kind, obj.namespace, ref.name):
+                message = f"{ref.where} references {ref.kind} '{ref.name}', which is not in the reviewed set"
+                yield obj, (Hit(f"container '{ref.container}' {message}", ref.container) if ref.container
+                            else message)
+
+
+@check(id="REL-ENV-REF-EXISTS", category=Category.scalability, severity=Severity.low, scope="set",
+       title="env references a missing ConfigMap or Secret",
+       description="A container whose env/envFrom names a ConfigMap or Secret that does not exist fails with "
+                   "CreateContainerConfigError. Reported only when the set manages that kind in the namespace.",
+       remediation="Fix the name, add the object, or mark the reference optional: true.",
+       peers={"kube-linter": "env-value-from"})
+def env_ref_exists(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, str | Hit]]:
+    return _missing(objects, env_refs)
+
+
+@check(id="REL-VOLUME-REF-EXISTS", category=Category.scalability, severity=Severity.low, scope="set",
+       title="Volume references a missing ConfigMap, Secret or PVC",
+       description="A pod whose volume names a ConfigMap, Secret or PersistentVolumeClaim that does not exist "
+                   "stays in ContainerCreating/Pending. Reported only when the set manages that kind in the "
+                   "namespace.",
+       remediation="Fix the name, add the object, or mark ConfigMap/Secret volumes optional: true.")
+def volume_ref_exists(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, str | Hit]]:
+    return _missing(objects, volume_refs)
+
+
+def _service_account(obj: K8sObject) -> str:
+    return str(pod_spec(obj).get("serviceAccountName") or pod_spec(obj).get("serviceAccount") or "default")
+
+
+@check(id="REL-SA-EXISTS", category=Category.scalability, severity=Severity.medium, scope="set",
+       title="ServiceAccount does not exist",
+       description="Pods naming a ServiceAccount that does not exist are never created (the controller reports "
+                   "an error event). Reported only when the set contains ServiceAccounts of the namespace.",
+       remediation="Add the ServiceAccount or fix serviceAccountName.",
+       peers={"kube-linter": "non-existent-service-account"})
+def sa_exists(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, str]]:
+    inventory = Inventory(objects)
+    for obj in (o for o in objects if pod_template(o) is not None):
+        name = _service_account(obj)
+        if name != "default" and inventory.missing("ServiceAccount", obj.namespace, name):
+            yield obj, f"{name_of(obj)} uses ServiceAccount '{name}', which is not in the reviewed set"
+
+
+@check(id="SEC-SA-TOKEN-AUTOMOUNT", category=Category.security, severity=Severity.low, scope="set",
+       title="Service-account token mounted",
+       description="Unless automountServiceAccountToken is false on the pod or on its ServiceAccount (when that "
+                   "is in the set), every container gets an API token: a foothold for an attacker in the pod.",
+       remediation="Set automountServiceAccountToken: false on the pod or ServiceAccount unless the workload "
+                   "calls the Kubernetes API.",
+       peers={"polaris": "automountServiceAccountToken", "checkov": "CKV_K8S_38"})
+def sa_token_automount(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, str]]:
+    opted_out = {(o.namespace, o.name) for o in objects
+                 if o.kind == "ServiceAccount" and o.body.get("automountServiceAccountToken") is False}
+    for obj in (o for o in objects if pod_template(o) is not None):
+        explicit = pod_spec(obj).get("automountServiceAccountToken")
+        if explicit is False or (explicit is None and (obj.namespace, _service_account(obj)) in opted_out):
+            continue
+        yield obj, f"{name_of(obj)} mounts the token of ServiceAccount '{_service_account(obj)}'"
