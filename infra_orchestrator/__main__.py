@@ -1,4 +1,4 @@
-from infra_orchestrator.cli import main
+from infra_orchestrator.hook import dispatch
 
 if __name__ == "__main__":
-    main()
+    dispatch()

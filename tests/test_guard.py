@@ -11,7 +11,7 @@ from infra_orchestrator.config import Phase3Config
 from infra_orchestrator.errors import InputError
 from infra_orchestrator.models import Category, ChangeSet, FileChange, Severity
 from tools.git import change_set_from_range
-from tools.guard import Boundaries, guard_change_set, normalize_path, touched_summary
+from tools.guard import Boundaries, guard_change_set, normalize_path
 
 PHASE3 = Phase3Config(
     protected=["backend/", "frontend/"],
@@ -64,7 +64,6 @@ def test_infra_only_change_has_no_findings() -> None:
                  FileChange(path="helm/values.yaml", status="renamed", old_path="k8s/values.yaml"))
     findings = guard_change_set(cs, PHASE3)
     assert findings == []
-    assert touched_summary(findings, len(cs.paths())) == "none of 4 changed paths touch Phase III"
 
 
 @pytest.mark.parametrize(("change", "what"), [
@@ -109,6 +108,13 @@ def test_symlink_into_protected() -> None:
                                                                    Severity.critical, "k8s/conf")
 
 
+def test_symlink_to_a_directory_enclosing_protected_code() -> None:
+    phase3 = Phase3Config(protected=["app/src/**"])
+    cs = changes(FileChange(path="k8s/all", status="added", is_symlink=True, symlink_target="../app"),
+                 FileChange(path="k8s/cfg", status="added", is_symlink=True, symlink_target="../app/config"))
+    assert ids(guard_change_set(cs, phase3)) == [("PHASE3-SYMLINK-INTO-PROTECTED", "k8s/all")]
+
+
 def test_needs_approval_asks_a_question() -> None:
     cs = changes(FileChange(path="ops/Dockerfile", status="modified"))
     [finding] = guard_change_set(cs, PHASE3)
@@ -116,7 +122,6 @@ def test_needs_approval_asks_a_question() -> None:
         "PHASE3-NEEDS-APPROVAL", Severity.medium, Category.phase3)
     assert finding.question == ("ops/Dockerfile is build configuration of Phase III: "
                                 "approve this change as infrastructure-only? [y/N]")
-    assert touched_summary([finding], 1) == "touched: ops/Dockerfile"
 
 
 def test_undefined_boundaries_ask_how_to_declare_them() -> None:
@@ -127,7 +132,6 @@ def test_undefined_boundaries_ask_how_to_declare_them() -> None:
     assert "not declared" in finding.question
     assert "phase3.protected" in finding.question and ".infra-orchestrator.yaml" in finding.question
     assert "infra-orchestrator guard init" in finding.question
-    assert touched_summary(findings, 1) == "boundaries undefined"
 
 
 def test_guard_rejects_paths_outside_the_workspace() -> None:
@@ -151,4 +155,3 @@ def test_phase_iv_commit_on_real_history(tmp_path: Path, monkeypatch: pytest.Mon
         ("PHASE3-SYMLINK-INTO-PROTECTED", "k8s/src"),
         ("PHASE3-NEEDS-APPROVAL", "ops/Dockerfile"),
     ]
-    assert touched_summary(findings, len(cs.paths())) == "touched: backend/util.py, k8s/src, ops/Dockerfile"

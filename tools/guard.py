@@ -8,77 +8,24 @@ build configuration needs a human's approval. Pure and deterministic: no git, no
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass
-from pathlib import PurePath
-from typing import Literal
-
-import pathspec
 
 from infra_orchestrator.config import CONFIG_FILENAME, Phase3Config
 from infra_orchestrator.errors import InputError
 from infra_orchestrator.models import Category, ChangeSet, FileChange, Finding, Severity
+from tools.layout import Boundaries, normalize_path
 
-Zone = Literal["protected", "needs_approval", "allowed", "outside"]
+__all__ = ["Boundaries", "guard_change_set", "normalize_path", "undefined_finding"]
 
 UNDEFINED = "PHASE3-BOUNDARIES-UNDEFINED"
 PROTECTED = "PHASE3-PROTECTED-MODIFIED"
 SYMLINK = "PHASE3-SYMLINK-INTO-PROTECTED"
 NEEDS_APPROVAL = "PHASE3-NEEDS-APPROVAL"
-TOUCHING_CHECKS = frozenset({PROTECTED, SYMLINK, NEEDS_APPROVAL})
-"""Check ids whose findings mean the change touches Phase III."""
 
 UNDEFINED_QUESTION = (
     "Phase III boundaries are not declared, so the guard cannot tell frozen application code from "
     f"infrastructure: declare them under `phase3.protected` in {CONFIG_FILENAME} "
     "(or run `infra-orchestrator guard init`) — treat this change as infrastructure-only?"
 )
-
-
-def normalize_path(path: str) -> str:
-    """Return ``path`` as a normalized posix path relative to the workspace root.
-
-    Strips ``./``, collapses ``..`` and duplicate slashes; the root itself is ``"."``. Raises
-    :class:`InputError` for absolute paths and paths that escape the root (``../x``).
-    """
-    norm = posixpath.normpath(PurePath(path).as_posix())
-    if posixpath.isabs(norm) or norm == ".." or norm.startswith("../"):
-        raise InputError(f"path '{path}' is outside the workspace")
-    return norm
-
-
-def _spec(globs: list[str]) -> pathspec.GitIgnoreSpec:
-    return pathspec.GitIgnoreSpec.from_lines(globs)
-
-
-@dataclass(frozen=True)
-class Boundaries:
-    """Compiled Phase III globs of one workspace."""
-
-    protected: pathspec.GitIgnoreSpec
-    needs_approval: pathspec.GitIgnoreSpec
-    allowed: pathspec.GitIgnoreSpec
-    defined: bool
-
-    @classmethod
-    def from_config(cls, phase3: Phase3Config) -> Boundaries:
-        """Compile the globs of ``phase3``."""
-        return cls(protected=_spec(phase3.protected), needs_approval=_spec(phase3.needs_approval),
-                   allowed=_spec(phase3.allowed), defined=phase3.defined)
-
-    def classify(self, path: str, is_dir: bool = False) -> Zone:
-        """Classify a workspace-relative path; ``is_dir`` lets directory globs (``app/``) match it.
-
-        Precedence is allowed > protected > needs_approval: ``allowed`` is a carve-out that wins over
-        everything, and a build-configuration glob never downgrades a protected path to "needs approval".
-        A path matching no glob is ``"outside"`` Phase III.
-        """
-        norm = normalize_path(path)
-        candidate = f"{norm}/" if is_dir else norm
-        for zone, spec in (("allowed", self.allowed), ("protected", self.protected),
-                           ("needs_approval", self.needs_approval)):
-            if spec.match_file(candidate):
-                return zone
-        return "outside"
 
 
 def _what(change: FileChange) -> str:
@@ -136,11 +83,13 @@ def _symlink_destination(change: FileChange) -> str | None:
 
 
 def _symlink_finding(change: FileChange, bounds: Boundaries) -> Finding | None:
-    """A finding when a new or changed symlink points into protected code (as a file or a directory)."""
+    """A finding when a new or changed symlink points into protected code: a protected file, a protected
+    directory, or a directory holding protected code (``k8s/app -> ../backend`` with ``backend/src/**``)."""
     if not change.is_symlink or change.status == "deleted":
         return None
     dest = _symlink_destination(change)
-    if dest is None or "protected" not in (bounds.classify(dest), bounds.classify(dest, is_dir=True)):
+    if dest is None or ("protected" not in (bounds.classify(dest), bounds.classify(dest, is_dir=True))
+                        and not bounds.encloses_protected(dest)):
         return None
     return Finding(
         check_id=SYMLINK, severity=Severity.critical, category=Category.phase3, file=change.path,
@@ -184,14 +133,3 @@ def guard_change_set(changes: ChangeSet, phase3: Phase3Config) -> list[Finding]:
     if not bounds.defined:
         findings.append(undefined_finding())
     return sorted(findings, key=lambda f: (f.file or "", f.check_id))
-
-
-def touched_summary(findings: list[Finding], changed_paths: int) -> str:
-    """One line for the "Phase III Protection" summary, from the guard's findings."""
-    if any(f.check_id == UNDEFINED for f in findings):
-        return "boundaries undefined"
-    touched = sorted({f.file for f in findings if f.check_id in TOUCHING_CHECKS and f.file})
-    if touched:
-        return "touched: " + ", ".join(touched)
-    noun = "path" if changed_paths == 1 else "paths"
-    return f"none of {changed_paths} changed {noun} touch Phase III"
