@@ -15,13 +15,19 @@ import pytest
 from infra_orchestrator.config import STAGES, WorkflowConfig
 from infra_orchestrator.errors import InputError
 from infra_orchestrator.models import Category, Severity
+from tools import ledger
 from tools.workflow import (
+    DONE,
     GATES,
+    default_feature,
     evaluate_stage,
     evaluate_transition,
     feature_from_branch,
+    judged_artifacts,
+    list_adrs,
     resolve_feature,
     stage_table,
+    stale_approvals,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures" / "features"
@@ -499,7 +505,7 @@ def test_entering_constitution_requires_nothing(tmp_path: Path) -> None:
 def test_unknown_target_lists_the_stages(repo: Path) -> None:
     with pytest.raises(InputError) as err:
         evaluate_transition(repo, "1", "deploy", DEFAULT)
-    assert str(err.value) == f"unknown stage 'deploy'; stages are: {', '.join(STAGES)}"
+    assert str(err.value) == f"unknown stage 'deploy'; stages are: {', '.join(STAGES)}, done"
 
 
 def test_unknown_stage_in_evaluate_stage(repo: Path) -> None:
@@ -535,3 +541,141 @@ def test_stage_table_implement_fails_on_open_tasks(repo: Path) -> None:
     rows = {r.stage: r for r in stage_table(repo, "1", DEFAULT)}
     assert (rows["implement"].status, rows["implement"].failing) == ("fail", ["WF-IMPLEMENT-OPEN-TASKS"])
     assert rows["tasks"].status == "pass"
+
+
+# --- architecture decision records, plan documents ------------------------------------------------
+
+PLANNED = FIXTURES / "planned"
+
+
+def test_planned_feature_stops_before_tasks_with_a_proposed_adr_warning() -> None:
+    rows = {r.stage: r.status for r in stage_table(PLANNED, "1", DEFAULT)}
+    assert [rows[s] for s in STAGES] == ["pass", "pass", "pass", "pass", "not started", "not started", "not started"]
+    findings = stage(PLANNED, "plan")
+    line = line_of(PLANNED, f"{FEATURE}/plan.md", "ADR-0001")
+    assert [(f.check_id, f.severity, f.location()) for f in findings] == [
+        ("WF-ADR-PROPOSED", Severity.low, f"{FEATURE}/plan.md:{line}")]
+    assert "docs/adr/0001-helm-over-kustomize.md" in findings[0].message
+    result = evaluate_transition(PLANNED, "1", "tasks", DEFAULT)
+    assert result.passed and [f.check_id for f in result.findings] == ["WF-ADR-PROPOSED"]
+    assert result.gates == {"constitution": "pass", "specify": "pass", "clarify": "pass", "plan": "pass"}
+
+
+def test_adrs_in_both_layouts_are_listed() -> None:
+    assert [(a.path, a.number, a.status) for a in list_adrs(PLANNED)] == [
+        ("history/adr/0002-external-database.md", 2, "Accepted"), ("docs/adr/0001-helm-over-kustomize.md", 1, "Proposed")]
+    assert list_adrs(FIXTURES / "complete") == []
+
+
+@pytest.mark.parametrize(("status", "reference"), [("Accepted", "ADR-0001"), ("Proposed", "a chart")])
+def test_accepted_or_unreferenced_adr_is_no_warning(tmp_path: Path, status: str, reference: str) -> None:
+    root = copy_fixture("planned", tmp_path)
+    edit(root, "docs/adr/0001-helm-over-kustomize.md", "Proposed", status)
+    edit(root, f"{FEATURE}/plan.md", "(see ADR-0001)", f"(see {reference})")
+    assert stage(root, "plan") == []
+
+
+def test_adr_referenced_by_file_name(tmp_path: Path) -> None:
+    root = copy_fixture("planned", tmp_path)
+    edit(root, f"{FEATURE}/plan.md", "(see ADR-0001)", "(see docs/adr/0001-helm-over-kustomize.md)")
+    assert [f.check_id for f in stage(root, "plan")] == ["WF-ADR-PROPOSED"]
+
+
+def test_arguments_sentinel_in_plan_and_research(repo: Path) -> None:
+    edit(repo, f"{FEATURE}/plan.md", "## Summary", "## Summary\n\n$ARGUMENTS")
+    write(repo, f"{FEATURE}/data-model.md", "# Data model\n\n<!--\n  ACTION REQUIRED: fill in\n-->\n")
+    findings = stage(repo, "plan")
+    assert hits(findings, "WF-PLAN-TEMPLATE-LEFTOVERS") == [(f"{FEATURE}/plan.md", line_of(repo, f"{FEATURE}/plan.md",
+                                                                                        "$ARGUMENTS"))]
+    assert hits(findings, "WF-TEMPLATE-SENTINEL") == [(f"{FEATURE}/data-model.md", 3)]
+
+
+# --- done, judged artifacts, default feature ------------------------------------------------------
+
+
+def test_done_requires_implement_complete(repo: Path) -> None:
+    assert evaluate_transition(repo, "1", DONE, DEFAULT).next_action == "The feature is complete."
+    edit(repo, f"{FEATURE}/tasks.md", "- [x] T005", "- [ ] T005")
+    result = evaluate_transition(repo, "1", DONE, DEFAULT)
+    assert not result.passed and result.gates["implement"] == "fail"
+    assert [f.check_id for f in result.findings] == ["WF-IMPLEMENT-OPEN-TASKS", "WF-STAGE-SKIPPED"]
+    assert evaluate_transition(repo, "1", "implement", DEFAULT).passed  # entering implement with open tasks is fine
+
+
+def test_judged_artifacts_grow_with_the_target(repo: Path) -> None:
+    def names(target: str) -> list[str]:
+        return [p.relative_to(repo).as_posix() for p in judged_artifacts(repo, repo / FEATURE, target)]
+
+    assert names("constitution") == []
+    assert names("specify") == [".specify/memory/constitution.md"]
+    assert names("plan") == [".specify/memory/constitution.md", f"{FEATURE}/spec.md",
+                             f"{FEATURE}/checklists/requirements.md"]
+    assert names("tasks")[-2:] == [f"{FEATURE}/plan.md", f"{FEATURE}/research.md"]
+    assert names(DONE)[-1] == f"{FEATURE}/tasks.md" and names(DONE).count(f"{FEATURE}/tasks.md") == 1
+
+
+def test_default_feature_prefers_specify_feature(tmp_path: Path) -> None:
+    assert default_feature(tmp_path, " 002-chat ") == "002-chat"
+    with pytest.raises(InputError, match="not on a feature branch"):
+        default_feature(tmp_path, None)  # not a git repository: no branch
+
+
+# --- drift (ledger-backed) ------------------------------------------------------------------------
+
+
+def approve_in_ledger(root: Path, target: str) -> None:
+    artifacts = ledger.file_digests(root, judged_artifacts(root, root / FEATURE, target))
+    ledger.append(root, {"kind": "stage", "outcome": "APPROVED", "subject": {"feature": "001-todo-k8s", "target": target},
+                         "artifacts": artifacts})
+
+
+def test_edit_or_removal_after_approval_makes_it_stale(repo: Path) -> None:
+    approve_in_ledger(repo, "plan")
+    approve_in_ledger(repo, "implement")
+    assert stale_approvals(repo, repo / FEATURE) == {}
+    edit(repo, f"{FEATURE}/spec.md", "**FR-001**", "**FR-001** (edited)")
+    (repo / FEATURE / "research.md").unlink()
+    stale = stale_approvals(repo, repo / FEATURE)
+    assert stale["plan"].changed == [f"{FEATURE}/spec.md"]
+    assert stale["implement"].changed == [f"{FEATURE}/research.md", f"{FEATURE}/spec.md"]
+    assert (stale["plan"].record, stale["implement"].record) == (0, 1)
+
+
+def test_stale_upstream_approval_blocks_the_next_transition(repo: Path) -> None:
+    approve_in_ledger(repo, "plan")
+    edit(repo, f"{FEATURE}/spec.md", "**FR-001**", "**FR-001** (edited)")
+    assert evaluate_transition(repo, "1", "plan", DEFAULT).passed  # re-approving plan itself is the fix
+    result = evaluate_transition(repo, "1", "tasks", DEFAULT)
+    assert not result.passed and result.gates["plan"] == "stale" and result.gates["specify"] == "pass"
+    assert [(f.check_id, f.severity, f.file) for f in result.findings] == [
+        ("WF-STALE-APPROVAL", Severity.high, f"{FEATURE}/spec.md")]
+    assert [s.stage for s in result.stale] == ["plan"]
+    assert result.next_action == "Re-approve 'plan': stage approve 001-todo-k8s --to plan, then request 'tasks' again."
+
+
+def test_rejected_and_malformed_records_are_not_approvals(repo: Path) -> None:
+    ledger.append(repo, {"kind": "stage", "outcome": "REJECTED", "subject": {"feature": "001-todo-k8s", "target": "plan"},
+                         "artifacts": {f"{FEATURE}/spec.md": {"sha256_unticked": "0"}}})
+    ledger.append(repo, {"kind": "stage", "outcome": "APPROVED", "subject": ["not", "a", "dict"]})
+    ledger.append(repo, {"kind": "stage", "outcome": "APPROVED", "subject": {"feature": "001-todo-k8s", "target": "tasks"},
+                         "artifacts": {"../../etc/passwd": {"sha256_unticked": "0"}, "x": "not a digest"}})
+    assert stale_approvals(repo, repo / FEATURE) == {}
+    assert {r.stage: r.approval for r in stage_table(repo, "1", DEFAULT)}["tasks"] == "approved"
+
+
+@pytest.mark.parametrize(("target", "remove", "skipped"), [
+    ("specify", ".specify/memory/constitution.md", "constitution"),
+    ("clarify", f"{FEATURE}/spec.md", "specify"),
+    ("plan", f"{FEATURE}/spec.md", "specify"),
+    ("tasks", f"{FEATURE}/plan.md", "plan"),
+    ("analyze", f"{FEATURE}/tasks.md", "tasks"),
+    ("implement", f"{FEATURE}/tasks.md", "tasks"),
+])
+def test_every_skip_attempt_names_the_missing_stage(repo: Path, target: str, remove: str, skipped: str) -> None:
+    assert evaluate_transition(repo, "1", target, DEFAULT).passed
+    (repo / remove).unlink()
+    result = evaluate_transition(repo, "1", target, DEFAULT)
+    messages = [f.message for f in result.findings if f.check_id == "WF-STAGE-SKIPPED"]
+    assert not result.passed and messages[0] == (
+        f"required stage '{skipped}' is not complete (not started) before entering '{target}'")
+    assert result.gates[skipped] == "not started"

@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 from infra_orchestrator.config import STAGES, WorkflowConfig
 from infra_orchestrator.errors import InputError
 from infra_orchestrator.models import Category, Finding, Severity
+from tools import git, ledger
 
 CONSTITUTION_PATH = Path(".specify/memory/constitution.md")
 _FEATURE_DIR = re.compile(r"^(\d+)-(.+)$")
@@ -35,7 +36,8 @@ _BARE_CLARIFICATION = re.compile(r"(?<!\[)NEEDS CLARIFICATION")
 _OPEN_CHECKBOX = re.compile(r"^[ \t]*[-*] \[ \] ?(.*)$", re.M)
 _GATES_PLACEHOLDER = re.compile(re.escape("[Gates determined based on constitution file]"))
 _PLAN_LEFTOVERS = re.compile(
-    "|".join(re.escape(s) for s in ("[REMOVE IF UNUSED]", "**Structure Decision**: [Document", "ACTION REQUIRED"))
+    "|".join(re.escape(s) for s in ("[REMOVE IF UNUSED]", "**Structure Decision**: [Document", "ACTION REQUIRED",
+                                    "$ARGUMENTS"))
 )
 _TASK_FORMAT = r"- \[( |x|X)\] T\d{3}( \[P\])?( \[US\d+\])? .+"
 _MALFORMED_TASK = re.compile(rf"^(?!{_TASK_FORMAT})[-*+][ \t]*\[[ xX]\].*$", re.M)
@@ -43,6 +45,9 @@ _MALFORMED_TASK = re.compile(rf"^(?!{_TASK_FORMAT})[-*+][ \t]*\[[ xX]\].*$", re.
 _TASK_SAMPLE = re.compile(r"SAMPLE TASKS|DO NOT keep these sample tasks")
 _OPEN_TASK = re.compile(r"^- \[ \] (T\d{3}.*)$", re.M)
 _DONE_TASK = re.compile(r"^- \[[xX]\] T\d{3}", re.M)
+_PLAN_DOCS = ("research.md", "data-model.md", "quickstart.md")
+"""Phase 0/1 documents written by /sp.plan besides plan.md (plan.md has its own leftover gate)."""
+_ADR_STATUS = re.compile(r"^[ \t]*[-*]?[ \t]*\*{0,2}Status:?\*{0,2}:?[ \t]*\**[ \t]*([A-Za-z]+)", re.M)
 _TEMPLATE_SENTINEL = re.compile(
     r"\$ARGUMENTS|IMPORTANT: The checklist items below are SAMPLE ITEMS|<!--[ \t]*\n[ \t]*ACTION REQUIRED"
 )
@@ -282,6 +287,57 @@ def _phr_gate(stage: str) -> Gate:
     return Gate("WF-PHR-MISSING", "Record the session with /sp.phr.", scan, Severity.low)
 
 
+# --- architecture decision records --------------------------------------------------------------
+
+ADR_DIRS = (Path("history/adr"), Path("docs/adr"))
+"""Where ADRs live: the newer Spec-Kit Plus layout, then the older one."""
+
+
+class Adr(BaseModel):
+    """One architecture decision record: its file, number (from the file name), title and status."""
+
+    path: str
+    number: int | None
+    title: str
+    status: str | None
+
+
+def list_adrs(root: Path) -> list[Adr]:
+    """Every ADR under ``history/adr/``, then ``docs/adr/``, by file name (an unreadable one has no status)."""
+    adrs = []
+    for path in [p for d in ADR_DIRS for p in sorted((root / d).glob("*.md"))]:
+        text = _safe_text(path)
+        number = re.match(r"\d+", path.name)
+        title = re.search(r"^#[ \t]+(.+)$", text, re.M)
+        status = _ADR_STATUS.search(text)
+        adrs.append(Adr(path=_rel(root, path), number=int(number.group()) if number else None,
+                        title=title.group(1).strip() if title else path.stem,
+                        status=status.group(1).capitalize() if status else None))
+    return adrs
+
+
+def _adr_reference(adr: Adr) -> re.Pattern[str]:
+    """How a plan refers to ``adr``: by file name, or as ``ADR-0001`` / ``ADR 1`` when it is numbered."""
+    names = [re.escape(Path(adr.path).name)]
+    if adr.number is not None:
+        names.append(rf"\bADR[- ]0*{adr.number}\b")
+    return re.compile("|".join(names))
+
+
+def _scan_proposed_adrs(root: Path, feature_dir: Path) -> list[Hit]:
+    path = feature_dir / "plan.md"
+    text = _read(path)
+    if text is None:
+        return []
+    hits = []
+    for adr in list_adrs(root):
+        ref = _adr_reference(adr).search(text) if adr.status == "Proposed" else None
+        if ref:
+            hits.append(Hit(path, _line_of(text, ref.start()),
+                            f"plan relies on {adr.path} ('{adr.title}') whose status is still Proposed"))
+    return hits
+
+
 # --- registry -----------------------------------------------------------------------------------
 
 CLARIFY_MARKERS = Gate("WF-CLARIFY-MARKERS", "Resolve the markers with /sp.clarify and update the spec.", _scan_markers)
@@ -316,6 +372,9 @@ GATES: dict[str, tuple[Gate, ...]] = {
         Gate("WF-PLAN-TECH-CONTEXT", "Resolve the unknowns in research.md and update the Technical Context.",
              _scan_tech_context),
         _exists_gate("WF-PLAN-RESEARCH", _in_feature("research.md"), "Write Phase 0 research.md (/sp.plan)."),
+        _sentinel_gate(lambda _root, feature_dir: [feature_dir / name for name in _PLAN_DOCS]),
+        Gate("WF-ADR-PROPOSED", "Accept (or reject and re-plan) the ADR before building on it.", _scan_proposed_adrs,
+             Severity.low),
         _phr_gate("plan"),
     ),
     "tasks": (
@@ -359,6 +418,36 @@ _STARTED: dict[str, Callable[[Path, Path], bool]] = {
 
 # --- public API ---------------------------------------------------------------------------------
 
+DONE = "done"
+TARGETS = (*STAGES, DONE)
+"""What ``stage approve --to`` accepts: a stage to enter, or ``done`` (the feature is finished: implement complete)."""
+
+_ARTIFACTS: dict[str, Callable[[Path, Path], list[Path]]] = {
+    "constitution": lambda root, _f: [root / CONSTITUTION_PATH],
+    "specify": lambda _r, feature_dir: [feature_dir / "spec.md", *_checklists(feature_dir)],
+    "clarify": lambda _r, feature_dir: [feature_dir / "spec.md", *_checklists(feature_dir)],
+    "plan": lambda _r, feature_dir: [feature_dir / "plan.md", *(feature_dir / n for n in _PLAN_DOCS)],
+    "tasks": lambda _r, feature_dir: [feature_dir / "tasks.md"],
+    "analyze": lambda _r, _f: [],
+    "implement": lambda _r, feature_dir: [feature_dir / "tasks.md"],
+}
+"""Stage -> the artifacts its gates judge (``analyze`` is read-only)."""
+
+_EDITS: dict[str, str] = {"clarify": "specify"}
+"""Stage -> the earlier stage whose artifacts it rewrites by design (/sp.clarify edits the spec): editing
+them does not make the approval to enter that stage stale. Ticking boxes never does (``sha256_unticked``)."""
+
+
+class StaleApproval(BaseModel):
+    """An approval to enter ``stage`` whose judged artifacts changed after it was recorded."""
+
+    stage: str
+    record: int
+    """The ledger index of the approval."""
+    timestamp: str
+    changed: list[str]
+    """Artifacts (relative paths) edited or removed since."""
+
 
 class TransitionResult(BaseModel):
     """Whether ``feature`` may enter stage ``target``, with the evidence."""
@@ -370,15 +459,34 @@ class TransitionResult(BaseModel):
     findings: list[Finding] = Field(default_factory=list)
     passed: bool
     next_action: str
+    gates: dict[str, str] = Field(default_factory=dict)
+    """Every stage before ``target`` -> pass / fail / stale / not started (as ``stage status`` shows it)."""
+    stale: list[StaleApproval] = Field(default_factory=list)
+    """Approvals of earlier stages made stale by later edits; each must be re-approved first."""
 
 
 class StageRow(BaseModel):
     """One line of the ``stage status`` table."""
 
     stage: str
-    status: Literal["pass", "fail", "not started"]
+    status: Literal["pass", "fail", "stale", "not started"]
     optional: bool
     failing: list[str] = Field(default_factory=list)
+    approval: Literal["approved", "stale", "none"] = "none"
+    """The ledger's latest approval to enter this stage: still valid, stale, or none recorded."""
+    changed: list[str] = Field(default_factory=list)
+    """For a stale approval: the artifacts edited since."""
+
+
+class FeatureStatus(BaseModel):
+    """What ``stage status`` shows: the table, the current stage, the next action and the ADRs."""
+
+    feature: str
+    current_stage: str | None
+    next_target: str | None
+    next_action: str
+    rows: list[StageRow]
+    adrs: list[Adr] = Field(default_factory=list)
 
 
 def _features(root: Path) -> list[Path]:
@@ -410,9 +518,103 @@ def feature_from_branch(branch: str) -> str | None:
     return name if _FEATURE_BRANCH.match(name) else None
 
 
-def _check_stage(stage: str) -> None:
-    if stage not in STAGES:
-        raise InputError(f"unknown stage '{stage}'; stages are: {', '.join(STAGES)}")
+def _current_branch(root: Path) -> str:
+    """The checked-out branch of the repository holding ``root`` ("" when detached, not git, or no git)."""
+    try:
+        return git.run_git(root, "symbolic-ref", "--short", "-q", "HEAD", check=False).strip()
+    except InputError:
+        return ""
+
+
+def default_feature(root: Path, specify_feature: str | None) -> str:
+    """The feature meant when none is named: ``specify_feature`` (``$SPECIFY_FEATURE``), else the git branch.
+
+    Like Spec-Kit's own scripts, the variable wins over the branch; the branch must look like ``NNN-name``.
+    """
+    if specify_feature and specify_feature.strip():
+        return specify_feature.strip()
+    branch = _current_branch(root)
+    feature = feature_from_branch(branch)
+    if feature is None:
+        on = f"the current branch '{branch}' is not" if branch else "not on"
+        raise InputError(f"no FEATURE given and {on} a feature branch (NNN-name); name the feature or set "
+                         "SPECIFY_FEATURE")
+    return feature
+
+
+DEFAULT_BRANCHES = ("origin/HEAD", "main", "master")
+"""Where a feature branch is assumed to fork from, first match wins."""
+
+
+def feature_base(root: Path) -> str | None:
+    """The commit the checked-out feature branch forked from, or None (then a stage approval reviews the directory).
+
+    Only on an ``NNN-name`` branch of a git repository: the merge-base of ``HEAD`` with the first of
+    :data:`DEFAULT_BRANCHES` that exists. The feature's changes are then ``base..HEAD`` (committed work).
+    """
+    if feature_from_branch(_current_branch(root)) is None:
+        return None
+    try:
+        bases = (git.run_git(root, "merge-base", ref, "HEAD", check=False).strip() for ref in DEFAULT_BRANCHES)
+        return next((b for b in bases if b), None)
+    except InputError:
+        return None
+
+
+def _check_stage(stage: str, allowed: tuple[str, ...] = STAGES) -> None:
+    if stage not in allowed:
+        raise InputError(f"unknown stage '{stage}'; stages are: {', '.join(allowed)}")
+
+
+def _earlier(target: str) -> tuple[str, ...]:
+    return STAGES[: TARGETS.index(target)]
+
+
+def judged_artifacts(root: Path, feature_dir: Path, target: str) -> list[Path]:
+    """The existing artifacts an approval to enter ``target`` judges: those of every earlier stage."""
+    _check_stage(target, TARGETS)
+    paths = dict.fromkeys(p for stage in _earlier(target) for p in _ARTIFACTS[stage](root, feature_dir))
+    return [p for p in paths if p.is_file()]
+
+
+def _inside(rel: str) -> bool:
+    return not Path(rel).is_absolute() and ".." not in Path(rel).parts
+
+
+def latest_approvals(root: Path, feature: str) -> dict[str, dict]:
+    """Target -> the ledger's latest APPROVED stage record for ``feature`` (an ``NNN-name``)."""
+    out: dict[str, dict] = {}
+    for record in ledger.read_records(ledger.ledger_path(root)):
+        subject = record.get("subject")
+        if (isinstance(subject, dict) and record.get("kind") == "stage" and record.get("outcome") == "APPROVED"
+                and subject.get("feature") == feature and isinstance(record.get("artifacts", {}), dict)):
+            out[str(subject.get("target"))] = record
+    return out
+
+
+def stale_approvals(root: Path, feature_dir: Path) -> dict[str, StaleApproval]:
+    """Target -> its latest approval, when an artifact it judged was edited or removed since."""
+    out = {}
+    for target, record in latest_approvals(root, feature_dir.name).items():
+        edited = _ARTIFACTS[_EDITS[target]](root, feature_dir) if target in _EDITS else []
+        exempt = {_rel(root, p) for p in edited}
+        recorded = {p: d for p, d in record.get("artifacts", {}).items()
+                    if isinstance(d, dict) and _inside(p) and p not in exempt}
+        current = ledger.file_digests(root, (root / p for p in recorded))
+        key = "sha256_unticked"
+        changed = sorted(p for p, d in recorded.items() if current.get(p, {}).get(key) != d.get(key))
+        if changed:
+            out[target] = StaleApproval(stage=target, record=record.get("index", -1),
+                                        timestamp=str(record.get("timestamp", "")), changed=changed)
+    return out
+
+
+def _stale_finding(feature_dir: Path, stale: StaleApproval, target: str) -> Finding:
+    return Finding(
+        check_id="WF-STALE-APPROVAL", severity=Severity.high, category=Category.workflow, file=stale.changed[0],
+        message=(f"the approval of '{stale.stage}' (ledger record {stale.record}, {stale.timestamp}) is stale: "
+                 f"{', '.join(stale.changed)} changed since; it must be re-approved before entering '{target}'"),
+        remediation=f"Re-approve '{stale.stage}': stage approve {feature_dir.name} --to {stale.stage}")
 
 
 def _run(gates: Iterable[Gate], root: Path, feature_dir: Path) -> list[Finding]:
@@ -450,10 +652,11 @@ def _complete(state: tuple[bool, list[Finding]]) -> bool:
     return started and not _blocking(findings)
 
 
-def _current_stage(states: dict[str, tuple[bool, list[Finding]]], workflow: WorkflowConfig) -> str | None:
+def _current_stage(complete: set[str], workflow: WorkflowConfig) -> str | None:
+    """The last complete stage of the walk that stops at the first incomplete required stage."""
     current = None
     for stage in STAGES:
-        if _complete(states[stage]):
+        if stage in complete:
             current = stage
         elif stage not in workflow.optional_stages:
             break
@@ -463,21 +666,33 @@ def _current_stage(states: dict[str, tuple[bool, list[Finding]]], workflow: Work
 def _next_action(target: str, findings: list[Finding]) -> str:
     blocking = _blocking(findings)
     if not blocking:
-        return f"Proceed with /sp.{target}."
-    skipped = [f for f in blocking if f.check_id == "WF-STAGE-SKIPPED"]
-    if skipped:
-        return f"{skipped[0].remediation}, then request '{target}' again."
+        return "The feature is complete." if target == DONE else f"Proceed with /sp.{target}."
+    for check_id in ("WF-STAGE-SKIPPED", "WF-STALE-APPROVAL"):
+        first = next((f for f in blocking if f.check_id == check_id), None)
+        if first:
+            return f"{first.remediation}, then request '{target}' again."
     first = min(blocking, key=Finding.sort_key)
     where = f" at {first.location()}" if first.location() else ""
     return f"Fix {len(blocking)} blocking finding(s), starting with {first.check_id}{where}: {first.remediation}"
 
 
+def _row(stage: str, state: tuple[bool, list[Finding]], stale: StaleApproval | None, approved: bool,
+         workflow: WorkflowConfig) -> StageRow:
+    started, findings = state
+    failing = sorted({f.check_id for f in _blocking(findings)}) if started else []
+    status = "not started" if not started else "fail" if failing else "stale" if stale else "pass"
+    approval = "stale" if stale else "approved" if approved else "none"
+    return StageRow(stage=stage, status=status, optional=stage in workflow.optional_stages, failing=failing,
+                    approval=approval, changed=stale.changed if stale else [])
+
+
 def evaluate_transition(root: Path, feature: str, target: str, workflow: WorkflowConfig) -> TransitionResult:
-    """Decide whether ``feature`` may enter ``target``: every earlier required stage complete, entry gates clean."""
-    _check_stage(target)
+    """Decide whether ``feature`` may enter ``target``: every earlier required stage complete, entry gates clean,
+    no earlier approval stale."""
+    _check_stage(target, TARGETS)
     feature_dir = resolve_feature(root, feature)
     states = {stage: _stage_state(root, feature_dir, stage, workflow) for stage in STAGES}
-    earlier = STAGES[: STAGES.index(target)]
+    earlier = _earlier(target)
     required = [s for s in earlier if s not in workflow.optional_stages]
     findings: list[Finding] = []
     for stage in required:
@@ -488,20 +703,40 @@ def evaluate_transition(root: Path, feature: str, target: str, workflow: Workflo
                 check_id="WF-STAGE-SKIPPED", severity=Severity.high, category=Category.workflow,
                 message=f"required stage '{stage}' is not complete ({reason}) before entering '{target}'",
                 file=_rel(root, feature_dir), remediation=f"Complete '{stage}' with /sp.{stage}"))
-    entry = [g for s in STAGES[: STAGES.index(target) + 1] for g in ENTRY_GATES.get(s, ())]
+    entry = [g for s in STAGES[: len(earlier) + 1] for g in ENTRY_GATES.get(s, ())]
     findings += [f for f in _run(entry, root, feature_dir) if f not in findings]
-    return TransitionResult(feature=feature_dir.name, target=target, current_stage=_current_stage(states, workflow),
+    stale = stale_approvals(root, feature_dir)
+    upstream = [stale[s] for s in earlier if s in stale]
+    findings += [_stale_finding(feature_dir, s, target) for s in upstream]
+    approved = latest_approvals(root, feature_dir.name)
+    gates = {s: _row(s, states[s], stale.get(s), s in approved, workflow).status for s in earlier}
+    current = _current_stage({s for s in STAGES if _complete(states[s])}, workflow)
+    return TransitionResult(feature=feature_dir.name, target=target, current_stage=current,
                             required=required, findings=findings, passed=not _blocking(findings),
-                            next_action=_next_action(target, findings))
+                            next_action=_next_action(target, findings), gates=gates, stale=upstream)
 
 
 def stage_table(root: Path, feature: str, workflow: WorkflowConfig) -> list[StageRow]:
-    """Per stage: ``pass``/``fail``/``not started`` and the ids of the gates that block it."""
+    """Per stage: pass / fail / stale / not started, the ids of the gates that block it and its approval."""
     feature_dir = resolve_feature(root, feature)
-    rows = []
-    for stage in STAGES:
-        started, findings = _stage_state(root, feature_dir, stage, workflow)
-        failing = sorted({f.check_id for f in _blocking(findings)}) if started else []
-        status = "not started" if not started else ("fail" if failing else "pass")
-        rows.append(StageRow(stage=stage, status=status, optional=stage in workflow.optional_stages, failing=failing))
-    return rows
+    stale = stale_approvals(root, feature_dir)
+    approved = latest_approvals(root, feature_dir.name)
+    return [_row(stage, _stage_state(root, feature_dir, stage, workflow), stale.get(stage), stage in approved,
+                 workflow) for stage in STAGES]
+
+
+def feature_status(root: Path, feature: str, workflow: WorkflowConfig) -> FeatureStatus:
+    """The table, the current stage and the next action: re-approve the first stale stage, else the next target."""
+    feature_dir = resolve_feature(root, feature)
+    rows = stage_table(root, feature, workflow)
+    current = _current_stage({r.stage for r in rows if r.status in ("pass", "stale")}, workflow)
+    stale = next((r for r in rows if r.approval == "stale"), None)
+    if stale:
+        target = stale.stage
+        action = (f"Re-approve '{target}' ({', '.join(stale.changed)} changed since it was approved): "
+                  f"stage approve {feature_dir.name} --to {target}")
+    else:
+        target = TARGETS[TARGETS.index(current) + 1] if current else STAGES[0]
+        action = evaluate_transition(root, feature, target, workflow).next_action
+    return FeatureStatus(feature=feature_dir.name, current_stage=current, next_target=target, next_action=action,
+                         rows=rows, adrs=list_adrs(root))

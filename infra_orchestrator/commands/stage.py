@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -12,6 +13,10 @@ from infra_orchestrator.errors import InputError
 
 stage_app = typer.Typer(help="Spec-Kit Plus stage transitions of a feature under specs/NNN-name/.", no_args_is_help=True)
 
+FEATURE_HELP = ("Feature: number (001), name, or NNN-name; default: $SPECIFY_FEATURE, else the current "
+                "NNN-name git branch.")
+STATUS_COLORS = {"pass": "green", "fail": "red", "stale": "magenta"}
+
 
 def register(app: typer.Typer) -> None:
     stage_app.command("approve")(stage_approve)
@@ -19,48 +24,69 @@ def register(app: typer.Typer) -> None:
     app.add_typer(stage_app, name="stage")
 
 
+def _feature(root: Path, feature: str | None) -> str:
+    from tools.workflow import default_feature
+
+    return feature if feature else default_feature(root, os.environ.get("SPECIFY_FEATURE"))
+
+
 def stage_approve(
-    feature: Annotated[str, typer.Argument(help="Feature: number (001), name, or NNN-name.")],
-    to: Annotated[str, typer.Option("--to", help="Target stage: specify, clarify, plan, tasks, analyze, implement.")],
+    feature: Annotated[Optional[str], typer.Argument(help=FEATURE_HELP)] = None,
+    to: Annotated[str, typer.Option("--to", help="Target: constitution, specify, clarify, plan, tasks, analyze, "
+                                                 "implement, or done (implement complete).")] = "",
     path: Annotated[Path, typer.Option("--repo", "-C", help="Repository root.")] = Path("."),
     intent: Annotated[str, typer.Option("--message", "-m", help="Why the transition is requested.")] = "",
+    record: Annotated[bool, typer.Option("--record", help="Create history/approvals/ so the decision is recorded "
+                                                          "(recorded anyway when it exists).")] = False,
     fmt: Annotated[DecisionFormat, typer.Option("--format", "-f", help="Output format.")] = DecisionFormat.text,
 ) -> None:
     """Approve a stage transition: [STAGE APPROVAL DECISION: ...] with the four-line Validation Summary."""
-    from infra_orchestrator.config import STAGES
     from infra_orchestrator.models import StageRequest
+    from tools.ledger import LEDGER_DIR
+    from tools.workflow import TARGETS
 
-    if to not in STAGES:
-        raise InputError(f"unknown stage '{to}'; stages are: {', '.join(STAGES)}")
+    if to not in TARGETS:
+        raise InputError(f"unknown stage '{to}'; stages are: {', '.join(TARGETS)}" if to else
+                         f"--to is required: one of {', '.join(TARGETS)}")
     root = workspace_dir(path)
-    req = StageRequest(workspace=str(root), feature=feature, target=to, intent=intent)
-    emit_decision(run_decision(req, f"Checking {feature} → {to}"), fmt)
+    name = _feature(root, feature)
+    if record:
+        (root / LEDGER_DIR).mkdir(parents=True, exist_ok=True)
+    req = StageRequest(workspace=str(root), feature=name, target=to, intent=intent)
+    emit_decision(run_decision(req, f"Checking {name} → {to}"), fmt)
 
 
 def stage_status(
-    feature: Annotated[str, typer.Argument(help="Feature: number (001), name, or NNN-name.")],
+    feature: Annotated[Optional[str], typer.Argument(help=FEATURE_HELP)] = None,
     path: Annotated[Path, typer.Option("--repo", "-C", help="Repository root.")] = Path("."),
     fmt: Annotated[DecisionFormat, typer.Option("--format", "-f", help="text or json.")] = DecisionFormat.text,
 ) -> None:
-    """Show each stage's gates (pass/fail/not started), the current stage and the next action."""
-    import json
-
+    """Show each stage's gates (pass/fail/stale/not started), the current stage and the next action."""
     from rich.console import Console
     from rich.table import Table
 
     from infra_orchestrator.config import load_config
-    from tools.workflow import stage_table
+    from tools.workflow import feature_status
 
     root = workspace_dir(path)
-    cfg = load_config(root).config
-    rows = stage_table(root, feature, cfg.workflow)
+    status = feature_status(root, _feature(root, feature), load_config(root).config.workflow)
     if fmt is DecisionFormat.json:
-        typer.echo(json.dumps([r.model_dump(mode="json") for r in rows], indent=2))
+        typer.echo(status.model_dump_json(indent=2))
         return
-    table = Table(title=f"Spec-Kit Plus status: {feature}")
-    for col in ("Stage", "Status", "Failing gates"):
+    table = Table(title=f"Spec-Kit Plus status: {status.feature}")
+    for col in ("Stage", "Status", "Failing gates", "Approval"):
         table.add_column(col)
-    for r in rows:
-        color = {"pass": "green", "fail": "red"}.get(r.status, "yellow")
-        table.add_row(r.stage, f"[{color}]{r.status}[/{color}]", ", ".join(r.failing) or "-")
-    Console().print(table)
+    for r in status.rows:
+        color = STATUS_COLORS.get(r.status, "yellow")
+        stage = f"{r.stage} (optional)" if r.optional else r.stage
+        table.add_row(stage, f"[{color}]{r.status}[/{color}]", ", ".join(r.failing) or "-", r.approval)
+    console = Console()
+    console.print(table)
+    for r in status.rows:
+        if r.approval == "stale":
+            console.print(f"Stale approval of {r.stage}: changed since: {', '.join(r.changed)}", highlight=False,
+                          markup=False)
+    console.print(f"Current stage: {status.current_stage or 'none'}", highlight=False)
+    console.print(f"Next action: {status.next_action}", highlight=False, markup=False)
+    for adr in status.adrs:
+        console.print(f"ADR: {adr.path} — {adr.title} ({adr.status or 'no status'})", highlight=False, markup=False)

@@ -1,0 +1,54 @@
+"""A stage approval on a feature branch judges the feature's own changes (merge-base..HEAD), not the whole tree."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from gitrepo import commit, git, isolate_git_env, make_repo
+
+from graph.runner import run_request
+from infra_orchestrator.models import StageRequest
+from tools.analysis import change_set_for
+from tools.workflow import feature_base
+
+FEATURE_FIXTURE = Path(__file__).parent / "fixtures" / "features" / "complete"
+OLD_MANIFEST = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: old\n  namespace: default\ndata: {}\n"
+NEW_MANIFEST = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: todo\n  namespace: todo\ndata: {}\n"
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``main`` holds an old manifest; branch ``001-todo-k8s`` adds the feature's artifacts and one manifest."""
+    isolate_git_env(monkeypatch)
+    root = make_repo(tmp_path, {"k8s/old.yaml": OLD_MANIFEST})
+    git(root, "checkout", "-q", "-b", "001-todo-k8s")
+    shutil.copytree(FEATURE_FIXTURE, root, dirs_exist_ok=True)
+    commit(root, {"k8s/todo.yaml": NEW_MANIFEST}, "feature")
+    return root
+
+
+def test_feature_branch_changes_are_the_commits_since_the_fork(repo: Path) -> None:
+    base = git(repo, "rev-parse", "main").strip()
+    assert feature_base(repo) == base
+    changes = change_set_for(StageRequest(workspace=str(repo), feature="1", target="plan"), repo)
+    paths = changes.paths()
+    assert changes.mode == "git-range" and "k8s/todo.yaml" in paths and "k8s/old.yaml" not in paths
+    assert "specs/001-todo-k8s/spec.md" in paths
+
+
+def test_stage_approval_on_a_feature_branch_analyses_only_its_manifests(repo: Path) -> None:
+    decision, _ = run_request(StageRequest(workspace=str(repo), feature="1", target="plan"))
+    assert decision.k8s_best_practices.detail.startswith("1 object(s) analysed")
+    assert "SEC-DEFAULT-NAMESPACE" not in {f.check_id for f in decision.findings}  # old.yaml is not the feature's
+
+
+def test_on_the_default_branch_the_directory_is_reviewed(repo: Path) -> None:
+    git(repo, "checkout", "-q", "main")
+    assert feature_base(repo) is None
+    assert change_set_for(StageRequest(workspace=str(repo), feature="1", target="plan"), repo).mode == "directory"
+
+
+def test_outside_git_there_is_no_feature_base(tmp_path: Path) -> None:
+    assert feature_base(tmp_path) is None
