@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from agents.specialists import SPECIALISTS
+from agents.specialists import SPECIALISTS, Specialist
 from infra_orchestrator.models import ChangeRequest, DelegationPlan, Finding, StageRequest
 from infra_orchestrator.providers.base import ObjectSummary, SpecialistInput, SupervisorInput
+from tools.checks import registry
 
 MAX_OBJECTS_PER_AGENT = 60
 
@@ -37,6 +38,11 @@ def _relevant_objects(findings: list[Finding], objects: list[dict[str, Any]]) ->
     ]
 
 
+def catalog(spec: Specialist) -> list[dict[str, str]]:
+    """Ids and titles of the registered checks in the specialist's categories (static, so cacheable)."""
+    return [{"id": c.id, "title": c.title} for c in registry() if c.category in spec.categories]
+
+
 def specialist_inputs(req: ChangeRequest | StageRequest, plan: DelegationPlan, findings: list[Finding],
                       objects: list[dict[str, Any]], changed_paths: list[str], fail_on: str) -> dict[str, SpecialistInput]:
     out: dict[str, SpecialistInput] = {}
@@ -52,5 +58,6 @@ def specialist_inputs(req: ChangeRequest | StageRequest, plan: DelegationPlan, f
             objects=[] if name == "phase3_guard" else _relevant_objects(mine, objects),
             changed_paths=changed_paths,
             fail_on=fail_on,
+            context={"catalog": catalog(spec), "category": spec.primary.value},
         )
     return out

@@ -9,14 +9,18 @@
 4. Verdicts can only escalate: the outcome is the worst of the floor and every verdict.
 5. A degraded agent caps an APPROVED at REQUIRES CLARIFICATION unless
    ``policy.on_agent_failure: deterministic``.
+6. Specialists in conflict (a declared trade-off, or different outcomes on the same object) leave the decision
+   to a person: the trade-off is stated and the outcome is REQUIRES CLARIFICATION, unless the floor or an
+   uncontested verdict rejects anyway.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import combinations
 
-from agents.specialists import SPECIALISTS, rule_outcome
+from agents.specialists import SPECIALISTS, blocks, rule_outcome
 from infra_orchestrator.config import PolicyConfig
 from infra_orchestrator.models import (
     AgentVerdict,
@@ -28,6 +32,7 @@ from infra_orchestrator.models import (
     Severity,
     SummaryStatus,
 )
+from infra_orchestrator.providers.opinion import conflict_parties
 
 K8S_CATEGORIES = {Category.security, Category.scalability, Category.observability, Category.schema}
 
@@ -57,13 +62,31 @@ def _live(findings: list[Finding]) -> list[Finding]:
     return [f for f in findings if not f.suppressed or is_phase3_violation(f)]
 
 
+YES, NO = ("y", "yes"), ("n", "no")
+DECLINED = "PHASE3-APPROVAL-DECLINED"
+
+
+def answer_to(m: MergeInput, f: Finding) -> str:
+    return m.answers.get(f.question or "", "").strip().lower()
+
+
+def declined_findings(m: MergeInput, findings: list[Finding]) -> list[Finding]:
+    """A Phase III violation for every question the person answered "no" (it rejects, like any violation)."""
+    return [
+        Finding(check_id=DECLINED, severity=Severity.critical, category=Category.phase3, file=f.file, source="user",
+                message=f"approval declined by the user (answered '{answer_to(m, f)}'): {f.question}",
+                remediation=f.remediation)
+        for f in findings if f.question and answer_to(m, f) in NO
+    ]
+
+
 def floor_outcome(m: MergeInput, findings: list[Finding]) -> Outcome:
     live = _live(findings)
     if any(is_phase3_violation(f) for f in live):
         return Outcome.rejected
     if m.kind == "stage" and any(f.category is Category.workflow and f.severity.at_least("high") for f in live):
         return Outcome.rejected
-    unanswered = [f for f in live if not (f.question and m.answers.get(f.question, "").lower() in ("y", "yes"))]
+    unanswered = [f for f in live if not (f.question and answer_to(m, f) in YES)]
     return rule_outcome(unanswered, m.policy.fail_on)
 
 
@@ -77,16 +100,22 @@ def _phase3_status(m: MergeInput, live: list[Finding]) -> SummaryStatus:
         paths = sorted({f.file for f in questions if f.file})
         what = f"needs approval: {', '.join(paths)}" if paths else questions[0].message
         return SummaryStatus(status="NEEDS INPUT", detail=what)
-    if m.kind == "stage":
-        return SummaryStatus(status="NOT AFFECTED", detail="no Phase III path in the feature's changes")
+    contract = [f for f in p3 if f.check_id.startswith("CONTRACT-")]
+    if contract:
+        ids = ", ".join(sorted({f.check_id for f in contract}))
+        return SummaryStatus(status="WARN", detail=f"no protected path touched; runtime contract: {len(contract)} "
+                                                   f"finding(s) ({ids})")
     if m.change_mode == "directory":
+        if m.kind == "stage":
+            return SummaryStatus(status="NOT AFFECTED", detail="directory review (not on an NNN-name feature branch)")
         return SummaryStatus(status="PASS", detail="directory review: no change set, so no Phase III path is modified")
-    return SummaryStatus(status="PASS", detail=f"none of {len(m.changed_paths)} changed path(s) touch Phase III")
+    where = " on the feature branch" if m.kind == "stage" else ""
+    return SummaryStatus(status="PASS", detail=f"none of {len(m.changed_paths)} changed path(s){where} touch Phase III")
 
 
 def _k8s_status(m: MergeInput, live: list[Finding]) -> SummaryStatus:
     k8s = [f for f in live if f.category in K8S_CATEGORIES]
-    blocking = [f for f in k8s if f.severity.at_least(m.policy.fail_on)]
+    blocking = [f for f in k8s if blocks(f, m.policy.fail_on)]
     base = f"{m.object_count} object(s) analysed"
     if blocking:
         ids = ", ".join(sorted({f.check_id for f in blocking})[:6])
@@ -104,10 +133,13 @@ def _workflow_status(m: MergeInput, live: list[Finding]) -> SummaryStatus:
     target = f"{m.stage['feature']} at '{m.stage.get('current_stage') or 'not started'}', entering '{m.stage['target']}'"
     if failing:
         ids = ", ".join(sorted({f.check_id for f in failing}))
-        return SummaryStatus(status="FAIL", detail=f"{target}: {len(failing)} failing gate check(s): {ids}")
+        stale = sorted({s["stage"] for s in m.stage.get("stale") or []})
+        reapprove = f"; re-approve first: {', '.join(stale)}" if stale else ""
+        return SummaryStatus(status="FAIL", detail=f"{target}: {len(failing)} failing gate check(s): {ids}{reapprove}")
+    gates = ", ".join(f"{stage} {state}" for stage, state in (m.stage.get("gates") or {}).items())
     if wf:
-        return SummaryStatus(status="WARN", detail=f"{target}: gates pass; {len(wf)} warning(s)")
-    return SummaryStatus(status="PASS", detail=f"{target}: every gate of {', '.join(m.stage.get('required', []))} passes")
+        return SummaryStatus(status="WARN", detail=f"{target}: {gates}; {len(wf)} warning(s)")
+    return SummaryStatus(status="PASS", detail=f"{target}: {gates}")
 
 
 def _agents_status(m: MergeInput) -> SummaryStatus:
@@ -130,15 +162,60 @@ def format_issue(f: Finding) -> str:
     return f"[{f.severity.value.upper()}] {f.check_id}{where}{subject} {f.message}"
 
 
+@dataclass(frozen=True)
+class Conflict:
+    """Two specialists pulling one object in opposite directions."""
+
+    agents: tuple[str, str]
+    target: str
+    detail: str
+
+
+def _target(f: Finding) -> str:
+    return f.resource.label() or f.location()
+
+
+def find_conflicts(verdicts: list[AgentVerdict]) -> list[Conflict]:
+    """Declared trade-offs (``AGENT-CONFLICT`` findings), and pairs of verdicts with different outcomes whose
+    added findings target the same object or location."""
+    live = [v for v in verdicts if not v.degraded]
+    found = [Conflict(parties, _target(f) or "the change", f.message.split(": ", 1)[-1])
+             for v in live for f in v.findings if (parties := conflict_parties(f))]
+    for a, b in combinations(live, 2):
+        if a.outcome is b.outcome:
+            continue
+        shared = sorted(({_target(f) for f in a.findings} & {_target(f) for f in b.findings}) - {""})
+        found += [Conflict((a.agent, b.agent), t, f"{a.agent} says {a.outcome.value} ({a.summary}); "
+                           f"{b.agent} says {b.outcome.value} ({b.summary})") for t in shared]
+    return list(dict.fromkeys(found))
+
+
+def _settle_conflicts(floor: Outcome, verdicts: list[AgentVerdict], found: list[Conflict]) -> Outcome:
+    """A conflict leaves the decision to a person (REQUIRES CLARIFICATION) unless the floor or an uncontested
+    verdict rejects anyway."""
+    parties = {name for c in found for name in c.agents}
+    rest = Outcome.worst(floor, *(v.outcome for v in verdicts if v.agent not in parties))
+    return rest if rest is Outcome.rejected else Outcome.clarification
+
+
 def decide(m: MergeInput) -> Decision:
     """Merge deterministic findings and verdicts into the decision (the only place an outcome is made)."""
     agent_findings = [f for v in m.verdicts for f in v.findings]
-    findings = sorted(m.findings + agent_findings, key=Finding.sort_key)
+    findings = m.findings + agent_findings
+    findings = sorted(findings + declined_findings(m, findings), key=Finding.sort_key)
     live = _live(findings)
     floor = floor_outcome(m, findings)
-    outcome = Outcome.worst(floor, *(v.outcome for v in m.verdicts))
+    asked = [f for f in live if f.question]
+    settled = bool(asked) and all(answer_to(m, f) in YES for f in asked)
+    # once the person has answered every question "yes", a clarification verdict has nothing left to ask
+    counted = [v for v in m.verdicts if not (settled and v.outcome is Outcome.clarification and not v.degraded)]
+    outcome = Outcome.worst(floor, *(v.outcome for v in counted))
     degraded = [v.agent for v in m.verdicts if v.degraded]
     reasoning: list[str] = []
+    conflicts = find_conflicts(m.verdicts)
+    if conflicts:
+        outcome = _settle_conflicts(floor, m.verdicts, conflicts)
+        reasoning += [f"Trade-off between {' and '.join(c.agents)} on {c.target}: {c.detail}" for c in conflicts]
     if degraded and outcome is Outcome.approved and m.policy.on_agent_failure == "clarify":
         outcome = Outcome.clarification
         reasoning.append(f"Agent(s) {', '.join(degraded)} failed: an approval needs every consulted agent (fail closed).")
@@ -149,10 +226,12 @@ def decide(m: MergeInput) -> Decision:
         reasoning.append(f"{v.agent} escalated to {v.outcome.value}: {v.summary}")
     reasoning += [v.summary for v in m.verdicts]
 
-    questions = list(dict.fromkeys(f.question for f in live if f.question and f.question not in m.answers))
-    blocking = [f for f in live if f.severity.at_least(m.policy.fail_on) or is_phase3_violation(f)]
+    questions = list(dict.fromkeys(f.question for f in live if f.question and not answer_to(m, f)))
+    blocking = [f for f in live if blocks(f, m.policy.fail_on) or is_phase3_violation(f)]
     next_steps = list(dict.fromkeys(f.remediation for f in blocking if f.remediation))
     next_steps += [q for q in questions]
+    next_steps += [f"Present trade-offs for decision: {' vs '.join(c.agents)} on {c.target} — {c.detail}"
+                   for c in conflicts]
     if m.stage and m.stage.get("next_action") and (outcome is Outcome.approved or not m.stage.get("passed")):
         next_steps.append(m.stage["next_action"])
     if outcome is Outcome.approved and not next_steps:

@@ -6,6 +6,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
+from agents.grounding import ground
 from infra_orchestrator.models import AgentVerdict, Category, Finding, Outcome, Severity
 from infra_orchestrator.providers.base import Provider, SpecialistInput
 
@@ -20,6 +21,11 @@ class Specialist:
     def owns(self, finding: Finding) -> bool:
         return finding.category in self.categories
 
+    @property
+    def primary(self) -> Category:
+        """The category named after the specialist (``phase3_guard`` → ``phase3``)."""
+        return Category(self.name.removesuffix("_guard"))
+
 
 SPECIALISTS: dict[str, Specialist] = {
     s.name: s
@@ -32,10 +38,15 @@ SPECIALISTS: dict[str, Specialist] = {
 }
 
 
+def blocks(f: Finding, fail_on: Severity | str) -> bool:
+    """At or above the threshold; a finding that carries a question is for a person to decide, so it asks instead."""
+    return f.severity.at_least(fail_on) and not f.question
+
+
 def rule_outcome(findings: list[Finding], fail_on: Severity | str) -> Outcome:
     """The deterministic floor for a set of findings (suppressed ones never count)."""
     live = [f for f in findings if not f.suppressed]
-    if any(f.severity.at_least(fail_on) for f in live):
+    if any(blocks(f, fail_on) for f in live):
         return Outcome.rejected
     if any(f.question for f in live):
         return Outcome.clarification
@@ -57,7 +68,7 @@ def rule_verdict(spec: Specialist, inp: SpecialistInput) -> AgentVerdict:
         summary = f"{spec.title}: no findings in {scope}."
         reasoning = summary
     else:
-        blocking = [f for f in live if f.severity.at_least(inp.fail_on)]
+        blocking = [f for f in live if blocks(f, inp.fail_on)]
         summary = f"{spec.title}: {len(live)} finding(s) ({_severity_counts(live)}) in {scope}."
         lines = [summary]
         if blocking:
@@ -97,12 +108,19 @@ def bounded(baseline: AgentVerdict, opinion: AgentVerdict) -> AgentVerdict:
 
 
 def run_specialist(name: str, inp: SpecialistInput, provider: Provider) -> AgentVerdict:
-    """Run one specialist: rule baseline, then the provider's bounded opinion; fail closed on error."""
+    """Run one specialist: rule baseline, then the provider's grounded and bounded opinion; fail closed on error.
+
+    Findings that cite nothing in the specialist's input are dropped; their number is recorded as
+    ``usage["ungrounded_findings"]``.
+    """
     spec = SPECIALISTS[name]
     started = time.perf_counter()
     baseline = rule_verdict(spec, inp)
     try:
-        verdict = bounded(baseline, provider.assess(inp, baseline))
+        opinion, dropped = ground(provider.assess(inp, baseline), inp)
+        verdict = bounded(baseline, opinion)
+        if dropped:
+            verdict.usage = {**verdict.usage, "ungrounded_findings": dropped}
     except Exception as exc:  # noqa: BLE001 - any provider failure degrades to the rule verdict
         verdict = baseline.model_copy(
             update={"degraded": True, "error": f"{type(exc).__name__}: {exc}"[:300], "provider": provider.name}

@@ -1,0 +1,114 @@
+"""Agents without a network: grounding, conflicts in the merge policy, the floor and the degraded rule."""
+
+from __future__ import annotations
+
+from agents.grounding import ground
+from agents.policy import MergeInput, decide, find_conflicts
+from agents.specialists import run_specialist
+from infra_orchestrator.config import PolicyConfig
+from infra_orchestrator.models import AgentVerdict, Category, DelegationPlan, Finding, Outcome, ResourceRef, Severity
+from infra_orchestrator.providers.base import ObjectSummary, OfflineProvider, SpecialistInput
+from infra_orchestrator.providers.opinion import CONFLICT_ID, AgentOpinion, conflict_parties, to_verdict
+
+WEB = ResourceRef(kind="Deployment", name="web", namespace="shop")
+INP = SpecialistInput(
+    agent="security", request_kind="change", changed_paths=["k8s/app.yaml"],
+    objects=[ObjectSummary(kind="Deployment", name="web", namespace="shop", file="k8s/app.yaml", line=1)],
+    findings=[Finding(check_id="SEC-X", severity=Severity.low, category=Category.security, message="m",
+                      file="k8s/other.yaml", line=7, resource=ResourceRef(kind="Service", name="svc"))])
+
+
+def agent_finding(**kw) -> Finding:
+    return Finding(**{"check_id": "AGENT-X", "severity": Severity.medium, "category": Category.security,
+                      "message": "m", "source": "model", **kw})
+
+
+def verdict(agent: str, outcome: Outcome, *findings: Finding) -> AgentVerdict:
+    return AgentVerdict(agent=agent, outcome=outcome, summary=f"{agent} says {outcome.value}", findings=list(findings),
+                        provider="test")
+
+
+def test_grounding_keeps_cited_objects_and_locations_only():
+    cases = {
+        "object": (agent_finding(resource=WEB), True),
+        "object-any-namespace": (agent_finding(resource=ResourceRef(kind="Deployment", name="web")), True),
+        "finding-resource": (agent_finding(resource=ResourceRef(kind="Service", name="svc")), True),
+        "object-line": (agent_finding(file="k8s/app.yaml", line=1), True),
+        "finding-line": (agent_finding(file="k8s/other.yaml", line=7), True),
+        "changed-path": (agent_finding(file="k8s/app.yaml"), True),
+        "wrong-namespace": (agent_finding(resource=ResourceRef(kind="Deployment", name="web", namespace="x")), False),
+        "ghost": (agent_finding(resource=ResourceRef(kind="Deployment", name="ghost")), False),
+        "ghost-file": (agent_finding(resource=WEB, file="k8s/ghost.yaml"), False),
+        "wrong-line": (agent_finding(file="k8s/app.yaml", line=40), False),
+        "nothing": (agent_finding(), False),
+    }
+    opinion = verdict("security", Outcome.approved, *(f.model_copy(update={"check_id": k}) for k, (f, _) in cases.items()))
+    grounded, dropped = ground(opinion, INP)
+    assert {f.check_id for f in grounded.findings} == {k for k, (_, ok) in cases.items() if ok}
+    assert dropped == sum(not ok for _, ok in cases.values())
+    assert {f.source for f in grounded.findings} == {"agent:security"}
+
+
+class Hallucinating(OfflineProvider):
+    name = "hallucinating"
+
+    def assess(self, inp, baseline):
+        return baseline.model_copy(update={"findings": [
+            agent_finding(resource=WEB, suppressed=True, suppression_reason="trust me"),
+            agent_finding(resource=ResourceRef(kind="Pod", name="ghost"), severity=Severity.critical)]})
+
+
+def test_run_specialist_grounds_then_bounds_and_counts():
+    v = run_specialist("security", INP, Hallucinating())
+    assert [f.resource for f in v.findings] == [WEB] and not v.findings[0].suppressed  # agents cannot suppress
+    assert v.usage["ungrounded_findings"] == 1 and not v.degraded
+
+
+def merge(*verdicts: AgentVerdict, findings: list[Finding] | None = None) -> MergeInput:
+    return MergeInput(kind="change", intent="", findings=findings or [], verdicts=list(verdicts),
+                      plan=DelegationPlan(specialists=[v.agent for v in verdicts]),
+                      policy=PolicyConfig(fail_on=Severity.high),  # the medium agent findings alone do not reject
+                      changed_paths=["k8s/app.yaml"], object_count=1)
+
+
+def test_opposing_verdicts_on_one_object_ask_a_person():
+    sec = verdict("security", Outcome.rejected, agent_finding(resource=WEB))
+    scal = verdict("scalability", Outcome.approved, agent_finding(resource=WEB, category=Category.scalability))
+    obs = verdict("observability", Outcome.approved)
+    d = decide(merge(sec, scal, obs))
+    assert d.outcome is Outcome.clarification
+    assert [c.agents for c in find_conflicts([sec, scal, obs])] == [("security", "scalability")]
+    assert any(s.startswith("Present trade-offs for decision: security vs scalability on Deployment shop/web")
+               for s in d.next_steps)
+
+
+def test_agreeing_or_unrelated_verdicts_are_no_conflict():
+    sec = verdict("security", Outcome.rejected, agent_finding(resource=WEB))
+    same = verdict("scalability", Outcome.rejected, agent_finding(resource=WEB))
+    other = verdict("observability", Outcome.approved, agent_finding(resource=ResourceRef(kind="Service", name="s")))
+    assert find_conflicts([sec, same, other]) == []
+    assert decide(merge(sec, same, other)).outcome is Outcome.rejected
+
+
+def test_a_declared_conflict_is_parsed_back():
+    opinion = AgentOpinion.model_validate({"outcome": "APPROVED", "summary": "s", "conflicts_with": [
+        {"agent": "security", "resource": {"kind": "Deployment", "name": "web"}, "tradeoff": "replicas vs exposure"}]})
+    v = to_verdict("scalability", Category.scalability, opinion, "test")
+    (f,) = v.findings
+    assert f.check_id == CONFLICT_ID and conflict_parties(f) == ("scalability", "security")
+    assert decide(merge(v, verdict("security", Outcome.approved))).outcome is Outcome.clarification
+
+
+def test_a_conflict_never_relaxes_the_floor_or_an_uncontested_rejection():
+    floor = [Finding(check_id="SEC-PRIVILEGED", severity=Severity.high, category=Category.security, message="m")]
+    sec = verdict("security", Outcome.rejected, agent_finding(resource=WEB))
+    scal = verdict("scalability", Outcome.approved, agent_finding(resource=WEB))
+    assert decide(merge(sec, scal, findings=floor)).outcome is Outcome.rejected
+    obs = verdict("observability", Outcome.rejected)
+    assert decide(merge(sec, scal, obs)).outcome is Outcome.rejected
+
+
+def test_degraded_agents_never_take_part_in_conflicts():
+    sec = verdict("security", Outcome.approved, agent_finding(resource=WEB)).model_copy(update={"degraded": True})
+    scal = verdict("scalability", Outcome.rejected, agent_finding(resource=WEB))
+    assert find_conflicts([sec, scal]) == []
