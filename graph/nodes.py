@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 from functools import wraps
 from pathlib import Path
+from typing import Any
 
 from langgraph.runtime import Runtime
-from langgraph.types import Send
+from langgraph.types import Send, interrupt
 
 from agents.context import specialist_inputs, supervisor_input
 from agents.policy import MergeInput, decide
@@ -26,7 +27,7 @@ from infra_orchestrator.models import (
     K8sObject,
     StageRequest,
 )
-from infra_orchestrator.providers.base import SpecialistInput
+from infra_orchestrator.providers.base import Provider, SpecialistInput
 from infra_orchestrator.render import render_text
 from infra_orchestrator.versions import versions
 from prompts import prompt_versions
@@ -125,6 +126,10 @@ def specialist(task: SpecialistTask, runtime: Runtime[GraphContext]) -> dict:
 
 @_timed("merge")
 def merge(state: ReviewState, runtime: Runtime[GraphContext]) -> dict:
+    """Apply the decision policy. In an interactive run each open question pauses the run with ``interrupt()``
+    (resumed by ``Command(resume=answer)``); the answers go to the policy ("y" settles, "n" rejects) and are
+    kept in the ``answers`` channel, which ``render`` copies into ``Decision.metadata.extra["answers"]``.
+    On resume this node re-runs from its first line: nothing before ``interrupt()`` is expensive."""
     req = _request(state)
     config = Config.model_validate(state["config"])
     changes = ChangeSet.model_validate(state["changes"])
@@ -142,29 +147,40 @@ def merge(state: ReviewState, runtime: Runtime[GraphContext]) -> dict:
         stage=state.get("stage"),
         answers=state.get("answers") or {},
     )
-    return {"decision": decide(m).model_dump(mode="json")}
+    decision = decide(m)
+    if runtime.context and runtime.context.interactive and decision.questions:
+        m.answers = {**m.answers, **{q: str(interrupt({"question": q})).strip() for q in decision.questions}}
+        decision = decide(m)
+    return {"decision": decision.model_dump(mode="json"), "answers": m.answers}
 
 
 @_timed("render")
 def render(state: ReviewState, runtime: Runtime[GraphContext]) -> dict:
     decision = Decision.model_validate(state["decision"])
-    decision.metadata = decision_metadata(state, runtime.context.provider.name)
+    decision.metadata = decision_metadata(state, runtime.context.provider)
     return {"decision": decision.model_dump(mode="json"), "rendered": render_text(decision)}
 
 
-def decision_metadata(state: ReviewState, provider: str) -> DecisionMetadata:
+def decision_metadata(state: ReviewState, provider: Provider) -> DecisionMetadata:
+    """Versions, timings, provider usage (tokens and cost, supervisor included) and counts of one decision."""
     verdicts = [AgentVerdict.model_validate(v) for v in state.get("verdicts", [])]
-    usage: dict[str, dict[str, int]] = {v.agent: v.usage for v in verdicts if v.usage}
+    usage: dict[str, Any] = {v.agent: v.usage for v in verdicts if v.usage}
+    provider_usage = getattr(provider, "decision_usage", None)
+    ledger = provider_usage() if provider_usage else None
+    if ledger and ledger["total"].get("calls"):
+        usage = ledger
     return DecisionMetadata(
         versions=versions(),
         timings_ms={**state.get("timings_ms", {}), **{f"agent:{v.agent}": v.elapsed_ms for v in verdicts}},
-        provider=provider,
+        provider=provider.name,
         specialists=[v.agent for v in verdicts],
         degraded_agents=[v.agent for v in verdicts if v.degraded],
         usage=usage,
         prompt_versions=prompt_versions(["supervisor", *(v.agent for v in verdicts)]),
         counts={"objects": len(state.get("objects", [])), "files_in_scope": len(state.get("scope", [])),
-                "findings": len(state.get("findings", []))},
+                "findings": len(state.get("findings", [])),
+                "ungrounded_findings": sum(v.usage.get("ungrounded_findings", 0) for v in verdicts)},
         config_file=state.get("config_path"),
         workspace=state["request"]["workspace"],
+        extra={"answers": state["answers"]} if state.get("answers") else {},
     )

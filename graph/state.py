@@ -46,3 +46,7 @@ class GraphContext:
 
     provider: Provider = field(default_factory=OfflineProvider)
     progress: Callable[[str], None] | None = None
+    interactive: bool = False
+    """True when a person can answer questions: ``merge`` then pauses with ``interrupt()`` instead of deciding."""
+    record: bool = True
+    """False keeps the ``record`` node from appending to the approval ledger (graph/record.py)."""

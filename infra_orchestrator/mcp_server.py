@@ -1,0 +1,141 @@
+"""The MCP server (``infra-orchestrator mcp``, stdio): the gatekeeper's tools for Claude Code.
+
+Every tool returns the decision (or report) text as content plus structured JSON. A question the tool
+cannot decide comes back as a REQUIRES CLARIFICATION decision carrying the question (tool runs are not
+interactive). Every path argument is confined to the workspace root: ``..``, absolute paths elsewhere and
+symlinks leaving it are tool errors. Nothing is printed to stdout outside the protocol; logs go to stderr.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult, TextContent
+
+from infra_orchestrator.config import STAGES, load_config
+from infra_orchestrator.errors import OrchestratorError
+from infra_orchestrator.models import ChangeRequest, ChangeSet, FileChange, Finding, StageRequest
+from tools.workspace import resolve_inside
+
+SERVER_NAME = "infra-orchestrator"
+TOOL_NAMES = ("validate_change", "approve_stage", "stage_status", "check_manifests", "guard_check")
+INSTRUCTIONS = (
+    "Infrastructure gatekeeper. validate_change and approve_stage return a decision "
+    "(APPROVED / REJECTED / REQUIRES CLARIFICATION) in a fixed text format: relay it verbatim. "
+    "A REQUIRES CLARIFICATION lists the question to put to the user."
+)
+log = logging.getLogger("infra_orchestrator.mcp")
+
+
+def inside(root: Path, rel: str) -> str:
+    """``rel`` as a workspace-relative posix path; :class:`ToolError` when it leaves ``root``."""
+    try:
+        real = resolve_inside(root, rel)
+    except OrchestratorError as exc:
+        raise ToolError(str(exc)) from None
+    return real.relative_to(root.resolve()).as_posix()
+
+
+def result(text: str, data: dict[str, Any]) -> CallToolResult:
+    """A tool result: ``text`` for the reader, ``data`` as structured content."""
+    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
+
+
+def finding_lines(findings: list[Finding]) -> str:
+    """One line per finding (severity, check id, location, message)."""
+    lines = [f"[{f.severity.value.upper()}] {f.check_id} {f.location()}: {f.message}" for f in findings]
+    return "\n".join(lines) if lines else "no findings"
+
+
+def _decide(req: ChangeRequest | StageRequest) -> CallToolResult:
+    from graph.runner import run_request
+    from infra_orchestrator.providers import make_provider
+
+    loaded = load_config(Path(req.workspace))
+    decision, text = run_request(req, config=loaded.config, config_path=loaded.path,
+                                 provider=make_provider(loaded.config))
+    return result(text, decision.model_dump(mode="json"))
+
+
+def _guarded(fn):
+    """Turn the product's user errors (bad feature, bad ref, bad config) into tool errors."""
+
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except OrchestratorError as exc:
+            raise ToolError(str(exc)) from None
+
+    return wrapper
+
+
+def build_server(root: Path) -> MCPServer:
+    """The server with its five tools, confined to the workspace ``root``."""
+    root = root.resolve()
+    server = MCPServer(SERVER_NAME, instructions=INSTRUCTIONS)
+
+    @server.tool(description="Validate a change: a git range (base..head), a set of paths, or a directory as a "
+                 "whole, with a sentence of intent. Returns [CHANGE VALIDATION: ...].")
+    @_guarded
+    def validate_change(path: str = ".", base: str | None = None, head: str | None = None,
+                        paths: list[str] | None = None, intent: str = "") -> CallToolResult:
+        repo = root / inside(root, path)
+        rel_paths = [inside(repo, p) for p in paths or []]
+        return _decide(ChangeRequest(workspace=str(repo), base=base, head=head, paths=rel_paths, intent=intent))
+
+    @server.tool(description="Approve a Spec-Kit Plus stage transition of a feature under specs/NNN-name/ "
+                 f"(target: {', '.join(STAGES)}). Returns [STAGE APPROVAL DECISION: ...].")
+    @_guarded
+    def approve_stage(feature: str, target: str) -> CallToolResult:
+        if target not in STAGES:
+            raise ToolError(f"unknown stage '{target}'; stages are: {', '.join(STAGES)}")
+        return _decide(StageRequest(workspace=str(root), feature=feature, target=target))
+
+    @server.tool(description="Each stage's gates for a feature (pass / fail / not started).")
+    @_guarded
+    def stage_status(feature: str) -> CallToolResult:
+        from tools.workflow import stage_table
+
+        rows = stage_table(root, feature, load_config(root).config.workflow)
+        text = "\n".join(f"{r.stage}: {r.status}" + (f" (failing: {', '.join(r.failing)})" if r.failing else "")
+                         for r in rows)
+        return result(text, {"feature": feature, "stages": [r.model_dump(mode="json") for r in rows]})
+
+    @server.tool(description="Run the Kubernetes checks on manifest files or directories (no agents).")
+    @_guarded
+    def check_manifests(paths: list[str]) -> CallToolResult:
+        from tools.analysis import collect
+        from tools.checks import run_checks
+
+        config = load_config(root).config
+        rel = [inside(root, p) for p in paths]
+        collected = collect(ChangeRequest(workspace=str(root), paths=rel), root, config)
+        findings = collected.findings + run_checks(collected.objects, config)
+        return result(finding_lines(findings), {"files": collected.scope, "objects": len(collected.objects),
+                                                "findings": [f.model_dump(mode="json") for f in findings]})
+
+    @server.tool(description="Phase III guard: would changing these paths touch frozen application code?")
+    @_guarded
+    def guard_check(paths: list[str]) -> CallToolResult:
+        from tools.guard import guard_change_set
+
+        changes = ChangeSet(mode="paths", files=[FileChange(path=inside(root, p), status="modified") for p in paths])
+        findings = guard_change_set(changes, load_config(root).config.phase3)
+        return result(finding_lines(findings), {"paths": [f.path for f in changes.files],
+                                                "findings": [f.model_dump(mode="json") for f in findings]})
+
+    return server
+
+
+def serve(root: Path) -> None:
+    """Serve on stdio until the client disconnects; logs go to stderr."""
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
+    log.info("serving %s", root)
+    build_server(root).run("stdio")

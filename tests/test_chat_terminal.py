@@ -1,0 +1,70 @@
+"""`infra-orchestrator chat` in a real terminal (pexpect): review, clarification, kill, resume, /quit."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sys
+from pathlib import Path
+
+import pexpect
+import pytest
+from clirun import invoke
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "todo-phase-iv"
+PROMPT = "infra>"  # prompt_toolkit styles the trailing space separately
+ASK = "is build configuration of Phase III: approve this change as infrastructure-only? [y/N]"
+
+
+def spawn(*args: str) -> pexpect.spawn:
+    env = {k: v for k, v in os.environ.items() if k != "ANTHROPIC_API_KEY"}
+    env.update({"INFRA_ORCH_NO_PROGRESS": "1", "PROMPT_TOOLKIT_NO_CPR": "1", "TERM": "xterm-256color",
+                "COLUMNS": "200"})
+    return pexpect.spawn(sys.executable, ["-m", "infra_orchestrator", "chat", *args], cwd=str(ROOT), env=env,
+                         dimensions=(50, 200), encoding="utf-8", timeout=30)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    ws = tmp_path / "repo"
+    shutil.copytree(EXAMPLE, ws)
+    return ws
+
+
+def test_review_clarify_kill_resume_quit(repo: Path):
+    chat = spawn("-C", str(repo))
+    chat.expect(r"thread (\w{8})")
+    thread = chat.match.group(1)
+    chat.expect_exact(PROMPT)
+    chat.sendline("review the k8s manifests")
+    chat.expect_exact("[CHANGE VALIDATION: REJECTED]")
+    chat.expect_exact("SEC-SECRET-ENV-LITERAL")
+    chat.expect_exact(PROMPT)
+
+    chat.sendline("/review frontend/next.config.js")
+    chat.expect_exact(f"frontend/next.config.js {ASK}")
+    chat.sendline("y")
+    chat.expect_exact("[CHANGE VALIDATION: APPROVED]")
+    chat.expect_exact(PROMPT)
+
+    chat.sendline("/review frontend/package.json")
+    chat.expect_exact(f"frontend/package.json {ASK}")
+    chat.kill(signal.SIGKILL)
+    chat.wait()
+    assert not chat.isalive()
+
+    resumed = spawn("-C", str(repo), "--thread", thread)
+    resumed.expect_exact(f"frontend/package.json {ASK}")  # asked again: the run was saved mid-interrupt
+    resumed.sendline("y")
+    resumed.expect_exact("[CHANGE VALIDATION: APPROVED]")
+    resumed.expect_exact(PROMPT)
+    resumed.sendline("/quit")
+    resumed.expect(pexpect.EOF)
+    resumed.close()
+    assert resumed.exitstatus == 0
+
+    listing = invoke("chat", "-C", str(repo), "--list")
+    assert thread in listing.stdout and "/review frontend/package.json" in listing.stdout
+    assert "/review frontend/package.json" in (repo / ".infra-orchestrator" / "chat_history").read_text()

@@ -1,0 +1,56 @@
+"""Clarification as a conversation: interrupt(), Command(resume=...), and the policy's reading of answers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+
+from graph.builder import build_graph
+from graph.runner import resume_turn, start_turn
+from graph.state import GraphContext
+from infra_orchestrator.config import load_config
+from infra_orchestrator.models import ChangeRequest, Outcome
+
+GOOD = (Path(__file__).parent / "fixtures" / "good_app.yaml").read_text()
+
+
+@pytest.fixture()
+def workspace(tmp_path: Path) -> Path:
+    (tmp_path / "k8s").mkdir()
+    (tmp_path / "k8s" / "app.yaml").write_text(GOOD)
+    (tmp_path / "frontend").mkdir()
+    (tmp_path / "frontend" / "next.config.js").write_text("module.exports = {output: 'standalone'}\n")
+    (tmp_path / ".infra-orchestrator.yaml").write_text(
+        "phase3:\n  protected: ['frontend/src/**']\n  needs_approval: ['frontend/next.config.*']\n")
+    return tmp_path
+
+
+def _start(workspace: Path, thread: str):
+    graph = build_graph(checkpointer=InMemorySaver())
+    loaded = load_config(workspace)
+    req = ChangeRequest(workspace=str(workspace), paths=["k8s/app.yaml", "frontend/next.config.js"])
+    ctx = GraphContext(interactive=True, record=False)
+    turn = start_turn(graph, thread, req, config=loaded.config, config_path=loaded.path, ctx=ctx)
+    return graph, ctx, turn
+
+
+@pytest.mark.parametrize(("answer", "outcome"), [("y", Outcome.approved), ("no", Outcome.rejected)])
+def test_answer_resumes_the_same_run(workspace: Path, answer: str, outcome: Outcome):
+    graph, ctx, turn = _start(workspace, f"t-{answer}")
+    assert turn.question and "frontend/next.config.js" in turn.question
+    done = resume_turn(graph, f"t-{answer}", answer, ctx)
+    assert done.decision is not None and done.decision.outcome is outcome
+    assert done.decision.metadata.extra["answers"] == {turn.question: answer}
+    declined = [f for f in done.decision.findings if f.check_id == "PHASE3-APPROVAL-DECLINED"]
+    assert bool(declined) is (outcome is Outcome.rejected)
+
+
+def test_non_interactive_run_asks_instead_of_pausing(workspace: Path):
+    from graph.runner import run_request
+
+    decision, text = run_request(ChangeRequest(workspace=str(workspace), paths=["frontend/next.config.js"]))
+    assert decision.outcome is Outcome.clarification
+    assert text.startswith("[CHANGE VALIDATION: REQUIRES CLARIFICATION]")
+    assert decision.questions and "[y/N]" in decision.questions[0]
