@@ -42,7 +42,11 @@ class Phase3Config(_Strict):
 
 
 class PolicyConfig(_Strict):
-    fail_on: Severity = Field(Severity.high, description="findings at or above this severity reject the change")
+    fail_on: Severity = Field(
+        Severity.medium,
+        description="findings at or above this severity reject the change (default medium: best-practice gaps such "
+        "as missing probes or resources reject; low and info findings are advisory)",
+    )
     on_agent_failure: Literal["clarify", "deterministic"] = Field(
         "clarify",
         description="clarify: an agent failure caps the outcome at REQUIRES CLARIFICATION; "
@@ -71,7 +75,8 @@ class ChecksConfig(_Strict):
     disabled: list[str] = Field(default_factory=list, description="check ids that never run")
     unsuppressible: list[str] = Field(default_factory=list, description="check ids annotations cannot suppress")
     exclude_paths: list[str] = Field(default_factory=list, description="globs of files the engine skips")
-    profile: str = Field("default", description="check profile: default, strict, pss-baseline, pss-restricted")
+    profile: Literal["default", "strict", "pss-baseline", "pss-restricted"] = Field(
+        "default", description="check profile: default, strict (every check), pss-baseline, pss-restricted")
 
 
 class HelmConfig(_Strict):

@@ -81,5 +81,5 @@ def test_unknown_stage_and_feature_are_usage_errors(fixed: Path):
 def test_stage_status_table(fixed: Path):
     proc = invoke("stage", "status", "001", "-C", str(fixed), "--format", "json")
     assert proc.returncode == 0, proc.stderr
-    rows = {r["stage"]: r["status"] for r in json.loads(proc.stdout)}
+    rows = {r["stage"]: r["status"] for r in json.loads(proc.stdout)["rows"]}
     assert rows["plan"] == "pass" and rows["implement"] == "fail"

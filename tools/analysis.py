@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pathspec
 
@@ -15,13 +15,17 @@ from infra_orchestrator.config import Config
 from infra_orchestrator.errors import InputError
 from infra_orchestrator.models import ChangeRequest, ChangeSet, FileChange, Finding, K8sObject, StageRequest
 from tools import git
-from tools.checks import run_checks
+from tools.checks import run_checks, run_diff_checks, run_dockerfile_checks
+from tools.contract import phase3_workspace_findings
 from tools.guard import guard_change_set
 from tools.manifests import load_manifest_text
+from tools.rendering import render_all
+from tools.schema import SCHEMA_ID, validate_objects
 from tools.workspace import decode_text, read_text, resolve_inside
 
 PRUNE_DIRS = {".git", "node_modules", ".venv", "venv", "__pycache__", ".infra-orchestrator", ".mypy_cache", ".tox"}
 YAML_SUFFIXES = (".yaml", ".yml")
+DOC_SUFFIXES = (".md", ".txt", ".rst", ".adoc")
 
 
 @dataclass
@@ -78,8 +82,11 @@ def _explicit_changes(root: Path, paths: list[str]) -> ChangeSet:
 
 def change_set_for(req: ChangeRequest | StageRequest, root: Path) -> ChangeSet:
     """The change under review: a git range, explicit paths, or (no git info) the whole directory."""
-    if isinstance(req, StageRequest):
-        return ChangeSet(mode="directory")
+    if isinstance(req, StageRequest):  # a feature branch: its commits since it forked; else the directory
+        from tools.workflow import feature_base
+
+        base = feature_base(root)
+        return git.change_set_from_range(root, base) if base else ChangeSet(mode="directory")
     if req.base or req.head or req.worktree:
         if req.worktree:
             changes = git.change_set_from_worktree(root)
@@ -106,8 +113,52 @@ def _read_at_head(root: Path, changes: ChangeSet, rel: str) -> tuple[str | None,
     return read_text(root, rel)
 
 
+def _rendered_elsewhere(rel: str, owned_dirs: list[str]) -> bool:
+    """Files of a Helm chart or a kustomization are analysed through the renderer's output, not one by one."""
+    return any(d in (".", "") or rel.startswith(d + "/") for d in owned_dirs)
+
+
+def is_dockerfile(path: str) -> bool:
+    """``Dockerfile``, ``Dockerfile.<variant>`` or ``<name>.Dockerfile`` (any case; not ``Dockerfile.md``)."""
+    name = PurePosixPath(path).name.lower()
+    if name.endswith(DOC_SUFFIXES):
+        return False
+    return name == "dockerfile" or name.startswith("dockerfile.") or name.endswith(".dockerfile")
+
+
+def _load_file(root: Path, changes: ChangeSet, rel: str, config: Config) -> tuple[list[K8sObject], list[Finding]]:
+    """Objects and findings of one in-scope file: a manifest is loaded, a Dockerfile is checked."""
+    text, problem = _read_at_head(root, changes, rel)
+    findings = [problem] if problem else []
+    if text is None:
+        return [], findings
+    if is_dockerfile(rel):
+        return [], findings + run_dockerfile_checks(text, rel, config)
+    objects, loaded = load_manifest_text(text, rel)
+    return objects, findings + loaded
+
+
+def base_objects(root: Path, changes: ChangeSet, config: Config) -> list[K8sObject]:
+    """The objects of the changed manifests as they were at the change's base ref (git changes only)."""
+    paths = [f.old_path or f.path for f in changes.files if f.status != "added"]
+    objects: list[K8sObject] = []
+    for rel in in_scope(paths, config):
+        data = git.read_file_at(root, changes.base, rel) if is_yaml(rel) else None
+        text = decode_text(data, rel)[0] if data is not None else None
+        objects += load_manifest_text(text, rel)[0] if text is not None else []
+    return objects
+
+
+def destructive_findings(root: Path, changes: ChangeSet, head: list[K8sObject], config: Config) -> list[Finding]:
+    """Diff checks (removed objects, immutable fields...) between the base and the head of a git change."""
+    if changes.mode not in ("git-range", "git-worktree") or not changes.base:
+        return []
+    return run_diff_checks(base_objects(root, changes, config), [o for o in head if o.rendered_from is None], config)
+
+
 def collect(req: ChangeRequest | StageRequest, root: Path, config: Config) -> Collected:
-    """Intake: the change set, the infra files in scope, and their parsed Kubernetes objects."""
+    """Intake: the change set, the infra files in scope, their parsed (or rendered) Kubernetes objects, and the
+    file-level findings: loader problems, Dockerfile checks and, for git changes, destructive-change checks."""
     changes = change_set_for(req, root)
     if changes.mode == "directory":
         candidates = walk_files(root)
@@ -117,26 +168,37 @@ def collect(req: ChangeRequest | StageRequest, root: Path, config: Config) -> Co
         note = f"{len(changes.files)} changed path(s) ({changes.mode})"
     scope = in_scope(candidates, config)
     out = Collected(changes=changes, scope=scope, scope_note=note)
+    rendered = render_all(root, scope, config)
+    out.objects += rendered.objects
+    out.findings += rendered.findings
     for rel in scope:
-        if not is_yaml(rel):
-            continue
-        text, problem = _read_at_head(root, changes, rel)
-        if problem:
-            out.findings.append(problem)
-        if text is None:
-            continue
-        objs, findings = load_manifest_text(text, rel)
-        out.objects += objs
-        out.findings += findings
+        if (is_yaml(rel) and not _rendered_elsewhere(rel, rendered.owned_dirs)) or is_dockerfile(rel):
+            objects, findings = _load_file(root, changes, rel, config)
+            out.objects += objects
+            out.findings += findings
+    out.findings += destructive_findings(root, changes, out.objects, config)
     return out
+
+
+def schema_findings(objects: list[K8sObject], config: Config) -> list[Finding]:
+    """Offline API-schema validation (``SCH-SCHEMA-VALID``) unless the check is disabled in config."""
+    checks = config.checks
+    if SCHEMA_ID in checks.disabled or (checks.enabled and SCHEMA_ID not in checks.enabled):
+        return []
+    return validate_objects(objects, config.kubernetes.version)
+
+
+def engine_findings(collected: Collected, config: Config) -> list[Finding]:
+    """The engine alone: intake findings, the check catalog and schema validation over the collected objects."""
+    return [*collected.findings, *run_checks(collected.objects, config), *schema_findings(collected.objects, config)]
 
 
 def deterministic_findings(req: ChangeRequest | StageRequest, collected: Collected, config: Config) -> list[Finding]:
     """Run the engine over the objects and the Phase III guard over the change set."""
-    findings = list(collected.findings)
-    findings += run_checks(collected.objects, config)
-    # HOOK: further deterministic analyzers (one call each) go here.
+    findings = engine_findings(collected, config)
     if isinstance(req, ChangeRequest):
-        guarded = collected.changes if collected.changes.mode != "directory" else ChangeSet(mode="directory")
-        findings += guard_change_set(guarded, config.phase3)
+        findings += phase3_workspace_findings(Path(req.workspace), collected.objects, config.phase3)
+        findings += guard_change_set(collected.changes, config.phase3)
+    elif collected.changes.mode != "directory":  # a stage request on a feature branch: guard its commits
+        findings += guard_change_set(collected.changes, config.phase3)
     return sorted(findings, key=Finding.sort_key)
