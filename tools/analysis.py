@@ -65,19 +65,42 @@ def in_scope(paths: list[str], config: Config) -> list[str]:
     return [p for p in paths if include.match_file(p) and not exclude.match_file(p)]
 
 
+def _relative(root: Path, p: str) -> str:
+    """``p`` as a normalised workspace-relative posix path (``.`` for the root); escaping raises InputError."""
+    full = resolve_inside(root, p)
+    return full.relative_to(Path(os.path.realpath(root))).as_posix()
+
+
+def _tree_changes(root: Path, rel: str) -> list[FileChange]:
+    """Every file under directory ``rel``; symlinks (to files or directories) carry their target for the guard."""
+    out: list[FileChange] = []
+    base = root / rel
+    for dirpath, dirnames, filenames in os.walk(base):
+        here = Path(dirpath)
+        for name in sorted(filenames) + sorted(d for d in dirnames if (here / d).is_symlink()):
+            path = (here / name).relative_to(root).as_posix()
+            if (here / name).is_symlink():
+                out.append(FileChange(path=path, status="modified", is_symlink=True,
+                                      symlink_target=os.readlink(here / name)))
+            else:
+                out.append(FileChange(path=path, status="modified"))
+        dirnames[:] = sorted(d for d in dirnames if d not in PRUNE_DIRS and not (here / d).is_symlink())
+    return out
+
+
 def _explicit_changes(root: Path, paths: list[str]) -> ChangeSet:
     files: list[FileChange] = []
     for p in paths:
         full = resolve_inside(root, p)
         if not full.exists():
             raise InputError(f"path '{p}' does not exist in {root}")
-        rel = full.relative_to(root.resolve()).as_posix()
-        if full.is_dir():
-            files += [FileChange(path=f"{rel}/{f}" if rel != "." else f, status="modified")
-                      for f in walk_files(full)]
-        else:
-            files.append(FileChange(path=rel, status="modified"))
+        rel = _relative(root, p)
+        files += _tree_changes(root, rel) if full.is_dir() else [FileChange(path=rel, status="modified")]
     return ChangeSet(mode="paths", files=files)
+
+
+def _under(path: str | None, wanted: list[str]) -> bool:
+    return path is not None and any(w == "." or path == w or path.startswith(w + "/") for w in wanted)
 
 
 def change_set_for(req: ChangeRequest | StageRequest, root: Path) -> ChangeSet:
@@ -92,10 +115,9 @@ def change_set_for(req: ChangeRequest | StageRequest, root: Path) -> ChangeSet:
             changes = git.change_set_from_worktree(root)
         else:
             changes = git.change_set_from_range(root, req.base or "HEAD", req.head)
-        if req.paths:
-            wanted = [p.rstrip("/") for p in req.paths]
-            changes.files = [f for f in changes.files
-                             if any(f.path == w or f.path.startswith(w + "/") for w in wanted)]
+        if req.paths:  # normalised like every other path; a rename counts when either side is wanted
+            wanted = [_relative(root, p) for p in req.paths]
+            changes.files = [f for f in changes.files if _under(f.path, wanted) or _under(f.old_path, wanted)]
         return changes
     if req.paths:
         return _explicit_changes(root, req.paths)

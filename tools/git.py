@@ -22,7 +22,9 @@ SYMLINK_MODE = "120000"
 SUBMODULE_MODE = "160000"
 _ZERO_SHA = re.compile(r"^0+$")
 _STATUS = {"A": "added", "M": "modified", "D": "deleted", "R": "renamed", "C": "copied", "T": "type_changed"}
-_DIFF_OPTS = ("--no-color", "--no-ext-diff", "--no-textconv", "-M", "-C")
+_DIFF_OPTS = ("--no-color", "--no-ext-diff", "--no-textconv", "--ignore-submodules=none", "-M", "-C")
+"""Output independent of user config: no colour/external diff/textconv, and submodule pointer changes are
+always shown (``submodule.<name>.ignore=all`` or ``diff.ignoreSubmodules`` must not hide a Phase III change)."""
 _UNKNOWN_REF = re.compile(
     r"ambiguous argument '(.+?)': unknown revision|bad revision '(.+?)'|"
     r"Not a valid object name '?([^'\s]+)'?|invalid object name '(.+?)'"

@@ -1,0 +1,67 @@
+"""Regressions from the safety review: path filters, submodule ignore settings, symlinks under --path."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from gitrepo import commit, git, isolate_git_env, make_repo
+
+from graph.runner import run_request
+from infra_orchestrator.config import load_config
+from infra_orchestrator.models import ChangeRequest, Outcome
+
+CONFIG = "phase3:\n  protected: ['backend/src/**', 'backend/lib']\n"
+
+
+@pytest.fixture()
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    isolate_git_env(monkeypatch)
+    return make_repo(tmp_path, {".infra-orchestrator.yaml": CONFIG, "backend/src/app.py": "app = 1\n",
+                                "backend/src/util.py": "u = 1\n", "k8s/README.md": "infra\n"})
+
+
+def _review(repo: Path, **kw):
+    loaded = load_config(repo)
+    return run_request(ChangeRequest(workspace=str(repo), **kw), config=loaded.config, config_path=loaded.path)[0]
+
+
+@pytest.mark.parametrize("path", ["./backend", "backend/", "backend//src", "backend/src/../src", "."])
+def test_path_filter_is_normalised_before_narrowing_a_range(repo: Path, path: str):
+    commit(repo, {"backend/src/app.py": "app = 2\n"}, "edit")
+    decision = _review(repo, base="HEAD~1", paths=[path])
+    assert decision.outcome is Outcome.rejected, (path, decision.phase3_protection)
+    assert "backend/src/app.py" in decision.phase3_protection.detail
+
+
+def test_path_filter_keeps_a_rename_out_of_the_named_directory(repo: Path):
+    git(repo, "mv", "backend/src/util.py", "k8s/util.py")
+    git(repo, "commit", "-qm", "move")
+    decision = _review(repo, base="HEAD~1", paths=["backend/src/"])
+    assert decision.outcome is Outcome.rejected
+    assert "backend/src/util.py" in decision.phase3_protection.detail
+
+
+def test_submodule_ignore_all_does_not_hide_a_protected_pointer_change(repo: Path, tmp_path: Path):
+    (tmp_path / "lib-src").mkdir()
+    lib = make_repo(tmp_path / "lib-src", {"lib.py": "x = 1\n"}, "lib v1")
+    git(repo, "-c", "protocol.file.allow=always", "submodule", "add", "--quiet", str(lib), "backend/lib")
+    git(repo, "commit", "-qm", "add lib")
+    commit(lib, {"lib.py": "x = 2\n"}, "lib v2")
+    git(repo / "backend" / "lib", "pull", "--quiet", "origin", "main")
+    git(repo, "config", "-f", ".gitmodules", "submodule.backend/lib.ignore", "all")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "bump lib, hide it")
+    decision = _review(repo, base="HEAD~1")
+    assert decision.outcome is Outcome.rejected, decision.phase3_protection
+    assert "backend/lib" in decision.phase3_protection.detail
+
+
+def test_symlinks_inside_a_named_directory_are_guarded(repo: Path):
+    os.symlink("../backend/src", repo / "k8s" / "app")
+    os.symlink("../backend/src/app.py", repo / "k8s" / "file")
+    decision = _review(repo, paths=["k8s"])
+    assert decision.outcome is Outcome.rejected
+    flagged = {f.file for f in decision.findings if f.check_id == "PHASE3-SYMLINK-INTO-PROTECTED"}
+    assert {"k8s/app", "k8s/file"} <= flagged
