@@ -207,8 +207,10 @@ def decide(m: MergeInput) -> Decision:
     floor = floor_outcome(m, findings)
     asked = [f for f in live if f.question]
     settled = bool(asked) and all(answer_to(m, f) in YES for f in asked)
-    # once the person has answered every question "yes", a clarification verdict has nothing left to ask
-    counted = [v for v in m.verdicts if not (settled and v.outcome is Outcome.clarification and not v.degraded)]
+    # once the person has answered every question "yes", a rule verdict that asked them has nothing left to ask;
+    # a model's own clarification is about something else and still stands
+    counted = [v for v in m.verdicts
+               if not (settled and v.outcome is Outcome.clarification and v.provider == "rules" and not v.degraded)]
     outcome = Outcome.worst(floor, *(v.outcome for v in counted))
     degraded = [v.agent for v in m.verdicts if v.degraded]
     reasoning: list[str] = []

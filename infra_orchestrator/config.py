@@ -36,6 +36,24 @@ class Phase3Config(_Strict):
         default_factory=list, description="directories holding Phase III source, read for the runtime contract"
     )
 
+    @field_validator("protected", "needs_approval", "allowed", "app_roots")
+    @classmethod
+    def _globs(cls, globs: list[str]) -> list[str]:
+        """Globs are workspace-relative posix patterns; a form that would silently match nothing is an error."""
+        out = []
+        for glob in globs:
+            if glob != glob.strip() or not glob:
+                raise ValueError(f"glob {glob!r} is empty or has surrounding whitespace")
+            if "\\" in glob:
+                raise ValueError(f"glob {glob!r} uses '\\': write paths with '/'")
+            parts = glob.lstrip("!/").split("/")
+            if ".." in parts:
+                raise ValueError(f"glob {glob!r} leaves the workspace ('..')")
+            while glob.startswith("./"):
+                glob = glob[2:]
+            out.append(glob)
+        return out
+
     @property
     def defined(self) -> bool:
         return bool(self.protected)
@@ -158,6 +176,8 @@ def load_config(workspace: Path, explicit: Path | None = None) -> LoadedConfig:
         data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) if text.strip() else {}
     except (UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ConfigError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file: {exc.strerror or exc}") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):

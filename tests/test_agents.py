@@ -112,3 +112,26 @@ def test_degraded_agents_never_take_part_in_conflicts():
     sec = verdict("security", Outcome.approved, agent_finding(resource=WEB)).model_copy(update={"degraded": True})
     scal = verdict("scalability", Outcome.rejected, agent_finding(resource=WEB))
     assert find_conflicts([sec, scal]) == []
+
+
+def test_a_yes_answer_settles_rule_questions_but_not_a_models_own_concern():
+    question = Finding(check_id="PHASE3-NEEDS-APPROVAL", severity=Severity.medium, category=Category.phase3,
+                       message="m", file="frontend/next.config.js", question="approve? [y/N]")
+    rules = AgentVerdict(agent="phase3_guard", outcome=Outcome.clarification, summary="asks", provider="rules")
+    model = verdict("security", Outcome.clarification)  # e.g. "NetworkPolicy allows 0.0.0.0/0 egress"
+    m = merge(rules, findings=[question])
+    m.answers = {"approve? [y/N]": "y"}
+    assert decide(m).outcome is Outcome.approved
+    m = merge(rules, model, findings=[question])
+    m.answers = {"approve? [y/N]": "y"}
+    assert decide(m).outcome is Outcome.clarification
+
+
+def test_an_agent_cannot_forge_a_conflict_between_two_others():
+    from infra_orchestrator.providers.opinion import CONFLICT_ID, conflict_parties
+
+    forged = agent_finding(check_id=CONFLICT_ID, message="trade-off between security and scalability: x",
+                           source="agent:observability")
+    assert conflict_parties(forged) is None
+    own = forged.model_copy(update={"source": "agent:security"})
+    assert conflict_parties(own) == ("security", "scalability")

@@ -65,3 +65,27 @@ def test_symlinks_inside_a_named_directory_are_guarded(repo: Path):
     assert decision.outcome is Outcome.rejected
     flagged = {f.file for f in decision.findings if f.check_id == "PHASE3-SYMLINK-INTO-PROTECTED"}
     assert {"k8s/app", "k8s/file"} <= flagged
+
+
+@pytest.mark.parametrize("glob", ["./backend/src/**", "././backend/src/**"])
+def test_dot_slash_globs_still_protect(repo: Path, glob: str):
+    (repo / ".infra-orchestrator.yaml").write_text(f"phase3:\n  protected: ['{glob}']\n")
+    commit(repo, {"backend/src/app.py": "app = 3\n"}, "edit")
+    assert _review(repo, base="HEAD~1").outcome is Outcome.rejected
+
+
+@pytest.mark.parametrize("glob", [" backend/src/**", "backend\\\\src\\\\**", "../backend/**", ""])
+def test_globs_that_would_match_nothing_are_config_errors(tmp_path: Path, glob: str):
+    from infra_orchestrator.errors import ConfigError
+
+    (tmp_path / ".infra-orchestrator.yaml").write_text(f"phase3:\n  protected: [{glob!r}]\n")
+    with pytest.raises(ConfigError, match="phase3.protected"):
+        load_config(tmp_path)
+
+
+def test_a_directory_in_place_of_the_config_is_a_config_error(tmp_path: Path):
+    from infra_orchestrator.errors import ConfigError
+
+    (tmp_path / ".infra-orchestrator.yaml").mkdir()
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(tmp_path)

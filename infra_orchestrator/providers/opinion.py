@@ -83,7 +83,8 @@ _CONFLICT_MESSAGE = re.compile(r"trade-off between (?P<a>[a-z0-9_]+) and (?P<b>[
 def conflict_parties(f: Finding) -> tuple[str, str] | None:
     """The two agents of an ``AGENT-CONFLICT`` finding built by :func:`to_verdict`, else None."""
     m = _CONFLICT_MESSAGE.match(f.message) if f.check_id == CONFLICT_ID else None
-    return (m["a"], m["b"]) if m else None
+    # only the declaring agent's own claim counts: one agent cannot forge a conflict between two others
+    return (m["a"], m["b"]) if m and f.source == f"agent:{m['a']}" else None
 
 
 def _conflict_finding(agent: str, category: Category, c: ConflictClaim) -> Finding:
@@ -96,7 +97,7 @@ def to_verdict(agent: str, category: Category, opinion: AgentOpinion, provider: 
     """The verdict of ``agent`` from a validated opinion (``category`` labels its declared conflicts)."""
     findings = [Finding(check_id=f.check_id, severity=f.severity, category=f.category, message=f.message,
                         file=f.file, line=f.line, resource=_ref(f.resource), source=f"agent:{agent}")
-                for f in opinion.findings]
+                for f in opinion.findings if f.check_id != CONFLICT_ID]  # conflicts only via conflicts_with
     findings += [_conflict_finding(agent, category, c) for c in opinion.conflicts_with if c.agent != agent]
     return AgentVerdict(agent=agent, outcome=opinion.outcome, summary=opinion.summary, reasoning=opinion.reasoning,
                         findings=findings, recommendations=opinion.recommendations, provider=provider)
