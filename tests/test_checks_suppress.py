@@ -128,3 +128,20 @@ def test_dockerfile_and_diff_runners_select_and_suppress(monkeypatch):
     only_diff = Config(checks=ChecksConfig(enabled=["TEST-DIFF"]))
     head = load('{kube-score/ignore: "diff-check"}')
     assert [(f.check_id, f.suppressed) for f in run_diff_checks([], head, only_diff)] == [("TEST-DIFF", True)]
+
+
+def test_peer_annotations_never_hide_a_critical_finding_and_need_a_reason():
+    from infra_orchestrator.models import K8sObject
+    from tools.checks import run_checks
+
+    body = {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "p", "namespace": "shop", "annotations": {"kube-linter.io/ignore-all": ""}},
+            "spec": {"hostPID": True, "containers": [{"name": "c", "image": "x:1",
+                                                      "securityContext": {"privileged": True}}]}}
+    pod = K8sObject(api_version="v1", kind="Pod", name="p", namespace="shop", file="p.yaml", body=body)
+    live = {f.check_id for f in run_checks([pod]) if not f.suppressed}
+    assert {"SEC-PRIVILEGED", "SEC-HOST-PID"} <= live  # an empty kube-linter value suppresses nothing
+    body["metadata"]["annotations"] = {"kube-linter.io/ignore-all": "legacy workload", "polaris.fairwinds.com/exempt": "true"}
+    findings = run_checks([pod])
+    assert "SEC-PRIVILEGED" in {f.check_id for f in findings if not f.suppressed}  # critical: only ours
+    assert "SEC-HOST-PID" in {f.check_id for f in findings if f.suppressed}  # a high one with a reason is honoured

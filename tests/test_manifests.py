@@ -134,7 +134,7 @@ def test_non_kubernetes_documents_reported_only_next_to_objects_or_in_manifest_d
 
 
 @pytest.mark.parametrize("path", ["chart/Chart.yaml", "chart/values-prod.yaml", "k8s/kustomization.yaml",
-                                  "deploy/docker-compose.yml", ".github/workflows/ci.yaml",
+                                  "docker-compose.yml", ".github/workflows/ci.yaml",
                                   "k8s/.infra-orchestrator.yaml"])
 def test_non_kubernetes_files_are_skipped_silently(path):
     assert load_manifest_text("name: x\nversion: 1.0.0\n", path) == ([], [])
@@ -144,7 +144,7 @@ def test_helm_template_is_not_loaded():
     template = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-cfg\n"
     objects, findings = load_manifest_text(template, "k8s/raw-template.yaml")
     assert objects == [] and ids(findings) == ["SCH-TEMPLATE-NOT-RENDERED"]
-    assert findings[0].severity == Severity.info
+    assert findings[0].severity == Severity.medium and "approve it unanalysed" in findings[0].question
     assert load_manifest_text(template, "charts/web/templates/cm.yaml") == ([], [])
     # no Helm object referenced, but '{{' and not valid YAML: still a template, not an invalid manifest
     assert ids(load_manifest_text("{{- if true }}\nkind: [\n{{- end }}\n", "x.yaml")[1]) == [
@@ -220,3 +220,15 @@ def test_symlink_escaping_the_workspace_raises(tmp_path):
 def test_normalised_paths_inside_the_workspace_resolve(tmp_path):
     (tmp_path / "k8s").mkdir()
     assert resolve_inside(tmp_path, "./k8s/../k8s/a.yaml") == Path(os.path.realpath(tmp_path)) / "k8s" / "a.yaml"
+
+
+def test_a_manifest_under_a_values_or_compose_name_is_still_analysed():
+    objects, _ = load_manifest_text(POD.format(name="p"), "k8s/values-web.yaml")
+    assert [o.name for o in objects] == ["p"]
+    objects, _ = load_manifest_text(POD.format(name="q"), "compose-web.yaml")
+    assert [o.name for o in objects] == ["q"]
+
+
+def test_template_syntax_in_a_comment_does_not_hide_a_manifest():
+    objects, findings = load_manifest_text("# rendered from {{ .Values.image }}\n" + POD.format(name="p"), "k8s/p.yaml")
+    assert [o.name for o in objects] == ["p"] and "SCH-TEMPLATE-NOT-RENDERED" not in ids(findings)

@@ -89,3 +89,14 @@ def test_a_directory_in_place_of_the_config_is_a_config_error(tmp_path: Path):
     (tmp_path / ".infra-orchestrator.yaml").mkdir()
     with pytest.raises(ConfigError, match="cannot read"):
         load_config(tmp_path)
+
+
+def test_an_in_scope_file_that_cannot_be_analysed_is_never_approved(tmp_path: Path):
+    (tmp_path / ".infra-orchestrator.yaml").write_text(CONFIG)
+    (tmp_path / "k8s").mkdir()
+    (tmp_path / "k8s" / "pod.yaml").write_bytes(
+        b"# caf\xe9\napiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\n"
+        b"spec: {hostPID: true, containers: [{name: c, image: 'x:1', securityContext: {privileged: true}}]}\n")
+    decision = _review(tmp_path)
+    assert decision.outcome is Outcome.clarification
+    assert any("k8s/pod.yaml could not be analysed" in q for q in decision.questions)

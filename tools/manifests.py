@@ -45,8 +45,7 @@ NOT_K8S_ID = "SCH-NOT-K8S-OBJECT"
 TEMPLATE_ID = "SCH-TEMPLATE-NOT-RENDERED"
 
 _SKIPPED_NAME = re.compile(
-    r"^(chart\.ya?ml|chart\.lock|values[^/]*\.ya?ml|kustomization\.ya?ml|kustomization"
-    r"|\.infra-orchestrator\.ya?ml|(docker-)?compose[^/]*\.ya?ml)$",
+    r"^(chart\.ya?ml|chart\.lock|kustomization\.ya?ml|kustomization|\.infra-orchestrator\.ya?ml)$",
     re.IGNORECASE,
 )
 _HELM_REFERENCE = re.compile(
@@ -63,7 +62,8 @@ def _finding(check_id: str, severity: Severity, message: str, file: str, line: i
 
 
 def _silently_skipped(file: str) -> bool:
-    """Helm chart metadata/values, Kustomize, compose files and CI workflows are never Kubernetes objects."""
+    """Helm chart metadata, Kustomize files and CI workflows are never Kubernetes objects (values and compose
+    files are parsed like any YAML: a Kubernetes object saved under such a name is still analysed)."""
     path = PurePosixPath(file.replace("\\", "/"))
     return bool(_SKIPPED_NAME.match(path.name)) or ".github/workflows" in path.parent.as_posix()
 
@@ -72,12 +72,19 @@ def _in_manifest_dir(file: str) -> bool:
     return any(part in MANIFEST_DIRS for part in PurePosixPath(file.replace("\\", "/")).parent.parts)
 
 
+def _without_comments(text: str) -> str:
+    """The text minus whole-line YAML comments (a '{{ }}' in a comment does not make a file a template)."""
+    return "\n".join(line for line in text.split("\n") if not line.lstrip().startswith("#"))
+
+
 def _template_findings(file: str) -> list[Finding]:
     """Chart ``templates/`` are the renderer's business (no finding); other templates get an info note."""
     if "templates" in PurePosixPath(file.replace("\\", "/")).parent.parts:
         return []
-    return [_finding(TEMPLATE_ID, Severity.info,
-                     "file is a Go/Helm template ('{{ }}'); it is analysed only once rendered", file, None)]
+    return [Finding(check_id=TEMPLATE_ID, severity=Severity.medium, category=Category.schema, file=file,
+                    message="file is a Go/Helm template ('{{ }}') outside a chart's templates/: it was not analysed",
+                    remediation="Render it (put it in a Helm chart or Kustomization) or remove the template syntax.",
+                    question=f"{file} is a template outside a chart and was not analysed: approve it unanalysed? [y/N]")]
 
 
 # --- node graph -------------------------------------------------------------------------------------------
@@ -286,7 +293,7 @@ def load_manifest_text(text: str, file: str) -> tuple[list[K8sObject], list[Find
     if _silently_skipped(file):
         return [], []
     templated = "{{" in text
-    if templated and _HELM_REFERENCE.search(text):
+    if templated and _HELM_REFERENCE.search(_without_comments(text)):
         return [], _template_findings(file)
     objects, findings = _load_documents(text, file)
     if templated and any(f.check_id == INVALID_ID for f in findings):

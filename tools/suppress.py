@@ -91,14 +91,21 @@ def _ours(names: set[str], annotations: dict[str, str], container: str | None) -
 
 
 def _kube_linter(peers: dict[str, str], annotations: dict[str, str]) -> str | None:
-    for key in ["kube-linter.io/ignore-all"] + [_KUBE_LINTER_PREFIX + p for p in peer_ids(peers, "kube-linter")]:
-        if key in annotations:
-            return f"{key}: {annotations[key] or 'no reason given'}"
+    """kube-linter's annotations, whose value is the reason: an empty value suppresses nothing. ``ignore-all``
+    covers only the checks kube-linter itself has (it cannot have meant the others)."""
+    ids = peer_ids(peers, "kube-linter")
+    keys = (["kube-linter.io/ignore-all"] if ids else []) + [_KUBE_LINTER_PREFIX + p for p in ids]
+    for key in keys:
+        if annotations.get(key, "").strip():
+            return f"{key}: {annotations[key].strip()}"
     return None
 
 
 def _polaris(peers: dict[str, str], annotations: dict[str, str]) -> str | None:
-    for key in [_POLARIS_PREFIX + "exempt"] + [f"{_POLARIS_PREFIX}{p}-exempt" for p in peer_ids(peers, "polaris")]:
+    """Polaris exemptions (``"true"``, no reason field); the blanket one covers only checks Polaris has."""
+    ids = peer_ids(peers, "polaris")
+    keys = ([_POLARIS_PREFIX + "exempt"] if ids else []) + [f"{_POLARIS_PREFIX}{p}-exempt" for p in ids]
+    for key in keys:
         if annotations.get(key, "").strip().lower() == "true":
             return f"{key}: true"
     return None
@@ -120,14 +127,19 @@ def _kube_score(peers: dict[str, str], annotations: dict[str, str]) -> str | Non
     return None
 
 
-def suppression_for(check_id: str, peers: dict[str, str], obj: K8sObject, container: str | None = None) -> str | None:
-    """Why findings of ``check_id`` on ``obj`` (about ``container``, if given) are suppressed, or None."""
+def suppression_for(check_id: str, peers: dict[str, str], obj: K8sObject, container: str | None = None,
+                    allow_peers: bool = True) -> str | None:
+    """Why findings of ``check_id`` on ``obj`` (about ``container``, if given) are suppressed, or None.
+
+    ``allow_peers=False`` (critical checks) honours only our own annotation, which names the check and a reason.
+    """
     names = _names(check_id, peers)
     for found in annotation_sets(obj):
         if not found:
             continue
-        reason = (_ours(names, found, container) or _kube_linter(peers, found) or _polaris(peers, found)
-                  or _checkov(peers, found) or _kube_score(peers, found))
+        reason = _ours(names, found, container) or (allow_peers and (
+            _kube_linter(peers, found) or _polaris(peers, found) or _checkov(peers, found)
+            or _kube_score(peers, found))) or None
         if reason:
             return reason
     return None

@@ -30,9 +30,10 @@ def resolve_inside(root: Path, rel: str) -> Path:
     return candidate
 
 
-def _unreadable(rel: str, message: str, severity: Severity = Severity.low) -> Finding:
-    return Finding(check_id=UNREADABLE_ID, severity=severity, category=Category.schema,
-                   message=message, file=rel)
+def _unreadable(rel: str, message: str, severity: Severity = Severity.medium) -> Finding:
+    """A file in scope that could not be analysed: never approved silently, a person is asked."""
+    return Finding(check_id=UNREADABLE_ID, severity=severity, category=Category.schema, message=message, file=rel,
+                   question=f"{rel} could not be analysed ({message.split(';')[0]}): approve it unanalysed? [y/N]")
 
 
 def read_text(root: Path, rel: str, max_bytes: int = MAX_FILE_BYTES) -> tuple[str | None, Finding | None]:
@@ -50,7 +51,7 @@ def read_text(root: Path, rel: str, max_bytes: int = MAX_FILE_BYTES) -> tuple[st
         with path.open("rb") as fh:
             data = fh.read(max_bytes + 1)
     except OSError as exc:
-        return None, _unreadable(rel, f"cannot read file: {exc.strerror or exc}", Severity.info)
+        return None, _unreadable(rel, f"cannot read file: {exc.strerror or exc}")
     return decode_text(data, rel, max_bytes)
 
 
@@ -59,7 +60,7 @@ def decode_text(data: bytes, rel: str, max_bytes: int = MAX_FILE_BYTES) -> tuple
     if len(data) > max_bytes:
         return None, _unreadable(rel, f"file is over the {max_bytes:,}-byte limit; not analysed")
     if b"\0" in data[:BINARY_SNIFF_BYTES]:
-        return None, _unreadable(rel, "binary file (NUL byte in the first 8 KiB); not analysed", Severity.info)
+        return None, _unreadable(rel, "binary file (NUL byte in the first 8 KiB); not analysed")
     try:
         return data.decode("utf-8-sig"), None
     except UnicodeDecodeError as exc:

@@ -129,7 +129,9 @@ def _message(item: str | Hit) -> Hit:
 def _finding(spec: CheckSpec, obj: K8sObject, item: str | Hit, config: Config | None) -> Finding:
     hit = _message(item)
     unsuppressible = config is not None and spec.id in config.checks.unsuppressible
-    reason = None if unsuppressible else suppression_for(spec.id, spec.peers, obj, hit.container)
+    # a peer tool's blanket or value-less annotation never hides a critical finding: only ours, with a reason
+    reason = None if unsuppressible else suppression_for(spec.id, spec.peers, obj, hit.container,
+                                                         allow_peers=spec.severity is not Severity.critical)
     return Finding(check_id=spec.id, severity=spec.severity, category=spec.category, message=hit.message,
                    resource=obj.ref(), file=obj.file, line=obj.line, remediation=spec.remediation,
                    suppressed=reason is not None, suppression_reason=reason)

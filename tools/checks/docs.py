@@ -59,13 +59,15 @@ rejection. Annotations are read on the object and on its pod template:
 | `infra-orchestrator.io/ignore: "<check>[,<check>]: <reason>"` | suppresses those checks on the object (ids may be ours or a peer's) |
 | `infra-orchestrator.io/ignore.<container>: "<check>: <reason>"` | the same, for findings about one container |
 | `ignore-check.kube-linter.io/<check>: <reason>` | kube-linter alias |
-| `kube-linter.io/ignore-all: <reason>` | every check |
+| `kube-linter.io/ignore-all: <reason>` | every check kube-linter has (an empty value suppresses nothing) |
 | `polaris.fairwinds.com/<check>-exempt: "true"` | Polaris alias |
-| `polaris.fairwinds.com/exempt: "true"` | every check |
+| `polaris.fairwinds.com/exempt: "true"` | every check Polaris has |
 | `checkov.io/skip<N>: CKV_K8S_<n>[=<comment>]` | checkov alias |
 | `kube-score/ignore: <id>[,<id>]` | kube-score alias |
 
 Our annotation needs a reason: without one it suppresses nothing and `SUPPRESS-NO-REASON` says so.
+A critical finding is suppressed only by our annotation (naming the check, with a reason), never by a
+peer's annotation.
 `checks.unsuppressible` lists checks no annotation can suppress; `checks.exclude_paths` skips files entirely.
 """
 
