@@ -9,6 +9,7 @@ symlinks leaving it are tool errors. Nothing is printed to stdout outside the pr
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from functools import wraps
 from pathlib import Path
@@ -124,10 +125,14 @@ def build_server(root: Path) -> MCPServer:
     @server.tool(description="Phase III guard: would changing these paths touch frozen application code?")
     @_guarded
     def guard_check(paths: list[str]) -> CallToolResult:
+        from tools.analysis import explicit_changes
         from tools.guard import guard_change_set
 
-        changes = ChangeSet(mode="paths", files=[FileChange(path=inside(root, p), status="modified") for p in paths])
-        findings = guard_change_set(changes, load_config(root).config.phase3)
+        rels = [inside(root, p) for p in paths]  # confinement first: a path leaving the workspace is a tool error
+        existing = [r for r in rels if (root / r).exists()]  # directories expand to their files
+        planned = [FileChange(path=r, status="added") for r in rels if r not in existing]
+        changes = ChangeSet(mode="paths", files=explicit_changes(root, existing).files + planned)
+        findings = guard_change_set(changes, load_config(root).config.phase3, os.path.realpath(root))
         return result(finding_lines(findings), {"paths": [f.path for f in changes.files],
                                                 "findings": [f.model_dump(mode="json") for f in findings]})
 

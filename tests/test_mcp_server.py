@@ -44,6 +44,7 @@ async def _session(ws: Path) -> dict:
             "status": ("stage_status", {"feature": "001"}),
             "manifests": ("check_manifests", {"paths": ["k8s"]}),
             "guard": ("guard_check", {"paths": ["backend/src/main.py", "k8s/new.yaml"]}),
+            "guard_dir": ("guard_check", {"paths": ["backend"]}),
             "traversal": ("guard_check", {"paths": ["../../etc/passwd"]}),
             "symlink": ("check_manifests", {"paths": ["escape/secret.yaml"]}),
             "absolute": ("validate_change", {"path": "/etc"}),
@@ -88,6 +89,8 @@ def test_report_tools(session):
     assert {"SEC-IMAGE-TAG", "SEC-SECRET-ENV-LITERAL"} <= checks
     guard = session["guard"].structured_content["findings"]
     assert [(f["check_id"], f["file"]) for f in guard] == [("PHASE3-PROTECTED-MODIFIED", "backend/src/main.py")]
+    in_dir = session["guard_dir"].structured_content["findings"]  # a directory holding protected code
+    assert ("PHASE3-PROTECTED-MODIFIED", "backend/src/main.py") in [(f["check_id"], f["file"]) for f in in_dir]
 
 
 @pytest.mark.parametrize("key", ["traversal", "symlink", "absolute"])

@@ -100,3 +100,10 @@ def test_an_in_scope_file_that_cannot_be_analysed_is_never_approved(tmp_path: Pa
     decision = _review(tmp_path)
     assert decision.outcome is Outcome.clarification
     assert any("k8s/pod.yaml could not be analysed" in q for q in decision.questions)
+
+
+def test_an_absolute_symlink_into_protected_code_is_guarded(repo: Path):
+    os.symlink(str(repo / "backend" / "src"), repo / "k8s" / "abs")
+    decision = _review(repo, paths=["k8s"])  # walked: the link stays a link
+    assert decision.outcome is Outcome.rejected
+    assert "k8s/abs" in {f.file for f in decision.findings if f.check_id == "PHASE3-SYMLINK-INTO-PROTECTED"}

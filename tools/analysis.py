@@ -88,7 +88,8 @@ def _tree_changes(root: Path, rel: str) -> list[FileChange]:
     return out
 
 
-def _explicit_changes(root: Path, paths: list[str]) -> ChangeSet:
+def explicit_changes(root: Path, paths: list[str]) -> ChangeSet:
+    """The change named by ``paths`` (files, or directories expanded, symlinks kept as symlinks)."""
     files: list[FileChange] = []
     for p in paths:
         full = resolve_inside(root, p)
@@ -120,7 +121,7 @@ def change_set_for(req: ChangeRequest | StageRequest, root: Path) -> ChangeSet:
             changes.files = [f for f in changes.files if _under(f.path, wanted) or _under(f.old_path, wanted)]
         return changes
     if req.paths:
-        return _explicit_changes(root, req.paths)
+        return explicit_changes(root, req.paths)
     return ChangeSet(mode="directory")
 
 
@@ -220,7 +221,7 @@ def deterministic_findings(req: ChangeRequest | StageRequest, collected: Collect
     findings = engine_findings(collected, config)
     if isinstance(req, ChangeRequest):
         findings += phase3_workspace_findings(Path(req.workspace), collected.objects, config.phase3)
-        findings += guard_change_set(collected.changes, config.phase3)
+        findings += guard_change_set(collected.changes, config.phase3, os.path.realpath(req.workspace))
     elif collected.changes.mode != "directory":  # a stage request on a feature branch: guard its commits
-        findings += guard_change_set(collected.changes, config.phase3)
+        findings += guard_change_set(collected.changes, config.phase3, os.path.realpath(req.workspace))
     return sorted(findings, key=Finding.sort_key)

@@ -71,23 +71,32 @@ def _approval_finding(path: str, what: str) -> Finding:
     )
 
 
-def _symlink_destination(change: FileChange) -> str | None:
-    """Where a symlink points, relative to the workspace root; None when it leaves the workspace."""
+def _symlink_destination(change: FileChange, root: str | None) -> str | None:
+    """Where a symlink points, relative to the workspace root; None when it leaves the workspace.
+
+    An absolute target counts when it lands inside ``root`` (the workspace's real path, when known)."""
     target = change.symlink_target
-    if not target or posixpath.isabs(target):
+    if not target:
         return None
+    if posixpath.isabs(target):
+        if root is None:
+            return None
+        target = posixpath.relpath(posixpath.normpath(target), root)
+        joined = target
+    else:
+        joined = posixpath.join(posixpath.dirname(change.path), target)
     try:
-        return normalize_path(posixpath.join(posixpath.dirname(change.path), target))
+        return normalize_path(joined)
     except InputError:
         return None
 
 
-def _symlink_finding(change: FileChange, bounds: Boundaries) -> Finding | None:
+def _symlink_finding(change: FileChange, bounds: Boundaries, root: str | None) -> Finding | None:
     """A finding when a new or changed symlink points into protected code: a protected file, a protected
     directory, or a directory holding protected code (``k8s/app -> ../backend`` with ``backend/src/**``)."""
     if not change.is_symlink or change.status == "deleted":
         return None
-    dest = _symlink_destination(change)
+    dest = _symlink_destination(change, root)
     if dest is None or ("protected" not in (bounds.classify(dest), bounds.classify(dest, is_dir=True))
                         and not bounds.encloses_protected(dest)):
         return None
@@ -99,7 +108,7 @@ def _symlink_finding(change: FileChange, bounds: Boundaries) -> Finding | None:
     )
 
 
-def _change_findings(change: FileChange, bounds: Boundaries) -> list[Finding]:
+def _change_findings(change: FileChange, bounds: Boundaries, root: str | None) -> list[Finding]:
     findings: list[Finding] = []
     for path, what in _sides(change):
         zone = bounds.classify(path, is_dir=change.is_submodule)
@@ -107,7 +116,7 @@ def _change_findings(change: FileChange, bounds: Boundaries) -> list[Finding]:
             findings.append(_protected_finding(path, what))
         elif zone == "needs_approval":
             findings.append(_approval_finding(path, what))
-    symlink = _symlink_finding(change, bounds)
+    symlink = _symlink_finding(change, bounds, root)
     return findings + ([symlink] if symlink else [])
 
 
@@ -123,13 +132,14 @@ def undefined_finding() -> Finding:
     )
 
 
-def guard_change_set(changes: ChangeSet, phase3: Phase3Config) -> list[Finding]:
+def guard_change_set(changes: ChangeSet, phase3: Phase3Config, root: str | None = None) -> list[Finding]:
     """Check every path of ``changes`` against the Phase III boundaries; findings sorted by path.
 
-    Paths must be relative to the workspace root (a path escaping it raises :class:`InputError`).
+    Paths must be relative to the workspace root (a path escaping it raises :class:`InputError`); ``root``, the
+    workspace's real path, lets absolute symlink targets that land inside it be judged too.
     """
     bounds = Boundaries.from_config(phase3)
-    findings = [f for change in changes.files for f in _change_findings(change, bounds)]
+    findings = [f for change in changes.files for f in _change_findings(change, bounds, root)]
     if not bounds.defined:
         findings.append(undefined_finding())
     return sorted(findings, key=lambda f: (f.file or "", f.check_id))
