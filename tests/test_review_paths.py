@@ -107,3 +107,12 @@ def test_an_absolute_symlink_into_protected_code_is_guarded(repo: Path):
     decision = _review(repo, paths=["k8s"])  # walked: the link stays a link
     assert decision.outcome is Outcome.rejected
     assert "k8s/abs" in {f.file for f in decision.findings if f.check_id == "PHASE3-SYMLINK-INTO-PROTECTED"}
+
+
+@pytest.mark.parametrize("flag", ["--skip-worktree", "--assume-unchanged"])
+def test_worktree_review_sees_edits_hidden_by_index_flags(repo: Path, flag: str):
+    git(repo, "update-index", flag, "backend/src/app.py")
+    (repo / "backend" / "src" / "app.py").write_text("app = 'hidden edit'\n")
+    decision = _review(repo, worktree=True)
+    assert decision.outcome is Outcome.rejected, decision.phase3_protection
+    assert "backend/src/app.py" in decision.phase3_protection.detail

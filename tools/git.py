@@ -245,6 +245,25 @@ def _untracked(root: Path) -> list[FileChange]:
     return changes
 
 
+def _hidden_edits(root: Path, base: str, seen: set[str]) -> list[FileChange]:
+    """Edits git's diff does not show: files flagged ``skip-worktree`` (tag S) or ``assume-unchanged``
+    (lower-case tag) in ``git ls-files -v``, compared by content with ``base``."""
+    changes = []
+    for entry in _fields(run_git(root, "ls-files", "-v", "-z")):
+        tag, _, rel = entry.partition(" ")
+        if rel in seen or not (tag == "S" or tag.islower()):
+            continue
+        full = root / rel
+        if not full.exists() and not full.is_symlink():
+            changes.append(FileChange(path=rel, status="deleted"))
+            continue
+        at_base = run_git(root, "rev-parse", "--verify", "--quiet", f"{base}:./{rel}", check=False).strip()
+        on_disk = run_git(root, "hash-object", "--no-filters", "--", rel).strip() if full.is_file() else ""
+        if at_base != on_disk:
+            changes.append(FileChange(path=rel, status="modified"))
+    return changes
+
+
 def change_set_from_worktree(root: Path) -> ChangeSet:
     """Staged and unstaged changes against HEAD plus untracked, not-ignored files, under ``root``.
 
@@ -253,7 +272,8 @@ def change_set_from_worktree(root: Path) -> ChangeSet:
     _require_repo(root)
     has_head = bool(run_git(root, "rev-parse", "--verify", "--quiet", "HEAD", check=False).strip())
     base = "HEAD" if has_head else _empty_tree(root)
-    files = sorted(_diff_changes(root, base) + _untracked(root), key=lambda f: f.path)
+    files = _diff_changes(root, base) + _untracked(root)
+    files = sorted(files + _hidden_edits(root, base, {f.path for f in files}), key=lambda f: f.path)
     return ChangeSet(mode="git-worktree", base="HEAD" if has_head else None, files=files)
 
 
