@@ -47,6 +47,11 @@ def verdict(stdout: str) -> dict | None:
     ("write-outside", None, None),
     ("edit-needs-approval", "ask", "frontend/next.config.js changes Phase III build configuration "
                                    "(phase3.needs_approval glob 'frontend/next.config.*')"),
+    ("bash-subshell-rm", "deny", "`rm` on backend/src/main.py is blocked"),
+    ("bash-loop-glob-ask", "ask", "cannot tell whether this command writes into Phase III path backend/src "
+                                  "(phase3.protected glob 'backend/src/**'"),
+    ("bash-git-checkout-ref", "deny", "`git` on frontend/src/app.tsx is blocked"),
+    ("edit-absolute-foreign-cwd", "deny", "Edit of backend/src/main.py is blocked"),
 ])
 def test_recorded_inputs(workspace: Path, name: str, decision: str | None, named: str | None) -> None:
     out = verdict(answer(recorded(name, workspace)))
@@ -90,6 +95,218 @@ def test_bash_commands(workspace: Path, command: str, decision: str | None) -> N
     event = {"tool_name": "Bash", "cwd": str(workspace), "tool_input": {"command": command}}
     out = verdict(answer(json.dumps(event)))
     assert (out or {}).get("permissionDecision") == decision
+
+
+def bash_decision(workspace: Path, command: str) -> str | None:
+    event = {"tool_name": "Bash", "cwd": str(workspace), "tool_input": {"command": command}}
+    return (verdict(answer(json.dumps(event))) or {}).get("permissionDecision")
+
+
+@pytest.mark.parametrize(("command", "decision"), [
+    ("(rm backend/src/main.py)", "deny"),
+    ("{ rm backend/src/main.py; }", "deny"),
+    ("if true; then rm backend/src/main.py; fi", "deny"),
+    ("for f in a b; do rm backend/src/main.py; done", "deny"),
+    ("while false; do :; done; until true; do rm -r frontend/src; done", "deny"),
+    ("! rm backend/src/main.py", "deny"),
+    ("exec rm backend/src/main.py", "deny"),
+    ("f() { rm backend/src/main.py; }", "deny"),
+    ("case x in x) rm backend/src/main.py;; esac", "deny"),
+    ("(cd backend && rm src/main.py); rm src/other.py", "deny"),
+    ("(cd backend); rm src/main.py", None),             # the subshell's cd does not outlive it
+    ("for f in backend/src/*; do rm \"$f\"; done", "ask"),  # a variable operand, a protected word
+    ("for f in k8s/*; do rm \"$f\"; done", None),
+])
+def test_subshells_and_compound_commands(workspace: Path, command: str, decision: str | None) -> None:
+    assert bash_decision(workspace, command) == decision
+
+
+@pytest.mark.parametrize(("command", "decision"), [
+    ("echo $(rm backend/src/main.py)", "deny"),
+    ('echo "$(rm backend/src/main.py)"', "deny"),
+    ("echo `rm backend/src/main.py`", "deny"),
+    ("FOO=$(date) rm backend/src/main.py", "deny"),
+    ("tee >(rm backend/src/main.py) < /dev/null", "deny"),
+    ("rm $(ls -d backend/src/*)", "ask"),               # the operands come from the substitution
+    ("rm \"$(cat list)\"", None),                       # mentions no Phase III path
+    ("echo $((1 + 2)) backend", "ask"),                 # arithmetic: not modelled, names a directory with src/
+    ("docker build -t todo-backend:$(git rev-parse --short HEAD) k8s", None),
+])
+def test_command_substitution(workspace: Path, command: str, decision: str | None) -> None:
+    assert bash_decision(workspace, command) == decision
+
+
+@pytest.mark.parametrize(("command", "decision"), [
+    ("echo x >& backend/src/main.py", "deny"),
+    ("echo x 1<> backend/src/main.py", "deny"),
+    ("echo x >| backend/src/main.py", "deny"),
+    ("echo x &> backend/src/main.py", "deny"),
+    ("echo x &>> backend/src/main.py", "deny"),
+    ("echo x>backend/src/main.py", "deny"),
+    ("cat <<EOF > frontend/src/page.tsx\nexport default 1\nEOF", "deny"),
+    ("echo x > backend/src/$NAME", "deny"),             # the directory is protected whatever the name
+    ("echo x > $OUT backend/src/main.py", "ask"),
+    ("make 2>&1 >&2 | tee build.log", None),
+    ("ls 2>/dev/null < backend/src/main.py", None),
+])
+def test_redirections(workspace: Path, command: str, decision: str | None) -> None:
+    assert bash_decision(workspace, command) == decision
+
+
+@pytest.mark.parametrize(("command", "decision"), [
+    ("sudo -u root rm backend/src/main.py", "deny"),
+    ("sudo -Eu root -- rm backend/src/main.py", "deny"),
+    ("env -i rm backend/src/main.py", "deny"),
+    ("env VAR=x OTHER=y rm backend/src/main.py", "deny"),
+    ("env -u HOME -C backend rm src/main.py", "deny"),
+    ("env -S 'rm -f' backend/src/main.py", "deny"),
+    ("timeout -s KILL 5 rm backend/src/main.py", "deny"),
+    ("nice -n 5 nohup rm backend/src/main.py", "deny"),
+    ("command rm backend/src/main.py", "deny"),
+    ("sudo -u root kubectl apply -f k8s/", None),
+])
+def test_prefixes_with_options(workspace: Path, command: str, decision: str | None) -> None:
+    assert bash_decision(workspace, command) == decision
+
+
+@pytest.mark.parametrize(("command", "decision"), [
+    ('bash -lc "rm backend/src/main.py"', "deny"),
+    ("sh -ec 'cd frontend; rm -r src'", "deny"),
+    ("bash -o pipefail -c 'echo x > backend/src/main.py'", "deny"),
+    ("sudo bash -c 'rm backend/src/main.py'", "deny"),
+    ("su -c 'rm backend/src/main.py' root", "deny"),
+    ("eval 'rm backend/src/main.py'", "deny"),
+    ("bash -lc 'kubectl get pods'", None),
+    ("bash scripts/deploy.sh", None),
+])
+def test_shell_flags(workspace: Path, command: str, decision: str | None) -> None:
+    assert bash_decision(workspace, command) == decision
+
+
+@pytest.mark.parametrize(("command", "decision"), [
+    ("rm backend/s*/main.py", "deny"),                  # expanded against the work tree
+    ("rm backend/{src,x}/main.py", "deny"),
+    ("rm -rf ./*", "deny"),
+    ("rm backend/n*/main.py", "ask"),                   # matches nothing today: cannot tell
+    ("cd k8s && rm -rf *", None),
+    ("rm k8s/*.yaml", None),
+    ("rm $DIR/main.py", None),                          # names no Phase III path
+])
+def test_globs_and_braces_in_operands(workspace: Path, command: str, decision: str | None) -> None:
+    assert bash_decision(workspace, command) == decision
+
+
+@pytest.mark.parametrize(("command", "decision"), [
+    ("cp -t backend/src evil.py", "deny"),
+    ("cp --target-directory=backend/src evil.py", "deny"),
+    ("cp --target-directory backend/src evil.py", "deny"),
+    ("mv -t frontend/src x.ts", "deny"),
+    ("cp -r /tmp/src backend", "deny"),                 # becomes backend/src
+    ("cp -a /tmp/app/. backend/src", "deny"),
+    ("rsync -a x/ backend/", "deny"),                   # the contents of x/ land in backend/ itself
+    ("rsync -a --delete x backend/", "deny"),
+    ("install -m 644 a.py backend/src/a.py", "deny"),
+    ("ln -sf /tmp/x backend/src/x", "deny"),
+    ("cp -r /tmp/other backend", None),                 # becomes backend/other, next to src/
+    ("rsync -a x backend/", None),
+    ("rsync -a x/ deploy@host:backend/", None),         # remote
+    ("cp -t k8s backend/src/main.py", None),
+])
+def test_copy_destinations(workspace: Path, command: str, decision: str | None) -> None:
+    assert bash_decision(workspace, command) == decision
+
+
+@pytest.mark.parametrize(("command", "decision"), [
+    ("git checkout HEAD~1 backend/src/main.py", "deny"),
+    ("git checkout .", "deny"),
+    ("git -C backend checkout -- src/main.py", "deny"),
+    ("git -c core.autocrlf=false checkout -- backend/src/main.py", "deny"),
+    ("git --no-pager -C frontend restore src/app.tsx", "deny"),
+    ("git restore --source HEAD~1 backend/src/main.py", "deny"),
+    ("git restore -s HEAD~1 -- frontend/src", "deny"),
+    ("git mv backend/src/main.py k8s/", "deny"),
+    ("git mv k8s/a.yaml backend/src/", "deny"),
+    ("git checkout -b feature origin/main", None),
+    ("git -C backend log -- src/main.py", None),
+    ("git restore k8s/a.yaml", None),
+])
+def test_git_forms(workspace: Path, command: str, decision: str | None) -> None:
+    assert bash_decision(workspace, command) == decision
+
+
+def test_patches_touching_protected_paths(workspace: Path) -> None:
+    (workspace / "fix.diff").write_text("diff --git a/backend/src/main.py b/backend/src/main.py\n"
+                                        "--- a/backend/src/main.py\n+++ b/backend/src/main.py\n@@ -1 +1 @@\n"
+                                        "-app = None\n+app = 1\n")
+    (workspace / "k8s.diff").write_text("--- a/k8s/a.yaml\n+++ b/k8s/a.yaml\n@@ -0,0 +1 @@\n+x: 1\n")
+    assert bash_decision(workspace, "git apply fix.diff") == "deny"
+    assert bash_decision(workspace, "patch -p1 < fix.diff") == "deny"
+    assert bash_decision(workspace, "patch -p1 -i fix.diff") == "deny"
+    assert bash_decision(workspace, "git apply --check fix.diff") is None
+    assert bash_decision(workspace, "git apply k8s.diff") is None
+
+
+@pytest.mark.parametrize(("command", "decision"), [
+    ("find backend/src -name '*.pyc' -delete", "deny"),
+    ("find backend -name '*.py' -exec sed -i s/a/b/ {} \\;", "deny"),
+    ("find backend/src | xargs rm", "ask"),
+    ("find backend/src -name '*.pyc' | xargs -i rm {}", "ask"),
+    ("find backend -name '*.py' -exec grep -n x {} +", None),
+    ("find backend/src -name '*.py' | xargs grep x", None),
+    ("echo hi # note\nrm backend/src/main.py", "deny"),  # a comment ends at the newline
+    ("rm \\\n  backend/src/main.py", "deny"),            # line continuation
+    ("mkdir -p backend/src/new", "deny"),
+    ("perl -pi -e s/a/b/ backend/src/main.py", "deny"),
+])
+def test_other_writers(workspace: Path, command: str, decision: str | None) -> None:
+    assert bash_decision(workspace, command) == decision
+
+
+@pytest.mark.parametrize("command", [
+    "ls", "cat backend/src/main.py", "grep -r x backend", "echo hi > /tmp/x", "(cd k8s && ls)", "(cd k8s && ls .)",
+    "kubectl apply -f k8s/", "helm upgrade --install todo helm/todo --set image.tag=$(git rev-parse --short HEAD)",
+    "docker build -f backend/Dockerfile backend", "git status && git diff -- backend/src", "echo 'a (b' > /tmp/x",
+    "wc -l backend/src/*.py", "diff -r backend/src /tmp/copy",
+])
+def test_harmless_commands_get_no_opinion(workspace: Path, command: str) -> None:
+    assert bash_decision(workspace, command) is None
+
+
+def test_target_outside_the_cwd_workspace_is_judged_by_its_own(workspace: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / ".infra-orchestrator.yaml").write_text("phase3:\n  protected: ['app/**']\n")
+    (workspace / "sub").mkdir()
+    (workspace / "sub/.infra-orchestrator.yaml").write_text("phase3:\n  protected: ['x/**']\n")
+    target = str(workspace / "backend/src/main.py")
+    cases = [  # (cwd, CLAUDE_PROJECT_DIR, tool_input)
+        (tmp_path, None, {"file_path": target}),
+        (other, str(workspace), {"file_path": target}),
+        (other, None, {"file_path": target}),
+        (workspace / "sub", None, {"file_path": "../backend/src/main.py"}),
+        (tmp_path, None, {"command": f"rm {target}"}),
+        (workspace / "sub", None, {"command": "cd .. && echo x > backend/src/main.py"}),
+    ]
+    for cwd, project_dir, tool_input in cases:
+        event = {"tool_name": "Bash" if "command" in tool_input else "Edit", "cwd": str(cwd), "tool_input": tool_input}
+        out = verdict(answer(json.dumps(event), project_dir))
+        assert out and out["permissionDecision"] == "deny", (cwd, tool_input)
+        assert str(workspace / ".infra-orchestrator.yaml") in out["permissionDecisionReason"]
+    elsewhere = {"tool_name": "Edit", "cwd": str(other), "tool_input": {"file_path": str(workspace / "k8s/x.yaml")}}
+    assert answer(json.dumps(elsewhere), str(workspace)) == ""
+
+
+def test_hook_work_is_fast(workspace: Path) -> None:
+    import time
+
+    command = " && ".join(["cd k8s", "kubectl apply -f .", "cd ..", "cp -r /tmp/x backend", "rm backend/n*/x",
+                           "for f in k8s/*; do sed -i s/a/b/ \"$f\"; done", "git -C backend checkout -- src"] * 5)
+    event = json.dumps({"tool_name": "Bash", "cwd": str(workspace), "tool_input": {"command": command}})
+    answer(event)
+    start = time.perf_counter()
+    for _ in range(10):
+        assert verdict(answer(event))["permissionDecision"] == "deny"
+    assert (time.perf_counter() - start) / 10 < 0.1
 
 
 def test_bash_targets_follow_cd_and_redirections() -> None:
