@@ -93,3 +93,117 @@ def test_no_secret_string_reaches_the_model(tmp_path: Path, monkeypatch: pytest.
     leaks = {kind: s for kind, s in SECRETS.items() if s in sent}
     assert leaks == {}
     assert "/run/secrets/db" in sent  # a pointer to a secret is not one
+
+
+# -- leaks reproduced in review: each secret below must appear 0 times in what the model receives ------------------
+
+def _review(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, manifests: str, intent: str):
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "test")
+    (tmp_path / "k8s").mkdir()
+    (tmp_path / "k8s" / "app.yaml").write_text(manifests)
+    with FakeModelServer() as fake:
+        config = Config(phase3=Phase3Config(protected=["app/src/**"]),
+                        provider=ProviderConfig(name="anthropic", base_url=fake.base_url))
+        decision, _ = run_request(ChangeRequest(workspace=str(tmp_path), intent=intent), config=config,
+                                  provider=make_provider(config))
+    return decision, "\n".join(c.text for c in fake.calls), fake.calls
+
+
+PROPERTIES = "spring.datasource.url=jdbc:postgresql://db:5432/app\nspring.datasource.password=Hunter2Prod!\n"
+CONFIGMAP = f"""apiVersion: v1
+kind: ConfigMap
+metadata: {{name: app-config, namespace: shop}}
+data:
+  application.properties: |
+{chr(10).join('    ' + line for line in PROPERTIES.splitlines())}
+  app.json: '{{"cache": {{"ttl": 60}}, "token": "JsonTok3n#1"}}'
+  encryption.key: CmKeyValue77
+  log.level: info
+binaryData:
+  keystore.p12: QmluYXJ5U2VjcmV0QmxvYg==
+"""
+
+
+def test_configmap_credentials_never_reach_the_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    decision, sent, calls = _review(tmp_path, monkeypatch, CONFIGMAP, "ship config")
+    assert any(f.check_id == "SEC-SECRET-IN-CONFIGMAP" for f in decision.findings)  # the engine flags it
+    assert len(calls) == 5 and "app-config" in sent and "spring.datasource.url" in sent  # context still goes out
+    for secret in ("Hunter2Prod!", "JsonTok3n#1", "CmKeyValue77", "QmluYXJ5U2VjcmV0QmxvYg=="):
+        assert sent.count(secret) == 0, secret
+    # stable (``<`` is escaped in the data block): the model can still compare values
+    assert placeholder("assignment", "Hunter2Prod!").replace("<redacted:", "redacted:").rstrip(">") in sent
+
+
+INTENT_AND_ARGS = """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: api
+  namespace: shop
+  annotations:
+    kubectl.kubernetes.io/last-applied-configuration: '{"apiVersion":"v1","kind":"Secret","data":{"k":"TGFzdEFwcGxpZWQ="}}'
+spec:
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api}}
+    spec:
+      containers:
+        - name: api
+          image: registry.example/api:1.0.0
+          args: ["--db-password=ArgPassw0rd!", "--api-key", "SplitArgKey9"]
+          command: ["sh", "-c", "export PASSWORD=ShellPassw0rd && exec /app"]
+          env:
+            - {name: API_TOKEN=EnvNameLeak9, value: "x"}
+            - {name: MYSQL_ROOT_PWD, value: RootPwdValue1}
+"""
+
+
+def test_intent_finding_messages_and_container_args_never_reach_the_model(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch):
+    decision, sent, calls = _review(tmp_path, monkeypatch, INTENT_AND_ARGS, "rotate db password hunter4")
+    # the engine's own message names the env var, value included: the message goes through redact_text too
+    assert any("EnvNameLeak9" in f.message for f in decision.findings)
+    assert len(calls) == 5 and "rotate db password" in sent
+    for secret in ("hunter4", "ArgPassw0rd!", "SplitArgKey9", "ShellPassw0rd", "EnvNameLeak9", "RootPwdValue1",
+                   "TGFzdEFwcGxpZWQ="):
+        assert sent.count(secret) == 0, secret
+
+
+def test_free_text_and_finding_messages_are_redacted():
+    payload = {"intent": "rotate db password hunter4, the token is tok-5512", "focus": "api key sk9Value",
+               "findings": [{"message": "env DB_PASSWORD=FindingPw1 set; see password: 'Quoted Pw 2'"}]}
+    sent = str(redact(payload))
+    for secret in ("hunter4", "tok-5512", "sk9Value", "FindingPw1", "Quoted Pw 2"):
+        assert secret not in sent, secret
+
+
+def test_redact_leaves_no_secret_in_objects():
+    secrets = ["LastApplied", "ArgPw1", "SplitPw2", "ShellPw3", "ListPw4", "ListPw5", "RootPw6", "EncKey7",
+               "JwtRef!8", "keyfile-9Z", "$uperS3cret", "${Hunter2}", "TruncatedPemBody", "CredUser11",
+               "Authz12345678"]
+    obj = {
+        "kind": "Deployment",
+        "metadata": {"name": "web", "annotations": {
+            "kubectl.kubernetes.io/last-applied-configuration": '{"kind":"ConfigMap","data":{"a":"LastApplied"}}'}},
+        "spec": {"containers": [{
+            "args": ["--db-password=ArgPw1", "--password", "SplitPw2", "--password-file", "/run/secrets/pw"],
+            "command": ["sh", "-c", "export PASSWORD=ShellPw3; exec app"],
+            "env": [{"name": n, "value": v} for n, v in [
+                ("MYSQL_ROOT_PWD", "RootPw6"), ("ENCRYPTION_KEY", "EncKey7"), ("JWT_SECRET_REF", "JwtRef!8"),
+                ("SESSION_SECRET_KEYFILE", "keyfile-9Z"), ("DB_PASSWORD", "$uperS3cret"), ("API_TOKEN", "${Hunter2}"),
+                ("CERT", "-----BEGIN RSA PRIVATE KEY-----\nTruncatedPemBody"), ("HEADERS", "Authorization: Authz12345678"),
+                ("SECRET_NAME", "db-creds"), ("TOKEN", "$(TOKEN)"), ("DB_PASSWORD_FILE", "/run/secrets/db")]],
+        }]},
+        "passwords": ["ListPw4", "ListPw5"],
+        "credentials": {"user": "CredUser11"},
+    }
+    out = str(redact(obj))
+    assert [s for s in secrets if s in out] == []
+    for kept in ("db-creds", "$(TOKEN)", "/run/secrets/db", "/run/secrets/pw", "web"):
+        assert kept in out, kept  # pointers, references and names are not secrets
+    assert redact(obj) == redact(obj)  # stable
+
+
+def test_only_kubernetes_references_are_references():
+    assert redact_text("postgresql://app:${DB_PW}@db/app") == f"postgresql://app:{placeholder('url-password', '${DB_PW}')}@db/app"
+    assert redact([{"name": "PASSWORD", "value": "$PASSWORD"}]) == [{"name": "PASSWORD", "value": placeholder("env", "$PASSWORD")}]
+    assert redact([{"name": "PASSWORD", "value": "$(PASSWORD)"}]) == [{"name": "PASSWORD", "value": "$(PASSWORD)"}]

@@ -1,10 +1,24 @@
 """Redaction of secret material before anything is sent to a model.
 
-Every value a provider sends goes through :func:`redact`: Secret ``data``/``stringData``, literal values of
-secret-looking keys (env vars, ConfigMap entries), PEM blocks and token shapes (AWS keys, GitHub, Slack,
-Anthropic and OpenAI tokens, JWTs, passwords in URLs) become stable placeholders
-``<redacted:KIND:SHA8>`` — the same secret always maps to the same placeholder, so a model can still tell
-two values apart without seeing either. Pure: no I/O, no provider imports.
+Every value a provider sends goes through :func:`redact`; every string in it goes through :func:`redact_text`.
+Secret material becomes a stable placeholder ``<redacted:KIND:SHA8>`` — the same secret always hashes to the
+same SHA8, so a model can still tell two values apart without seeing either. What is redacted:
+
+* objects: Secret ``data``/``stringData``; ConfigMap ``data`` entries whose key looks secret or whose content
+  the engine's own ``SEC-SECRET-IN-CONFIGMAP`` detection still flags after text redaction, and every
+  ``binaryData`` value; copies of whole manifests (``kubectl.kubernetes.io/last-applied-configuration``);
+* keys: the literal value of a secret-looking key (env var ``name``/``value`` pairs included), every literal
+  inside a list or mapping under such a key (``passwords: [...]``), and the argument after a secret-looking
+  flag (``["--db-password", "..."]``). A key ending in ``name``/``ref``/``file``/``path`` keeps its value only
+  when that value is clearly a pointer (an absolute path, or a plain name without secret entropy);
+* text: PEM blocks, token shapes (AWS, GitHub, Slack, Anthropic/OpenAI keys, JWTs, bearer tokens), passwords in
+  URLs, assignments ``password=...`` / ``"token": "..."`` / ``--api-key ...`` anywhere in a string, and
+  whatever the engine's credential patterns (:mod:`tools.checks.secrets`) still match; in free prose (the
+  intent, the supervisor's focus) also the word after a secret word (``rotate db password hunter4``).
+
+Only ``$(VAR)`` — the one form Kubernetes expands — counts as a reference; ``$VAR`` and ``${VAR}`` are values.
+When unsure, redact: over-redaction costs the model some context, a leak costs a rotation. Pure: no I/O, no
+provider imports.
 """
 
 from __future__ import annotations
@@ -13,13 +27,25 @@ import hashlib
 import re
 from typing import Any
 
-SECRET_KEY = re.compile(r"pass(word|wd)?|secret|token|api[_-]?key|private[_-]?key|credential|authorization", re.IGNORECASE)
-"""Names of keys (env vars, data entries) whose literal values are treated as secrets."""
-_NOT_A_VALUE = re.compile(r"(name|ref|file|path)$", re.IGNORECASE)
-"""``secretName``, ``secretKeyRef``, ``TOKEN_FILE``: they point at a secret; they are not one."""
+from tools.checks.secrets import CREDENTIAL_CONTENT, ENV_REFERENCE, configmap_secret, literal_secret
 
+_KEYWORD = (r"(?:pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|private[_-]?key|credential|authorization"
+            r"|(?:encryption|signing|master|session|access|client|hmac|ssh|license)[_.-]?key|[_.-]key(?![\w.-]))")
+SECRET_KEY = re.compile(_KEYWORD, re.IGNORECASE)
+"""Names of keys (env vars, data entries, flags) whose literal values are treated as secrets."""
+_POINTER_KEY = re.compile(r"(name|ref|file|path)[\"']?$", re.IGNORECASE)
+"""``secretName``, ``secretKeyRef``, ``TOKEN_FILE`` may point at a secret — if their value is a pointer."""
+_ABSOLUTE_PATH = re.compile(r"/[\w.@+/-]*")
+_PLAIN_NAME = re.compile(r"(?:[a-z]+|[A-Z]+|[0-9]+)(?:[-._](?:[a-z]+|[A-Z]+|[0-9]+))*")
+"""A name without secret entropy: words of one case, or digits, joined by ``-._`` (``db-creds``, ``DB_PASS``)."""
+_MANIFEST_COPY = re.compile(r"last-applied-configuration$|^kapp\.k14s\.io/original$")
+"""Annotations holding a whole copy of an object (a Secret's data included): replaced wholesale."""
+PROSE_KEYS = frozenset({"intent", "focus"})
+"""Free text written by people (or the supervisor): also redact the word after a secret word."""
+
+_PLACEHOLDER = re.compile(r"(<redacted:[a-z0-9-]+:[0-9a-f]{8}>)")
 _TOKEN_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("pem", re.compile(r"-----BEGIN [A-Z0-9 ]+-----.*?-----END [A-Z0-9 ]+-----", re.DOTALL)),
+    ("pem", re.compile(r"-----BEGIN [A-Z0-9 ]+-----(?:.*?-----END [A-Z0-9 ]+-----|.*)", re.DOTALL)),
     ("aws-key", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
     ("github-token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,})\b")),
     ("slack-token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
@@ -27,9 +53,29 @@ _TOKEN_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("api-key", re.compile(r"\bsk-[A-Za-z0-9_-]{20,}")),
     ("jwt", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")),
     ("aws-secret", re.compile(r"(?i)aws_secret_access_key[\s:=\"']{1,4}(?P<s>[A-Za-z0-9/+]{40})")),
+    ("bearer", re.compile(r"(?i)\b(?:bearer|basic)\s+(?P<s>[A-Za-z0-9._~+/=-]{8,})")),
 )
-_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^/\s:@]+:)(?P<password>[^/\s@]+)(?=@)", re.IGNORECASE)
-_ENV_REFERENCE = re.compile(r"\$\(?\{?[A-Za-z_][A-Za-z0-9_]*\}?\)?")
+_URL_PASSWORD = re.compile(r"(?<![a-z0-9+.-])(?P<head>[a-z][a-z0-9+.-]*://[^/\s:@]+:)(?P<password>[^/\s@]+)(?=@)", re.IGNORECASE)
+_EMBEDDED_SECRET = re.compile(r"""["']?kind["']?\s*[:=]\s*["']?Secret\b(?!["']?\w)""")
+"""A Secret manifest inside a string (YAML or JSON): its data keys need not look secret, so it goes whole."""
+
+_KEY = r"(?<![\w.-])(?P<key>(?=[\w.-]*?" + _KEYWORD + r")[\w.-]+)"
+_VALUE = (r"(?:\"(?P<dq>(?:[^\"\\\n]|\\.)*)\"?|'(?P<sq>(?:[^'\\\n]|\\.)*)'?"
+          r"|(?P<bare>(?:(?:bearer|basic|token|digest)\s+)?[^\s\"']\S*))")
+_ASSIGNMENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    # password=x, spring.datasource.password: x, "token": "x", export API_KEY='x', PWD := x
+    ("assignment", re.compile(_KEY + r"(?P<kq>[\"']?)\s*(?:==|:=|=|:)\s*" + _VALUE, re.IGNORECASE)),
+    # --db-password x (a flag and its argument in one string)
+    ("flag", re.compile(r"(?<![\w.-])(?P<key>--?(?=[\w.-]*?" + _KEYWORD + r")[\w.-]+)\s+" + _VALUE, re.IGNORECASE)),
+)
+_PROSE = re.compile(r"(?<![\w.-])(?P<key>(?=[\w.-]*?" + _KEYWORD + r")[\w.-]+"
+                    r"|(?:api|access|secret|private|encryption|signing|master|ssh)\s+key)"
+                    r"\s+(?:(?:is|was|to|as|=|:)\s+)?" + _VALUE, re.IGNORECASE)
+"""``password hunter4``, ``token is abc``: only in prose (:data:`PROSE_KEYS`)."""
+_CONTENT_SHAPES = tuple(p for label, p in CREDENTIAL_CONTENT.items() if "assignment" not in label)
+"""The engine's credential shapes, checked again after redaction. Its assignment pattern (a superset of ours
+but for pointers, and quadratic on long runs of word characters) is left to ConfigMap data, as in the engine."""
+_SECRET_FLAG = re.compile(r"--?[A-Za-z][\w.-]*")
 
 
 def placeholder(kind: str, value: str) -> str:
@@ -37,7 +83,53 @@ def placeholder(kind: str, value: str) -> str:
     return f"<redacted:{kind}:{hashlib.sha256(value.encode()).hexdigest()[:8]}>"
 
 
-def _replace(m: re.Match[str], kind: str) -> str:
+def _outside_placeholders(text: str, fn) -> str:
+    """Apply ``fn`` to the parts of ``text`` that are not placeholders already (never redact a placeholder)."""
+    parts = _PLACEHOLDER.split(text)
+    return "".join(part if i % 2 else fn(part) for i, part in enumerate(parts))
+
+
+def _neutral(text: str) -> str:
+    """``text`` with each placeholder as ``$(REDACTED)``, which the engine's checks treat as a reference."""
+    return _PLACEHOLDER.sub("$(REDACTED)", text)
+
+
+def _secret_key(key: str) -> bool:
+    return bool(SECRET_KEY.search(key))
+
+
+def _pointer(key: str, value: str) -> bool:
+    """True when ``value`` of the pointer-named ``key`` (``*File``, ``*Path``, ``*Name``, ``*Ref``) is clearly a
+    pointer: an absolute path or a plain name. Any other value under such a name is a value."""
+    return bool(_POINTER_KEY.search(key)) and bool(_ABSOLUTE_PATH.fullmatch(value) or _PLAIN_NAME.fullmatch(value))
+
+
+def _reference(value: str) -> bool:
+    """``$(VAR)`` (expanded by Kubernetes) or a placeholder; ``$VAR`` and ``${VAR}`` are literal values."""
+    return bool(ENV_REFERENCE.fullmatch(value) or _PLACEHOLDER.fullmatch(value))
+
+
+def _literal(value: Any) -> bool:
+    return isinstance(value, (str, int, float)) and not isinstance(value, bool) and str(value).strip() != "" \
+        and not _reference(str(value))
+
+
+def _keeps(key: str, value: str) -> bool:
+    """True when the literal ``value`` of the secret-looking ``key`` may stay in clear."""
+    return not value.strip() or _reference(value) or _pointer(key, value)
+
+
+def _assignment(m: re.Match[str], kind: str) -> str:
+    """Replace the value of a ``key=value`` match (only the value: the key stays, for context)."""
+    group = next(g for g in ("dq", "sq", "bare") if m.group(g) is not None)
+    value = m.group(group)
+    if _keeps(m.group("key").lstrip("-"), value):
+        return m.group(0)
+    start, end = m.start(group) - m.start(), m.end(group) - m.start()
+    return m.group(0)[:start] + placeholder(kind, value) + m.group(0)[end:]
+
+
+def _shape(m: re.Match[str], kind: str) -> str:
     """Replace the match, or only its ``s`` group (the secret after a key name) when the pattern has one."""
     if "s" not in m.re.groupindex:
         return placeholder(kind, m.group(0))
@@ -45,48 +137,93 @@ def _replace(m: re.Match[str], kind: str) -> str:
     return m.group(0)[:start] + placeholder(kind, m.group("s")) + m.group(0)[end:]
 
 
-def redact_text(text: str) -> str:
-    """Replace PEM blocks, token shapes and URL passwords inside free text."""
+def redact_text(text: str, *, prose: bool = False) -> str:
+    """Redact secrets inside free text: PEM blocks, token shapes, URL passwords, ``key=value`` assignments and
+    flag arguments of secret-looking keys; with ``prose``, also the word after a secret word. A string that
+    embeds a Secret manifest, or that the engine's credential patterns still match afterwards, goes whole."""
+    if _EMBEDDED_SECRET.search(text):
+        return placeholder("embedded-secret", text)
+    out = text
     for kind, pattern in _TOKEN_SHAPES:
-        text = pattern.sub(lambda m, k=kind: _replace(m, k), text)
-    return _URL_PASSWORD.sub(
-        lambda m: m.group("head") + (m.group("password") if _ENV_REFERENCE.fullmatch(m.group("password"))
-                                     else placeholder("url-password", m.group("password"))),
-        text,
-    )
+        out = _outside_placeholders(out, lambda t, p=pattern, k=kind: p.sub(lambda m: _shape(m, k), t))
+    out = _outside_placeholders(out, lambda t: _URL_PASSWORD.sub(
+        lambda m: m.group("head") + (m.group("password") if _reference(m.group("password"))
+                                     else placeholder("url-password", m.group("password"))), t))
+    for kind, pattern in _ASSIGNMENTS + ((("prose", _PROSE),) if prose else ()):
+        out = _outside_placeholders(out, lambda t, p=pattern, k=kind: p.sub(lambda m: _assignment(m, k), t))
+    if any(pattern.search(_neutral(out)) for pattern in _CONTENT_SHAPES):
+        return placeholder("credential", text)  # the engine would still flag it: defence in depth
+    return out
 
 
-def _secret_key(key: str) -> bool:
-    return bool(SECRET_KEY.search(key)) and not _NOT_A_VALUE.search(key)
+def _configmap_entry(key: str, value: Any) -> Any:
+    """A ConfigMap ``data`` value: whole when its key looks secret or the engine still flags what is left."""
+    if not _literal(value):
+        return _redact(value, False, False)
+    text = str(value)
+    if _secret_key(key) and not _keeps(key, text):
+        return placeholder("configmap", text)
+    out = redact_text(text)
+    if configmap_secret(key, _neutral(out)):
+        return placeholder("configmap", text)
+    return out
 
 
-def _literal(value: Any) -> bool:
-    return isinstance(value, (str, int, float)) and not isinstance(value, bool) and str(value).strip() != "" \
-        and not _ENV_REFERENCE.fullmatch(str(value)) and not str(value).startswith("<redacted:")
-
-
-def _redact_mapping(data: dict[str, Any]) -> dict[str, Any]:
-    if data.get("kind") == "Secret":
-        data = {**data, **{k: {key: placeholder("secret-data", str(v)) for key, v in data[k].items()}
-                           for k in ("data", "stringData") if isinstance(data.get(k), dict)}}
-    env_name = data.get("name")
+def _redact_mapping(data: dict[str, Any], in_secret: bool, prose: bool) -> dict[str, Any]:
+    kind = data.get("kind")
+    secret_kind = isinstance(kind, str) and "secret" in kind.lower()
+    pair_name = data.get("name", data.get("key"))
+    pair_name = pair_name if isinstance(pair_name, str) else None
     out: dict[str, Any] = {}
     for key, value in data.items():
-        if key == "value" and isinstance(env_name, str) and _secret_key(env_name) and _literal(value):
-            out[key] = placeholder("env", str(value))
-        elif isinstance(key, str) and _secret_key(key) and _literal(value):
-            out[key] = placeholder("value", str(value))
+        skey = key if isinstance(key, str) else ""
+        new_key = redact_text(key) if isinstance(key, str) else key
+        if secret_kind and skey in ("data", "stringData", "encryptedData") and value is not None:
+            out[new_key] = ({redact_text(str(k)): placeholder("secret-data", str(v)) for k, v in value.items()}
+                            if isinstance(value, dict) else placeholder("secret-data", str(value)))
+        elif kind == "ConfigMap" and skey == "binaryData" and isinstance(value, dict):
+            out[new_key] = {redact_text(str(k)): placeholder("configmap", str(v)) for k, v in value.items()}
+        elif kind == "ConfigMap" and skey == "data" and isinstance(value, dict):
+            out[new_key] = {redact_text(str(k)): _configmap_entry(str(k), v) for k, v in value.items()}
+        elif _MANIFEST_COPY.search(skey) and value is not None:
+            out[new_key] = placeholder("manifest-copy", str(value))
+        elif skey == "value" and pair_name is not None and _secret_key(pair_name) and _literal(value) \
+                and not _keeps(pair_name, str(value)):
+            out[new_key] = placeholder("env", str(value))
+        elif skey and _secret_key(skey) and not (_literal(value) and _keeps(skey, str(value))):
+            out[new_key] = placeholder("value", str(value)) if _literal(value) else _redact(value, True, prose)
+        elif in_secret and _literal(value) and not _pointer(skey, str(value)):
+            out[new_key] = placeholder("value", str(value))
         else:
-            out[key] = redact(value)
+            out[new_key] = _redact(value, in_secret, prose or skey in PROSE_KEYS)
+    value = out.get("value")
+    if pair_name is not None and isinstance(value, str) and literal_secret(pair_name, _neutral(value)):
+        out["value"] = placeholder("env", str(data["value"]))  # the engine's SEC-SECRET-ENV-LITERAL still fires
     return out
+
+
+def _redact_list(items: list[Any], in_secret: bool, prose: bool) -> list[Any]:
+    out: list[Any] = []
+    flag: str | None = None  # the previous item, when it is a secret-looking flag: ["--db-password", "x"]
+    for item in items:
+        if (in_secret or flag) and _literal(item) and not (flag and _keeps(flag.lstrip("-"), str(item))):
+            out.append(placeholder("value" if in_secret else "flag", str(item)))
+        else:
+            out.append(_redact(item, in_secret, prose))
+        flag = item if isinstance(item, str) and _SECRET_FLAG.fullmatch(item) and _secret_key(item) else None
+    return out
+
+
+def _redact(value: Any, in_secret: bool, prose: bool) -> Any:
+    if isinstance(value, dict):
+        return _redact_mapping(value, in_secret, prose)
+    if isinstance(value, list):
+        return _redact_list(value, in_secret, prose)
+    if isinstance(value, str):
+        return redact_text(value, prose=prose)
+    return value
 
 
 def redact(value: Any) -> Any:
     """Redact a JSON-able value recursively (dicts, lists, strings); other scalars pass through."""
-    if isinstance(value, dict):
-        return _redact_mapping(value)
-    if isinstance(value, list):
-        return [redact(v) for v in value]
-    if isinstance(value, str):
-        return redact_text(value)
-    return value
+    return _redact(value, False, False)

@@ -13,27 +13,27 @@ _SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|C
 _NOT_A_VALUE_SUFFIXES = ("_FILE", "_PATH", "_NAME")
 """``DB_PASSWORD_FILE=/run/secrets/db`` points at a secret; it is not one."""
 _URL_CREDENTIALS = re.compile(r"://[^/\s:@]+:(?P<password>[^/\s@]+)@")
-_ENV_REFERENCE = re.compile(r"\$\([A-Za-z_][A-Za-z0-9_]*\)")
-_CREDENTIAL_CONTENT = {
+ENV_REFERENCE = re.compile(r"\$\([A-Za-z_][A-Za-z0-9_]*\)")
+CREDENTIAL_CONTENT = {
     "a private key": re.compile(r"-----BEGIN (RSA |EC |OPENSSH |DSA |ENCRYPTED )?PRIVATE KEY-----"),
     "an AWS access key id": re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"),
     "a GitHub token": re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b"),
     "a Slack token": re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}"),
-    "a password assignment": re.compile(r"(?im)^\s*[\w.-]*(password|passwd|secret|api_?key|token)[\w.-]*\s*[=:]\s*"
+    "a password assignment": re.compile(r"(?im)^\s*[\w.-]{0,120}(password|passwd|secret|api_?key|token)[\w.-]{0,120}\s*[=:]\s*"
                                         r"(?![\s\"']*$)(?![\s\"']*\$[({])[^\s#]+"),
 }
 
 
-def _literal_secret(name: str, value: object) -> str | None:
+def literal_secret(name: str, value: object) -> str | None:
     """Why the literal env ``value`` of ``name`` looks like a secret, or None."""
     if not isinstance(value, (str, int, float)) or not str(value).strip():
         return None
     text = str(value)
     url = _URL_CREDENTIALS.search(text)
-    if url and not _ENV_REFERENCE.fullmatch(url.group("password")):
+    if url and not ENV_REFERENCE.fullmatch(url.group("password")):
         return "a URL with an embedded password"
     if (_SECRET_NAME.search(name) and not name.upper().endswith(_NOT_A_VALUE_SUFFIXES)
-            and not _ENV_REFERENCE.fullmatch(text)):
+            and not ENV_REFERENCE.fullmatch(text)):
         return "a literal value although its name says it is a secret"
     return None
 
@@ -51,7 +51,7 @@ def secret_env_literal(obj: K8sObject) -> Iterator[str]:
     for c in containers(obj):
         for env in as_list(c.spec.get("env")):
             name = str(as_dict(env).get("name") or "")
-            why = _literal_secret(name, as_dict(env).get("value"))
+            why = literal_secret(name, as_dict(env).get("value"))
             if why:
                 yield c.hit(f"sets env {name or '<unnamed>'} to {why}")
 
@@ -73,13 +73,13 @@ def secret_committed(obj: K8sObject) -> Iterator[str]:
                "Sealed Secrets or SOPS)")
 
 
-def _configmap_secret(key: str, value: object) -> str | None:
+def configmap_secret(key: str, value: object) -> str | None:
     """Why the ConfigMap entry ``key`` looks like a credential, or None."""
     text = value if isinstance(value, str) else ""
-    why = _literal_secret(key.replace("-", "_").replace(".", "_"), value)
+    why = literal_secret(key.replace("-", "_").replace(".", "_"), value)
     if why:
         return why.replace("its name", "its key")
-    return next((label for label, pattern in _CREDENTIAL_CONTENT.items() if pattern.search(text[:1_000_000])), None)
+    return next((label for label, pattern in CREDENTIAL_CONTENT.items() if pattern.search(text[:1_000_000])), None)
 
 
 @check(id="SEC-SECRET-IN-CONFIGMAP", category=Category.security, severity=Severity.high,
@@ -94,6 +94,6 @@ def secret_in_configmap(obj: K8sObject) -> Iterator[str]:
     if obj.kind != "ConfigMap":
         return
     for key, value in as_dict(obj.body.get("data")).items():
-        why = _configmap_secret(str(key), value)
+        why = configmap_secret(str(key), value)
         if why:
             yield f"ConfigMap '{obj.name or '<unnamed>'}' key '{key}' holds {why}"
