@@ -21,9 +21,8 @@ from tools.guard import guard_change_set
 from tools.manifests import load_manifest_text
 from tools.rendering import render_all
 from tools.schema import SCHEMA_ID, validate_objects
-from tools.workspace import decode_text, read_text, resolve_inside
+from tools.workspace import decode_text, read_text, resolve_inside, walk
 
-PRUNE_DIRS = {".git", "node_modules", ".venv", "venv", "__pycache__", ".infra-orchestrator", ".mypy_cache", ".tox"}
 YAML_SUFFIXES = (".yaml", ".yml")
 DOC_SUFFIXES = (".md", ".txt", ".rst", ".adoc")
 
@@ -45,12 +44,7 @@ def is_yaml(path: str) -> bool:
 
 def walk_files(root: Path) -> list[str]:
     """Every regular file under ``root`` (posix, relative), pruning VCS/dependency directories."""
-    out: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in PRUNE_DIRS)
-        rel_dir = Path(dirpath).relative_to(root)
-        out.extend((rel_dir / f).as_posix() for f in sorted(filenames))
-    return out
+    return [path.relative_to(root).as_posix() for path, is_dir_link in walk(root) if not is_dir_link]
 
 
 def infra_spec(config: Config) -> tuple[pathspec.PathSpec, pathspec.PathSpec]:
@@ -74,17 +68,10 @@ def _relative(root: Path, p: str) -> str:
 def _tree_changes(root: Path, rel: str) -> list[FileChange]:
     """Every file under directory ``rel``; symlinks (to files or directories) carry their target for the guard."""
     out: list[FileChange] = []
-    base = root / rel
-    for dirpath, dirnames, filenames in os.walk(base):
-        here = Path(dirpath)
-        for name in sorted(filenames) + sorted(d for d in dirnames if (here / d).is_symlink()):
-            path = (here / name).relative_to(root).as_posix()
-            if (here / name).is_symlink():
-                out.append(FileChange(path=path, status="modified", is_symlink=True,
-                                      symlink_target=os.readlink(here / name)))
-            else:
-                out.append(FileChange(path=path, status="modified"))
-        dirnames[:] = sorted(d for d in dirnames if d not in PRUNE_DIRS and not (here / d).is_symlink())
+    for path, _ in walk(root / rel):
+        link = path.is_symlink()
+        out.append(FileChange(path=path.relative_to(root).as_posix(), status="modified", is_symlink=link,
+                              symlink_target=os.readlink(path) if link else None))
     return out
 
 

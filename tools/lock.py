@@ -20,6 +20,7 @@ from infra_orchestrator.errors import InputError
 from infra_orchestrator.models import Category, Finding, Severity
 from tools.guard import Boundaries
 from tools.layout import literal_prefix
+from tools.workspace import walk
 
 LOCK_FILENAME = "phase3.lock"
 LOCK_VERSION = 1
@@ -79,17 +80,11 @@ def _candidates(root: Path, protected: list[str]) -> list[str]:
     Only the fixed leading directories of the globs are walked (all of ``root`` when a glob has none);
     symlinked directories are listed, not followed.
     """
-    from tools.analysis import PRUNE_DIRS  # lazy: tools.analysis imports this module's users
-
     prefixes = {literal_prefix(g) for g in protected if not g.startswith("!")}
     starts = [root] if "" in prefixes else [root / p for p in sorted(prefixes)]
     out: set[str] = {s.relative_to(root).as_posix() for s in starts if s.is_symlink() or s.is_file()}
     for start in starts:
-        for dirpath, dirnames, filenames in os.walk(start):
-            base = Path(dirpath)
-            links = [d for d in dirnames if (base / d).is_symlink()]
-            dirnames[:] = sorted(d for d in dirnames if d not in PRUNE_DIRS and d not in links)
-            out.update((base / name).relative_to(root).as_posix() for name in filenames + links)
+        out.update(path.relative_to(root).as_posix() for path, _ in walk(start))
     return sorted(out)
 
 

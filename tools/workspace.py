@@ -8,11 +8,15 @@ or symlinks) and :func:`read_text` (bounded size, text only, UTF-8 only). Unread
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from infra_orchestrator.errors import InputError
 from infra_orchestrator.models import Category, Finding, Severity
 
+PRUNE_DIRS = frozenset({".git", "node_modules", ".venv", "venv", "__pycache__", ".infra-orchestrator", ".mypy_cache",
+                        ".tox"})
+"""Directories no walk descends into: version control, dependencies, caches, our own state."""
 MAX_FILE_BYTES = 5 * 1024 * 1024
 BINARY_SNIFF_BYTES = 8 * 1024
 UNREADABLE_ID = "SCH-UNREADABLE"
@@ -28,6 +32,20 @@ def resolve_inside(root: Path, rel: str) -> Path:
     if candidate != real_root and real_root not in candidate.parents:
         raise InputError(f"path '{rel}' is outside the workspace {real_root}")
     return candidate
+
+
+def walk(start: Path) -> Iterator[tuple[Path, bool]]:
+    """Every file under ``start`` plus every symlinked directory, as ``(path, is_directory_link)``.
+
+    Symlinked directories are listed, never followed; :data:`PRUNE_DIRS` are skipped. Sorted within each
+    directory (files first, then directory links), so the walk is reproducible.
+    """
+    for dirpath, dirnames, filenames in os.walk(start):
+        here = Path(dirpath)
+        links = sorted(d for d in dirnames if (here / d).is_symlink())
+        dirnames[:] = sorted(d for d in dirnames if d not in PRUNE_DIRS and d not in links)
+        yield from ((here / name, False) for name in sorted(filenames))
+        yield from ((here / name, True) for name in links)
 
 
 def _unreadable(rel: str, message: str, severity: Severity = Severity.medium) -> Finding:
