@@ -40,6 +40,22 @@ def _request(state: ReviewState) -> ChangeRequest | StageRequest:
     return StageRequest.model_validate(data) if data.get("kind") == "stage" else ChangeRequest.model_validate(data)
 
 
+def _config(state: ReviewState) -> Config:
+    return Config.model_validate(state["config"])
+
+
+def _changes(state: ReviewState) -> ChangeSet:
+    return ChangeSet.model_validate(state["changes"])
+
+
+def _findings(state: ReviewState) -> list[Finding]:
+    return [Finding.model_validate(f) for f in state["findings"]]
+
+
+def _verdicts(state: ReviewState) -> list[AgentVerdict]:
+    return [AgentVerdict.model_validate(v) for v in state.get("verdicts", [])]
+
+
 def _timed(name: str):
     """Record the node's wall time in ``timings_ms`` and announce it on the progress callback."""
 
@@ -64,7 +80,7 @@ def intake(state: ReviewState, runtime: Runtime[GraphContext]) -> dict:
     req = _request(state)
     root = Path(req.workspace)
     loaded = load_config(root) if "config" not in state else None
-    config = Config.model_validate(state["config"]) if loaded is None else loaded.config
+    config = _config(state) if loaded is None else loaded.config
     collected = analysis.collect(req, root, config)
     return {
         "config": config.model_dump(mode="json"),
@@ -80,12 +96,12 @@ def intake(state: ReviewState, runtime: Runtime[GraphContext]) -> dict:
 @_timed("deterministic")
 def deterministic(state: ReviewState, runtime: Runtime[GraphContext]) -> dict:
     req = _request(state)
-    config = Config.model_validate(state["config"])
+    config = _config(state)
     collected = analysis.Collected(
-        changes=ChangeSet.model_validate(state["changes"]),
+        changes=_changes(state),
         scope=state["scope"],
         objects=[K8sObject.model_validate(o) for o in state["objects"]],
-        findings=[Finding.model_validate(f) for f in state["findings"]],
+        findings=_findings(state),
         scope_note=state.get("scope_note", ""),
     )
     findings = analysis.deterministic_findings(req, collected, config)
@@ -100,8 +116,8 @@ def deterministic(state: ReviewState, runtime: Runtime[GraphContext]) -> dict:
 @_timed("supervisor")
 def supervisor(state: ReviewState, runtime: Runtime[GraphContext]) -> dict:
     req = _request(state)
-    inp = supervisor_input(req, [Finding.model_validate(f) for f in state["findings"]], state["objects"],
-                           ChangeSet.model_validate(state["changes"]).paths())
+    inp = supervisor_input(req, _findings(state), state["objects"],
+                           _changes(state).paths())
     plan = plan_delegation(inp, runtime.context.provider)
     return {"plan": plan.model_dump(mode="json")}
 
@@ -109,9 +125,9 @@ def supervisor(state: ReviewState, runtime: Runtime[GraphContext]) -> dict:
 def fan_out(state: ReviewState) -> list[Send]:
     """One ``Send`` batch: every planned specialist runs in the same superstep, in parallel."""
     plan = DelegationPlan.model_validate(state["plan"])
-    config = Config.model_validate(state["config"])
-    inputs = specialist_inputs(_request(state), plan, [Finding.model_validate(f) for f in state["findings"]],
-                               state["objects"], ChangeSet.model_validate(state["changes"]).paths(),
+    config = _config(state)
+    inputs = specialist_inputs(_request(state), plan, _findings(state),
+                               state["objects"], _changes(state).paths(),
                                config.policy.fail_on.value)
     return [Send("specialist", SpecialistTask(agent=name, payload=inp.model_dump(mode="json")))
             for name, inp in inputs.items()]
@@ -131,13 +147,13 @@ def merge(state: ReviewState, runtime: Runtime[GraphContext]) -> dict:
     kept in the ``answers`` channel, which ``render`` copies into ``Decision.metadata.extra["answers"]``.
     On resume this node re-runs from its first line: nothing before ``interrupt()`` is expensive."""
     req = _request(state)
-    config = Config.model_validate(state["config"])
-    changes = ChangeSet.model_validate(state["changes"])
+    config = _config(state)
+    changes = _changes(state)
     m = MergeInput(
         kind=req.kind,
         intent=req.intent,
-        findings=[Finding.model_validate(f) for f in state["findings"]],
-        verdicts=[AgentVerdict.model_validate(v) for v in state.get("verdicts", [])],
+        findings=_findings(state),
+        verdicts=_verdicts(state),
         plan=DelegationPlan.model_validate(state["plan"]),
         policy=config.policy,
         changed_paths=changes.paths() if changes.mode != "directory" else state["scope"],
@@ -163,7 +179,7 @@ def render(state: ReviewState, runtime: Runtime[GraphContext]) -> dict:
 
 def decision_metadata(state: ReviewState, provider: Provider) -> DecisionMetadata:
     """Versions, timings, provider usage (tokens and cost, supervisor included) and counts of one decision."""
-    verdicts = [AgentVerdict.model_validate(v) for v in state.get("verdicts", [])]
+    verdicts = _verdicts(state)
     usage: dict[str, Any] = {v.agent: v.usage for v in verdicts if v.usage}
     provider_usage = getattr(provider, "decision_usage", None)
     ledger = provider_usage() if provider_usage else None
