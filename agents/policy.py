@@ -16,11 +16,10 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from itertools import combinations
 
-from agents.specialists import SPECIALISTS, blocks, rule_outcome
+from agents.specialists import SPECIALISTS, blocks, rule_outcome, severity_counts
 from infra_orchestrator.config import PolicyConfig
 from infra_orchestrator.models import (
     AgentVerdict,
@@ -80,8 +79,8 @@ def declined_findings(m: MergeInput, findings: list[Finding]) -> list[Finding]:
     ]
 
 
-def floor_outcome(m: MergeInput, findings: list[Finding]) -> Outcome:
-    live = _live(findings)
+def floor_outcome(m: MergeInput, live: list[Finding]) -> Outcome:
+    """The deterministic outcome of the live (unsuppressed, or Phase III) findings, with the person's answers."""
     if any(is_phase3_violation(f) for f in live):
         return Outcome.rejected
     if m.kind == "stage" and any(f.category is Category.workflow and f.severity.at_least("high") for f in live):
@@ -204,7 +203,7 @@ def decide(m: MergeInput) -> Decision:
     findings = m.findings + agent_findings
     findings = sorted(findings + declined_findings(m, findings), key=Finding.sort_key)
     live = _live(findings)
-    floor = floor_outcome(m, findings)
+    floor = floor_outcome(m, live)
     asked = [f for f in live if f.question]
     settled = bool(asked) and all(answer_to(m, f) in YES for f in asked)
     # once the person has answered every question "yes", a rule verdict that asked them has nothing left to ask;
@@ -231,7 +230,7 @@ def decide(m: MergeInput) -> Decision:
     questions = list(dict.fromkeys(f.question for f in live if f.question and not answer_to(m, f)))
     blocking = [f for f in live if blocks(f, m.policy.fail_on) or is_phase3_violation(f)]
     next_steps = list(dict.fromkeys(f.remediation for f in blocking if f.remediation))
-    next_steps += [q for q in questions]
+    next_steps += questions
     next_steps += [f"Present trade-offs for decision: {' vs '.join(c.agents)} on {c.target} — {c.detail}"
                    for c in conflicts]
     if m.stage and m.stage.get("next_action") and (outcome is Outcome.approved or not m.stage.get("passed")):
@@ -239,8 +238,7 @@ def decide(m: MergeInput) -> Decision:
     if outcome is Outcome.approved and not next_steps:
         next_steps.append("Proceed; re-run the review if the change grows.")
 
-    counts = Counter(f.severity.value for f in live)
-    analysis = _analysis(m, live, outcome, counts)
+    analysis = _analysis(m, outcome, live)
     return Decision(
         outcome=outcome,
         kind="stage" if m.kind == "stage" else "change",
@@ -259,10 +257,10 @@ def decide(m: MergeInput) -> Decision:
     )
 
 
-def _analysis(m: MergeInput, live: list[Finding], outcome: Outcome, counts: Counter) -> str:
+def _analysis(m: MergeInput, outcome: Outcome, live: list[Finding]) -> str:
     intent = f"Intent: {m.intent.strip()}. " if m.intent.strip() else ""
     scope = m.scope_note or f"{len(m.changed_paths)} path(s)"
-    sev = ", ".join(f"{counts[s.value]} {s.value}" for s in Severity if counts[s.value]) or "none"
+    sev = severity_counts(live) or "none"
     suppressed = sum(1 for f in m.findings if f.suppressed)
     consulted = ", ".join(v.agent for v in m.verdicts) or "none"
     text = (

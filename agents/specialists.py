@@ -53,7 +53,8 @@ def rule_outcome(findings: list[Finding], fail_on: Severity | str) -> Outcome:
     return Outcome.approved
 
 
-def _severity_counts(findings: list[Finding]) -> str:
+def severity_counts(findings: list[Finding]) -> str:
+    """``1 critical, 2 high`` — the count of each severity present, most severe first."""
     counts = Counter(f.severity.value for f in findings)
     return ", ".join(f"{counts[s.value]} {s.value}" for s in Severity if counts[s.value])
 
@@ -69,7 +70,7 @@ def rule_verdict(spec: Specialist, inp: SpecialistInput) -> AgentVerdict:
         reasoning = summary
     else:
         blocking = [f for f in live if blocks(f, inp.fail_on)]
-        summary = f"{spec.title}: {len(live)} finding(s) ({_severity_counts(live)}) in {scope}."
+        summary = f"{spec.title}: {len(live)} finding(s) ({severity_counts(live)}) in {scope}."
         lines = [summary]
         if blocking:
             lines.append(f"{len(blocking)} at or above the '{inp.fail_on}' threshold block approval:")
