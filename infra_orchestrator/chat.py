@@ -37,9 +37,10 @@ def new_thread_id() -> str:
 
 
 def feature_names(root: Path) -> list[str]:
-    """The ``specs/NNN-name`` directory names of the workspace."""
-    specs = root / "specs"
-    return sorted(p.name for p in specs.iterdir() if p.is_dir()) if specs.is_dir() else []
+    """The ``specs/NNN-name`` directory names of the workspace (the ones ``stage`` accepts)."""
+    from tools.workflow import features
+
+    return [p.name for p in features(root)]
 
 
 def top_dirs(root: Path) -> list[str]:

@@ -489,7 +489,8 @@ class FeatureStatus(BaseModel):
     adrs: list[Adr] = Field(default_factory=list)
 
 
-def _features(root: Path) -> list[Path]:
+def features(root: Path) -> list[Path]:
+    """The feature directories ``specs/NNN-name/`` of the workspace, sorted."""
     specs = root / "specs"
     return sorted(p for p in specs.iterdir() if p.is_dir() and _FEATURE_DIR.match(p.name)) if specs.is_dir() else []
 
@@ -497,18 +498,18 @@ def _features(root: Path) -> list[Path]:
 def resolve_feature(root: Path, name: str) -> Path:
     """The ``specs/NNN-name/`` directory for ``001``, ``1``, ``001-name``, ``name`` or ``specs/001-name``."""
     wanted = name.strip().rstrip("/").rsplit("/", 1)[-1]
-    features = _features(root)
+    available = features(root)
 
     def matches(path: Path) -> bool:
         number, short = _FEATURE_DIR.match(path.name).groups()
         return int(number) == int(wanted) if wanted.isdigit() else wanted in (path.name, short)
 
-    found = [p for p in features if matches(p)]
+    found = [p for p in available if matches(p)]
     if len(found) == 1:
         return found[0]
     if found:
         raise InputError(f"feature '{name}' is ambiguous: {', '.join(p.name for p in found)}")
-    choices = ", ".join(p.name for p in features) or f"none (no specs/NNN-name/ directories under {root})"
+    choices = ", ".join(p.name for p in available) or f"none (no specs/NNN-name/ directories under {root})"
     raise InputError(f"unknown feature '{name}'; features found: {choices}")
 
 
