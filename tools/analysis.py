@@ -82,7 +82,7 @@ def explicit_changes(root: Path, paths: list[str]) -> ChangeSet:
         full = resolve_inside(root, p)
         if not full.exists():
             raise InputError(f"path '{p}' does not exist in {root}")
-        rel = _relative(root, p)
+        rel = full.relative_to(Path(os.path.realpath(root))).as_posix()
         files += _tree_changes(root, rel) if full.is_dir() else [FileChange(path=rel, status="modified")]
     return ChangeSet(mode="paths", files=files)
 
