@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from agents.llm.base import ObjectSummary, SpecialistInput, SupervisorInput
 from agents.specialists import SPECIALISTS, Specialist
-from infra_orchestrator.models import ChangeRequest, DelegationPlan, Finding, StageRequest
-from infra_orchestrator.providers.base import ObjectSummary, SpecialistInput, SupervisorInput
+from core.models import ChangeRequest, DelegationPlan, Finding, StageRequest
 from tools.checks import registry
 
 MAX_OBJECTS_PER_AGENT = 60

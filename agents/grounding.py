@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from infra_orchestrator.models import AgentVerdict, Finding, ResourceRef
-from infra_orchestrator.providers.base import SpecialistInput
+from agents.llm.base import SpecialistInput
+from core.models import AgentVerdict, Finding, ResourceRef
 
 
 @dataclass(frozen=True)

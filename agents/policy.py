@@ -19,9 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from itertools import combinations
 
+from agents.llm.opinion import conflict_parties
 from agents.specialists import SPECIALISTS, blocks, rule_outcome, severity_counts
-from infra_orchestrator.config import PolicyConfig
-from infra_orchestrator.models import (
+from core.config import PolicyConfig
+from core.models import (
     AgentVerdict,
     Category,
     Decision,
@@ -31,7 +32,6 @@ from infra_orchestrator.models import (
     Severity,
     SummaryStatus,
 )
-from infra_orchestrator.providers.opinion import conflict_parties
 
 K8S_CATEGORIES = {Category.security, Category.scalability, Category.observability, Category.schema}
 

@@ -7,8 +7,8 @@ from collections import Counter
 from dataclasses import dataclass
 
 from agents.grounding import ground
-from infra_orchestrator.models import AgentVerdict, Category, Finding, Outcome, Severity
-from infra_orchestrator.providers.base import Provider, SpecialistInput
+from agents.llm.base import Provider, SpecialistInput
+from core.models import AgentVerdict, Category, Finding, Outcome, Severity
 
 
 @dataclass(frozen=True)

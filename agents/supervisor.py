@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from agents.llm.base import Provider, SupervisorInput
 from agents.specialists import SPECIALISTS
-from infra_orchestrator.models import DelegationPlan
-from infra_orchestrator.providers.base import Provider, SupervisorInput
+from core.models import DelegationPlan
 
 _FOCUS = {
     "security": "Pod security, RBAC, network exposure and secret handling of the objects in scope.",

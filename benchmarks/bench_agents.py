@@ -26,10 +26,10 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from fakes.anthropic_server import FakeModelServer, tokens  # noqa: E402
 
+from agents.llm.anthropic import AnthropicProvider  # noqa: E402
+from core.config import Config, load_config  # noqa: E402
+from core.models import ChangeRequest  # noqa: E402
 from graph.runner import run_request  # noqa: E402
-from infra_orchestrator.config import Config, load_config  # noqa: E402
-from infra_orchestrator.models import ChangeRequest  # noqa: E402
-from infra_orchestrator.providers.anthropic import AnthropicProvider  # noqa: E402
 
 
 class Recorder:

@@ -196,8 +196,8 @@ def parse_only(corpus: Path) -> None:
 
 
 def engine(corpus: Path) -> int:
-    from infra_orchestrator.config import load_config
-    from infra_orchestrator.models import ChangeRequest
+    from core.config import load_config
+    from core.models import ChangeRequest
     from tools import analysis
 
     config = load_config(corpus).config

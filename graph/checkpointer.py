@@ -16,7 +16,7 @@ def open_checkpointer(target: str | None, workspace: Path) -> Iterator[object]:
         try:
             from langgraph.checkpoint.postgres import PostgresSaver
         except ImportError as exc:  # pragma: no cover - depends on the optional extra
-            from infra_orchestrator.errors import ConfigError
+            from core.errors import ConfigError
 
             raise ConfigError("a Postgres checkpointer needs the 'postgres' extra: "
                               "uv sync --extra postgres") from exc

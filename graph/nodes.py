@@ -11,12 +11,12 @@ from langgraph.runtime import Runtime
 from langgraph.types import Send, interrupt
 
 from agents.context import specialist_inputs, supervisor_input
+from agents.llm.base import Provider, SpecialistInput
 from agents.policy import MergeInput, decide
 from agents.specialists import run_specialist
 from agents.supervisor import plan_delegation
-from graph.state import GraphContext, ReviewState, SpecialistTask
-from infra_orchestrator.config import Config, load_config
-from infra_orchestrator.models import (
+from core.config import Config, load_config
+from core.models import (
     AgentVerdict,
     ChangeRequest,
     ChangeSet,
@@ -27,9 +27,9 @@ from infra_orchestrator.models import (
     K8sObject,
     StageRequest,
 )
-from infra_orchestrator.providers.base import Provider, SpecialistInput
-from infra_orchestrator.render import render_text
-from infra_orchestrator.versions import versions
+from core.render import render_text
+from core.versions import versions
+from graph.state import GraphContext, ReviewState, SpecialistTask
 from prompts import prompt_versions
 from tools import analysis
 from tools.workflow import evaluate_transition

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from langgraph.runtime import Runtime
 
+from core.config import Config
+from core.models import Decision
 from graph.state import GraphContext, ReviewState
-from infra_orchestrator.config import Config
-from infra_orchestrator.models import Decision
 from tools import ledger
 from tools.workflow import judged_artifacts
 

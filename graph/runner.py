@@ -13,11 +13,11 @@ from typing import Any
 
 from langgraph.types import Command, Overwrite
 
+from agents.llm.base import OfflineProvider, Provider
+from core.config import Config
+from core.models import ChangeRequest, Decision, StageRequest
 from graph.builder import build_graph
 from graph.state import GraphContext
-from infra_orchestrator.config import Config
-from infra_orchestrator.models import ChangeRequest, Decision, StageRequest
-from infra_orchestrator.providers.base import OfflineProvider, Provider
 
 REQUEST_TEXT = "request_text"
 """Checkpoint metadata key holding the words the person typed for the run."""

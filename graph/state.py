@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypedDict
 
-from infra_orchestrator.providers.base import OfflineProvider, Provider
+from agents.llm.base import OfflineProvider, Provider
 
 
 def merge_dicts(left: dict, right: dict) -> dict:

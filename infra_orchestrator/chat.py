@@ -16,12 +16,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from core.config import LoadedConfig
+from core.errors import OrchestratorError
+from core.models import ChangeRequest, Decision, Finding, StageRequest
 from graph.runner import Turn, continue_turn, pending_turn, resume_turn, start_turn, thread_history
 from graph.state import GraphContext
 from infra_orchestrator.chat_grammar import HELP, SLASH_COMMANDS, STAGE_WORDS, Intent, parse
-from infra_orchestrator.config import LoadedConfig
-from infra_orchestrator.errors import OrchestratorError
-from infra_orchestrator.models import ChangeRequest, Decision, Finding, StageRequest
 
 HISTORY_FILE = ".infra-orchestrator/chat_history"
 PROMPT = "infra> "

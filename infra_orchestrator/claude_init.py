@@ -21,8 +21,8 @@ from typing import Any
 
 import yaml
 
-from infra_orchestrator.config import CONFIG_FILENAME
-from infra_orchestrator.errors import InputError
+from core.config import CONFIG_FILENAME
+from core.errors import InputError
 from infra_orchestrator.mcp_server import SERVER_NAME, TOOL_NAMES
 
 AGENT_FILE = ".claude/agents/infra-orchestrator.md"

@@ -14,9 +14,9 @@ from typing import Annotated, Optional
 
 import typer
 
+from core.errors import EXIT_INTERNAL, OrchestratorError
 from infra_orchestrator import __version__
 from infra_orchestrator.commands import COMMAND_MODULES
-from infra_orchestrator.errors import EXIT_INTERNAL, OrchestratorError
 
 app = typer.Typer(
     name="infra-orchestrator",

@@ -28,10 +28,10 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from infra_orchestrator.errors import InputError
+from core.errors import InputError
 from tools.layout import Boundaries, literal_prefix
 
-CONFIG_FILENAME = ".infra-orchestrator.yaml"  # same value as infra_orchestrator.config (not imported: pydantic)
+CONFIG_FILENAME = ".infra-orchestrator.yaml"  # same value as core.config (not imported: pydantic)
 FILE_TOOLS = {"Edit": "file_path", "Write": "file_path", "MultiEdit": "file_path", "NotebookEdit": "notebook_path"}
 PUNCT = set(";&|<>()\n")
 OPERATORS = sorted([";;&", ";;", ";&", "&&", "||", "|&", "&>>", "&>", ">>", ">|", ">&", "<<<", "<<-", "<<", "<>", "<&",

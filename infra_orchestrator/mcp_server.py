@@ -19,9 +19,9 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent
 
-from infra_orchestrator.config import STAGES, load_config
-from infra_orchestrator.errors import OrchestratorError
-from infra_orchestrator.models import ChangeRequest, ChangeSet, FileChange, Finding, StageRequest
+from core.config import STAGES, load_config
+from core.errors import OrchestratorError
+from core.models import ChangeRequest, ChangeSet, FileChange, Finding, StageRequest
 from tools.workspace import resolve_inside
 
 SERVER_NAME = "infra-orchestrator"
@@ -55,8 +55,8 @@ def finding_lines(findings: list[Finding]) -> str:
 
 
 def _decide(req: ChangeRequest | StageRequest) -> CallToolResult:
+    from agents.llm import make_provider
     from graph.runner import run_request
-    from infra_orchestrator.providers import make_provider
 
     loaded = load_config(Path(req.workspace))
     decision, text = run_request(req, config=loaded.config, config_path=loaded.path,

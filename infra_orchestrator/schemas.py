@@ -6,8 +6,8 @@ import json
 import sys
 from pathlib import Path
 
-from infra_orchestrator.config import config_json_schema
-from infra_orchestrator.models import Decision
+from core.config import config_json_schema
+from core.models import Decision
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 

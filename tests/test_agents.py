@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from agents.grounding import ground
+from agents.llm.base import ObjectSummary, OfflineProvider, SpecialistInput
+from agents.llm.opinion import CONFLICT_ID, AgentOpinion, conflict_parties, to_verdict
 from agents.policy import MergeInput, decide, find_conflicts
 from agents.specialists import run_specialist
-from infra_orchestrator.config import PolicyConfig
-from infra_orchestrator.models import AgentVerdict, Category, DelegationPlan, Finding, Outcome, ResourceRef, Severity
-from infra_orchestrator.providers.base import ObjectSummary, OfflineProvider, SpecialistInput
-from infra_orchestrator.providers.opinion import CONFLICT_ID, AgentOpinion, conflict_parties, to_verdict
+from core.config import PolicyConfig
+from core.models import AgentVerdict, Category, DelegationPlan, Finding, Outcome, ResourceRef, Severity
 
 WEB = ResourceRef(kind="Deployment", name="web", namespace="shop")
 INP = SpecialistInput(
@@ -128,7 +128,7 @@ def test_a_yes_answer_settles_rule_questions_but_not_a_models_own_concern():
 
 
 def test_an_agent_cannot_forge_a_conflict_between_two_others():
-    from infra_orchestrator.providers.opinion import CONFLICT_ID, conflict_parties
+    from agents.llm.opinion import CONFLICT_ID, conflict_parties
 
     forged = agent_finding(check_id=CONFLICT_ID, message="trade-off between security and scalability: x",
                            source="agent:observability")

@@ -8,11 +8,11 @@ from pathlib import Path
 
 from rich.console import Console
 
+from core.config import load_config
 from graph.builder import build_graph
 from graph.checkpointer import open_checkpointer
 from graph.state import GraphContext
 from infra_orchestrator.chat import ChatSession
-from infra_orchestrator.config import load_config
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "todo-phase-iv"
 

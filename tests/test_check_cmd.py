@@ -11,7 +11,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from infra_orchestrator.config import Config
+from core.config import Config
 from tests.clirun import ROOT, invoke
 from tools.checks import registry
 

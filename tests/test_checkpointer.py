@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from clirun import run_cli
 
+from core.config import load_config
+from core.models import ChangeRequest
 from graph.builder import build_graph
 from graph.checkpointer import open_checkpointer
 from graph.runner import (
@@ -23,8 +25,6 @@ from graph.runner import (
     thread_input,
 )
 from graph.state import GraphContext
-from infra_orchestrator.config import load_config
-from infra_orchestrator.models import ChangeRequest
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "todo-phase-iv"
 QUESTION = "frontend/next.config.js is build configuration of Phase III: approve this change as infrastructure-only? [y/N]"

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from infra_orchestrator.config import ChecksConfig, Config
-from infra_orchestrator.models import Category, K8sObject, Severity
+from core.config import ChecksConfig, Config
+from core.models import Category, K8sObject, Severity
 from tools.checks import CHECK_ERROR_ID, CheckSpec, core, registry, run_checks, run_diff_checks, run_dockerfile_checks
 from tools.manifests import load_manifest_text, load_manifests
 

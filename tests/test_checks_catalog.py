@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from infra_orchestrator.config import ChecksConfig, Config
-from infra_orchestrator.models import K8sObject, Severity
+from core.config import ChecksConfig, Config
+from core.models import K8sObject, Severity
 from tools.checks import CHECK_ERROR_ID, PROFILES, registry, run_checks, selected
 from tools.manifests import load_manifest_text, load_manifests
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from infra_orchestrator.config import ChecksConfig, Config
-from infra_orchestrator.models import Category, K8sObject, Severity
+from core.config import ChecksConfig, Config
+from core.models import Category, K8sObject, Severity
 from tools.checks import CHECK_ERROR_ID, CheckSpec, core, run_checks, run_diff_checks, run_dockerfile_checks
 from tools.manifests import load_manifest_text
 
@@ -131,7 +131,7 @@ def test_dockerfile_and_diff_runners_select_and_suppress(monkeypatch):
 
 
 def test_peer_annotations_never_hide_a_critical_finding_and_need_a_reason():
-    from infra_orchestrator.models import K8sObject
+    from core.models import K8sObject
     from tools.checks import run_checks
 
     body = {"apiVersion": "v1", "kind": "Pod",

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
+from core.config import load_config
+from core.models import ChangeRequest, Outcome
 from graph.builder import build_graph
 from graph.runner import resume_turn, start_turn
 from graph.state import GraphContext
-from infra_orchestrator.config import load_config
-from infra_orchestrator.models import ChangeRequest, Outcome
 
 GOOD = (Path(__file__).parent / "fixtures" / "good_app.yaml").read_text()
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from clirun import ROOT, invoke
 
-from infra_orchestrator.config import Phase3Config, load_config
-from infra_orchestrator.models import Category, K8sObject, Severity
+from core.config import Phase3Config, load_config
+from core.models import Category, K8sObject, Severity
 from tools.contract import AppContract, app_roots, check_contract, extract_contract, js_contract, python_contract
 from tools.manifests import load_manifest_text
 

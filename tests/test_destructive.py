@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from infra_orchestrator.config import Config
-from infra_orchestrator.models import ChangeRequest
+from core.config import Config
+from core.models import ChangeRequest
 from tests.gitrepo import commit, isolate_git_env, make_repo
 from tools.analysis import collect
 from tools.checks import run_diff_checks

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from infra_orchestrator.config import Config
-from infra_orchestrator.models import ChangeRequest
+from core.config import Config
+from core.models import ChangeRequest
 from tools.analysis import collect, is_dockerfile
 from tools.checks import run_dockerfile_checks
 from tools.checks.dockerfile import parse, unpinned

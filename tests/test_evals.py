@@ -12,9 +12,9 @@ import yaml
 from clirun import ROOT, invoke
 from gitrepo import isolate_git_env
 
+from agents.llm.base import OfflineProvider
 from infra_orchestrator.evals.runner import run_suite
 from infra_orchestrator.evals.scenario import discover, scenario_json_schema
-from infra_orchestrator.providers.base import OfflineProvider
 
 SCENARIOS = ROOT / "evals" / "scenarios"
 FIXTURES = ROOT / "evals" / "fixtures"

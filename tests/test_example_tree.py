@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from infra_orchestrator.config import load_config
+from core.config import load_config
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 EXAMPLE = EXAMPLES / "todo-phase-iv"

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from gitrepo import Symlink, commit, git, isolate_git_env, make_repo, write_files
 
-from infra_orchestrator.errors import GitError, InputError
-from infra_orchestrator.models import ChangeSet, FileChange
+from core.errors import GitError, InputError
+from core.models import ChangeSet, FileChange
 from tools.git import (
     change_set_from_range,
     change_set_from_worktree,

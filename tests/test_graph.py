@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from agents.llm.base import OfflineProvider
+from core.models import AgentVerdict, ChangeRequest, DelegationPlan, Outcome
 from graph.builder import build_graph
 from graph.runner import initial_state, run_request
 from graph.state import GraphContext
-from infra_orchestrator.models import AgentVerdict, ChangeRequest, DelegationPlan, Outcome
-from infra_orchestrator.providers.base import OfflineProvider
 
 GOOD_DEPLOYMENT = (Path(__file__).parent / "fixtures" / "good_app.yaml").read_text()
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from gitrepo import Symlink, commit, git, isolate_git_env, make_repo
 
-from infra_orchestrator.config import Phase3Config
-from infra_orchestrator.errors import InputError
-from infra_orchestrator.models import Category, ChangeSet, FileChange, Severity
+from core.config import Phase3Config
+from core.errors import InputError
+from core.models import Category, ChangeSet, FileChange, Severity
 from tools.git import change_set_from_range
 from tools.guard import Boundaries, guard_change_set, normalize_path
 

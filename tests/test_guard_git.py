@@ -11,8 +11,8 @@ import pytest
 from gitrepo import Symlink, commit, git, isolate_git_env, make_repo, write_files
 
 from agents.policy import MergeInput, decide
-from infra_orchestrator.config import load_config
-from infra_orchestrator.models import ChangeRequest, Decision, DelegationPlan, Outcome
+from core.config import load_config
+from core.models import ChangeRequest, Decision, DelegationPlan, Outcome
 from tools import analysis
 
 CONFIG = """\

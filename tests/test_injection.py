@@ -15,10 +15,10 @@ import pytest
 import yaml
 from fakes.anthropic_server import Call, FakeModelServer, ToolUse, approve, plan
 
+from agents.llm import make_provider
+from core.config import Config, Phase3Config, ProviderConfig
+from core.models import ChangeRequest, Outcome
 from graph.runner import run_request
-from infra_orchestrator.config import Config, Phase3Config, ProviderConfig
-from infra_orchestrator.models import ChangeRequest, Outcome
-from infra_orchestrator.providers import make_provider
 
 PAYLOADS = yaml.safe_load((Path(__file__).parent / "injection" / "payloads.yaml").read_text())
 POD = {"kind": "Pod", "name": "p", "namespace": "shop"}

@@ -8,7 +8,7 @@ import pytest
 import yaml
 from clirun import invoke
 
-from infra_orchestrator.config import load_config
+from core.config import load_config
 from tools.layout import Boundaries, detect_layout
 
 

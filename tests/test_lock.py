@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from clirun import invoke
 
-from infra_orchestrator.config import Phase3Config
-from infra_orchestrator.errors import InputError
-from infra_orchestrator.models import Category, Severity
+from core.config import Phase3Config
+from core.errors import InputError
+from core.models import Category, Severity
 from tools.lock import LOCK_FILENAME, freeze, lock_findings, verify
 
 CONFIG = 'phase3:\n  protected: ["backend/src/**", "frontend/src/**"]\n  allowed: ["backend/src/generated/**"]\n'

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from infra_orchestrator.errors import InputError
-from infra_orchestrator.models import Category, Severity
+from core.errors import InputError
+from core.models import Category, Severity
 from tools.manifests import load_manifest_text, load_manifests
 from tools.workspace import MAX_FILE_BYTES, read_text, resolve_inside
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from fakes.anthropic_server import Call, Delay, Error, FakeModelServer, ToolUse, approve, default_responder, plan
 
+from agents.llm import make_provider, resolve_provider_name
+from core.config import Config, Phase3Config, PolicyConfig, ProviderConfig
+from core.models import ChangeRequest, Outcome
 from graph.runner import run_request
-from infra_orchestrator.config import Config, Phase3Config, PolicyConfig, ProviderConfig
-from infra_orchestrator.models import ChangeRequest, Outcome
-from infra_orchestrator.providers import make_provider, resolve_provider_name
 
 GOOD = (Path(__file__).parent / "fixtures" / "good_app.yaml").read_text()
 WEB = {"kind": "Deployment", "name": "web", "namespace": "shop"}
@@ -248,8 +248,8 @@ def test_offline_paths_never_import_the_sdk():
     import subprocess
     import sys
 
-    code = ("import sys; from graph.builder import build_graph; from infra_orchestrator.config import Config; "
-            "from infra_orchestrator.providers import make_provider; make_provider(Config()); build_graph(); "
+    code = ("import sys; from graph.builder import build_graph; from core.config import Config; "
+            "from agents.llm import make_provider; make_provider(Config()); build_graph(); "
             "assert 'anthropic' not in sys.modules, 'SDK imported'")
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from fakes.anthropic_server import FakeModelServer
 
+from agents.llm import make_provider
+from core.config import Config, Phase3Config, ProviderConfig
+from core.models import ChangeRequest
 from graph.runner import run_request
-from infra_orchestrator.config import Config, Phase3Config, ProviderConfig
-from infra_orchestrator.models import ChangeRequest
-from infra_orchestrator.providers import make_provider
-from infra_orchestrator.providers.redact import placeholder, redact, redact_text
+from tools.redact import placeholder, redact, redact_text
 
 PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun\n-----END RSA PRIVATE KEY-----"
 SECRETS = {

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from infra_orchestrator.config import Config, HelmConfig
-from infra_orchestrator.models import ChangeRequest, Severity
+from core.config import Config, HelmConfig
+from core.models import ChangeRequest, Severity
 from tools import rendering
 from tools.analysis import collect, walk_files
 from tools.rendering import (

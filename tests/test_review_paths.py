@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from gitrepo import commit, git, isolate_git_env, make_repo
 
+from core.config import load_config
+from core.models import ChangeRequest, Outcome
 from graph.runner import run_request
-from infra_orchestrator.config import load_config
-from infra_orchestrator.models import ChangeRequest, Outcome
 
 CONFIG = "phase3:\n  protected: ['backend/src/**', 'backend/lib']\n"
 
@@ -76,7 +76,7 @@ def test_dot_slash_globs_still_protect(repo: Path, glob: str):
 
 @pytest.mark.parametrize("glob", [" backend/src/**", "backend\\\\src\\\\**", "../backend/**", ""])
 def test_globs_that_would_match_nothing_are_config_errors(tmp_path: Path, glob: str):
-    from infra_orchestrator.errors import ConfigError
+    from core.errors import ConfigError
 
     (tmp_path / ".infra-orchestrator.yaml").write_text(f"phase3:\n  protected: [{glob!r}]\n")
     with pytest.raises(ConfigError, match="phase3.protected"):
@@ -84,7 +84,7 @@ def test_globs_that_would_match_nothing_are_config_errors(tmp_path: Path, glob: 
 
 
 def test_a_directory_in_place_of_the_config_is_a_config_error(tmp_path: Path):
-    from infra_orchestrator.errors import ConfigError
+    from core.errors import ConfigError
 
     (tmp_path / ".infra-orchestrator.yaml").mkdir()
     with pytest.raises(ConfigError, match="cannot read"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from infra_orchestrator.models import Severity
+from core.models import Severity
 from tools import schema
 from tools.manifests import load_manifest_text
 from tools.schema import SCHEMA_ID, resolve_version, schema_file, validate_objects

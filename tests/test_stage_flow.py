@@ -13,8 +13,8 @@ import pytest
 from clirun import ROOT, invoke
 from gitrepo import git, isolate_git_env
 
+from core.models import ChangeRequest, StageRequest
 from graph.runner import run_request
-from infra_orchestrator.models import ChangeRequest, StageRequest
 from tools.ledger import LEDGER_DIR, ledger_path, read_records, verify
 
 EXAMPLE = ROOT / "examples" / "todo-phase-iv"

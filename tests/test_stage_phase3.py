@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from gitrepo import commit, git, isolate_git_env
 
+from core.config import load_config
+from core.models import Outcome, StageRequest
 from graph.runner import run_request
-from infra_orchestrator.config import load_config
-from infra_orchestrator.models import Outcome, StageRequest
 
 FEATURES = Path(__file__).parent / "fixtures" / "features" / "complete"
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from infra_orchestrator.config import STAGES, WorkflowConfig
-from infra_orchestrator.errors import InputError
-from infra_orchestrator.models import Category, Severity
+from core.config import STAGES, WorkflowConfig
+from core.errors import InputError
+from core.models import Category, Severity
 from tools import ledger
 from tools.workflow import (
     DONE,

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from gitrepo import commit, git, isolate_git_env, make_repo
 
+from core.models import StageRequest
 from graph.runner import run_request
-from infra_orchestrator.models import StageRequest
 from tools.analysis import change_set_for
 from tools.workflow import feature_base
 

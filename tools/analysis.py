@@ -11,9 +11,9 @@ from pathlib import Path, PurePosixPath
 
 import pathspec
 
-from infra_orchestrator.config import Config
-from infra_orchestrator.errors import InputError
-from infra_orchestrator.models import ChangeRequest, ChangeSet, FileChange, Finding, K8sObject, StageRequest
+from core.config import Config
+from core.errors import InputError
+from core.models import ChangeRequest, ChangeSet, FileChange, Finding, K8sObject, StageRequest
 from tools import git
 from tools.checks import run_checks, run_diff_checks, run_dockerfile_checks
 from tools.contract import phase3_workspace_findings

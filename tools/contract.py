@@ -20,8 +20,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from infra_orchestrator.config import Phase3Config
-from infra_orchestrator.models import Category, Finding, K8sObject, Severity
+from core.config import Phase3Config
+from core.models import Category, Finding, K8sObject, Severity
 from tools.layout import literal_prefix
 from tools.lock import lock_findings
 

@@ -13,8 +13,8 @@ import subprocess
 from pathlib import Path
 from typing import NamedTuple
 
-from infra_orchestrator.errors import GitError
-from infra_orchestrator.models import ChangeSet, FileChange
+from core.errors import GitError
+from core.models import ChangeSet, FileChange
 from tools.guard import normalize_path
 
 GIT_TIMEOUT_S = 60

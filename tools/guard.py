@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import posixpath
 
-from infra_orchestrator.config import CONFIG_FILENAME, Phase3Config
-from infra_orchestrator.errors import InputError
-from infra_orchestrator.models import Category, ChangeSet, FileChange, Finding, Severity
+from core.config import CONFIG_FILENAME, Phase3Config
+from core.errors import InputError
+from core.models import Category, ChangeSet, FileChange, Finding, Severity
 from tools.layout import Boundaries, normalize_path
 
 __all__ = ["Boundaries", "guard_change_set", "normalize_path", "undefined_finding"]

@@ -13,7 +13,7 @@ from typing import Literal
 
 import pathspec
 
-from infra_orchestrator.errors import InputError
+from core.errors import InputError
 
 Zone = Literal["protected", "needs_approval", "allowed", "outside"]
 APP_DIRS = ("backend", "frontend", "api", "web", "server", "client")

@@ -24,10 +24,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from infra_orchestrator.errors import InputError
+from core.errors import InputError
 
 if TYPE_CHECKING:  # keeps the writer import light: concurrent writers start fast
-    from infra_orchestrator.models import Decision
+    from core.models import Decision
 
 LEDGER_DIR = Path("history/approvals")
 LEDGER_NAME = "ledger.jsonl"

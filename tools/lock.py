@@ -15,9 +15,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from infra_orchestrator.config import Phase3Config
-from infra_orchestrator.errors import InputError
-from infra_orchestrator.models import Category, Finding, Severity
+from core.config import Phase3Config
+from core.errors import InputError
+from core.models import Category, Finding, Severity
 from tools.guard import Boundaries
 from tools.layout import literal_prefix
 from tools.workspace import walk

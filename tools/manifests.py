@@ -24,8 +24,8 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from infra_orchestrator.errors import InputError
-from infra_orchestrator.models import Category, Finding, K8sObject, Severity
+from core.errors import InputError
+from core.models import Category, Finding, K8sObject, Severity
 from tools.workspace import UNREADABLE_ID, read_text
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -25,8 +25,8 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode
 
-from infra_orchestrator.config import Config
-from infra_orchestrator.models import Category, Finding, K8sObject, Severity
+from core.config import Config
+from core.models import Category, Finding, K8sObject, Severity
 from tools.manifests import load_manifest_text
 from tools.workspace import read_text
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from infra_orchestrator.models import Finding, Severity
+from core.models import Finding, Severity
 from tools.checks import CheckSpec
 
 SARIF_VERSION = "2.1.0"

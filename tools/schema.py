@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import fastjsonschema
 
-from infra_orchestrator.models import Category, Finding, K8sObject, Severity
+from core.models import Category, Finding, K8sObject, Severity
 
 if TYPE_CHECKING:  # jsonschema costs ~0.3 s to import: only objects that fail validation need it
     from jsonschema import Draft7Validator, ValidationError

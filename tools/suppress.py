@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
-from infra_orchestrator.models import K8sObject
+from core.models import K8sObject
 
 OUR_KEY = "infra-orchestrator.io/ignore"
 _CHECKOV_KEY = re.compile(r"checkov\.io/skip\d+$")

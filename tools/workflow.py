@@ -1,7 +1,7 @@
 """Spec-Kit Plus stage gates: deterministic checks that a feature under ``specs/NNN-name/`` finished a stage.
 
 Each :class:`Gate` is a named check (id ``WF-<STAGE>-<GATE>``) that scans the feature's artifacts and
-returns :class:`~infra_orchestrator.models.Finding` objects of category ``workflow``: severity ``high``
+returns :class:`~core.models.Finding` objects of category ``workflow``: severity ``high``
 for blocking failures, ``low`` for warnings. ``GATES`` maps every stage to the gates that mark it
 complete; ``ENTRY_GATES`` adds conditions for *entering* a stage (no open clarification markers before
 ``plan``, all checklists ticked before ``implement``). Unreadable files become findings, never tracebacks.
@@ -18,9 +18,9 @@ from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, Field
 
-from infra_orchestrator.config import STAGES, WorkflowConfig
-from infra_orchestrator.errors import InputError
-from infra_orchestrator.models import Category, Finding, Severity
+from core.config import STAGES, WorkflowConfig
+from core.errors import InputError
+from core.models import Category, Finding, Severity
 from tools import git, ledger
 
 CONSTITUTION_PATH = Path(".specify/memory/constitution.md")

@@ -11,8 +11,8 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from infra_orchestrator.errors import InputError
-from infra_orchestrator.models import Category, Finding, Severity
+from core.errors import InputError
+from core.models import Category, Finding, Severity
 
 PRUNE_DIRS = frozenset({".git", "node_modules", ".venv", "venv", "__pycache__", ".infra-orchestrator", ".mypy_cache",
                         ".tox"})

@@ -34,13 +34,13 @@ def chat(
     from rich.console import Console
     from rich.table import Table
 
+    from agents.llm import make_provider
+    from core.config import load_config
     from graph.builder import build_graph
     from graph.checkpointer import open_checkpointer
     from graph.runner import list_threads as threads_of
     from graph.state import GraphContext
     from infra_orchestrator.chat import ChatSession, line_reader, new_thread_id
-    from infra_orchestrator.config import load_config
-    from infra_orchestrator.providers import make_provider
 
     root = workspace_dir(path)
     loaded = load_config(root)

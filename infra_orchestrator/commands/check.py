@@ -17,8 +17,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from infra_orchestrator.errors import InputError
-from infra_orchestrator.models import Severity
+from core.errors import InputError
+from core.models import Severity
 
 
 class OutputFormat(str, Enum):
@@ -77,8 +77,8 @@ def _display(prefix: str, file: str | None) -> str | None:
 
 def run_engine(root: Path, rels: list[str], config_file: Path | None, profile: str | None) -> tuple[list, Severity]:
     """Findings of the engine over one target and the ``fail_on`` severity of its configuration."""
-    from infra_orchestrator.config import load_config
-    from infra_orchestrator.models import ChangeRequest
+    from core.config import load_config
+    from core.models import ChangeRequest
     from tools import analysis
 
     config = load_config(root, config_file).config
@@ -138,7 +138,7 @@ def check(
     """
     import sys
 
-    from infra_orchestrator.models import Finding
+    from core.models import Finding
     from tools.checks import PROFILES
 
     if profile is not None and profile not in PROFILES:

@@ -13,7 +13,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from infra_orchestrator.errors import InputError
+from core.errors import InputError
 
 err = Console(stderr=True, highlight=False)
 
@@ -47,7 +47,7 @@ def workspace_dir(path: Path) -> Path:
 
 
 def emit_decision(decision, fmt: DecisionFormat) -> None:
-    from infra_orchestrator.render import render
+    from core.render import render
 
     sys.stdout.write(render(decision, fmt.value))
     sys.stdout.flush()
@@ -55,9 +55,9 @@ def emit_decision(decision, fmt: DecisionFormat) -> None:
 
 
 def run_decision(req, label: str):
+    from agents.llm import make_provider
+    from core.config import load_config
     from graph.runner import run_request
-    from infra_orchestrator.config import load_config
-    from infra_orchestrator.providers import make_provider
 
     loaded = load_config(Path(req.workspace))
     provider = make_provider(loaded.config)

@@ -14,8 +14,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from core.errors import InputError
 from infra_orchestrator.commands.common import err
-from infra_orchestrator.errors import InputError
 
 
 class EvalProvider(str, Enum):
@@ -31,7 +31,7 @@ def register(app: typer.Typer) -> None:
 @contextmanager
 def _provider(provider: EvalProvider, record: bool, scenarios) -> Iterator[tuple]:
     """The per-scenario provider factory and after-check for ``provider`` (exit 2 when it cannot run)."""
-    from infra_orchestrator.providers.base import OfflineProvider
+    from agents.llm.base import OfflineProvider
 
     if record and provider is not EvalProvider.anthropic:
         raise InputError("--record needs --provider anthropic (it calls the real API and rewrites recordings)")
@@ -41,7 +41,7 @@ def _provider(provider: EvalProvider, record: bool, scenarios) -> Iterator[tuple
     if provider is EvalProvider.anthropic and not os.environ.get("ANTHROPIC_API_KEY"):
         raise InputError("--provider anthropic needs ANTHROPIC_API_KEY")
     if provider is EvalProvider.anthropic and not record:
-        from infra_orchestrator.providers.anthropic import AnthropicProvider
+        from agents.llm.anthropic import AnthropicProvider
 
         yield (lambda loaded, config: AnthropicProvider(config.provider)), None
         return

@@ -11,8 +11,8 @@ from typing import Annotated
 
 import typer
 
+from core.errors import EXIT_CLARIFICATION, EXIT_REJECTED, ConfigError, InputError
 from infra_orchestrator.commands.common import workspace_dir
-from infra_orchestrator.errors import EXIT_CLARIFICATION, EXIT_REJECTED, ConfigError, InputError
 
 guard_app = typer.Typer(help="Phase III guard: detect, freeze, verify and enforce the frozen application's boundaries.",
                         no_args_is_help=True)
@@ -30,7 +30,7 @@ def _merged_config(root: Path, phase3: dict) -> str:
     """The config file's text with ``phase3`` replaced by the proposal (other keys kept), validated."""
     import yaml
 
-    from infra_orchestrator.config import CONFIG_FILENAME, Config
+    from core.config import CONFIG_FILENAME, Config
 
     path = root / CONFIG_FILENAME
     data = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}) if path.exists() else {"version": 1}
@@ -52,7 +52,7 @@ def guard_init(
     """Detect the Phase III layout and propose a `phase3` block; never guesses (exit 3 when unsure)."""
     import yaml
 
-    from infra_orchestrator.config import CONFIG_FILENAME
+    from core.config import CONFIG_FILENAME
     from tools.layout import detect_layout
 
     if write and dry_run:
@@ -74,7 +74,7 @@ def guard_init(
 
 def guard_freeze(path: Annotated[Path, typer.Argument(help="Repository root.")] = Path(".")) -> None:
     """Write phase3.lock: sha256 and mode of every protected file, plus one tree digest."""
-    from infra_orchestrator.config import load_config
+    from core.config import load_config
     from tools.lock import freeze
 
     root = workspace_dir(path)

@@ -30,7 +30,7 @@ def review(
     Without --base/--head the directory is reviewed as a whole (every infrastructure file in scope);
     with --base the git range base..head is the change; --path names the paths a change touches.
     """
-    from infra_orchestrator.models import ChangeRequest
+    from core.models import ChangeRequest
 
     root = workspace_dir(path)
     req = ChangeRequest(workspace=str(root), base=base, head=head, worktree=worktree, paths=paths or [],

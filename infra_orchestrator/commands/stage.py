@@ -8,8 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from core.errors import InputError
 from infra_orchestrator.commands.common import DecisionFormat, emit_decision, run_decision, workspace_dir
-from infra_orchestrator.errors import InputError
 
 stage_app = typer.Typer(help="Spec-Kit Plus stage transitions of a feature under specs/NNN-name/.", no_args_is_help=True)
 
@@ -41,7 +41,7 @@ def stage_approve(
     fmt: Annotated[DecisionFormat, typer.Option("--format", "-f", help="Output format.")] = DecisionFormat.text,
 ) -> None:
     """Approve a stage transition: [STAGE APPROVAL DECISION: ...] with the four-line Validation Summary."""
-    from infra_orchestrator.models import StageRequest
+    from core.models import StageRequest
     from tools.ledger import LEDGER_DIR
     from tools.workflow import TARGETS
 
@@ -65,7 +65,7 @@ def stage_status(
     from rich.console import Console
     from rich.table import Table
 
-    from infra_orchestrator.config import load_config
+    from core.config import load_config
     from tools.workflow import feature_status
 
     root = workspace_dir(path)

@@ -27,8 +27,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from agents.llm.opinion import PLAN_TOOL
 from infra_orchestrator.evals.runner import WORKDIR_PREFIX
-from infra_orchestrator.providers.opinion import PLAN_TOOL
 
 RECORDINGS = "recordings"
 ANTHROPIC_API = "https://api.anthropic.com"
@@ -192,7 +192,7 @@ def replay_key() -> Iterator[None]:
 
 def provider_factory(server: ReplayServer, *, backoff_s: float = 0.0):
     """Per scenario, the real Claude-backed provider pointed at ``server`` (no backoff when replaying)."""
-    from infra_orchestrator.providers.anthropic import AnthropicProvider  # once, before the worker threads
+    from agents.llm.anthropic import AnthropicProvider  # once, before the worker threads
 
     def make(loaded, config):
         settings = config.provider.model_copy(update={"name": "anthropic",

@@ -14,9 +14,9 @@ from xml.etree import ElementTree as ET
 
 from pydantic import BaseModel, Field, ValidationError
 
-from infra_orchestrator.errors import InputError
+from core.errors import InputError
+from core.models import Outcome
 from infra_orchestrator.evals.runner import USAGE_KEYS, ScenarioResult
-from infra_orchestrator.models import Outcome
 
 DEFAULT_TOLERANCE = 0.02
 OUTCOMES = [o.value for o in Outcome]

@@ -11,11 +11,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from infra_orchestrator.config import Config, load_config
+from agents.llm.base import Provider
+from core.config import Config, load_config
+from core.models import ChangeRequest, Decision, Outcome, StageRequest
 from infra_orchestrator.evals.scenario import FindingSpec, LoadedScenario, RequestSpec, Scenario
 from infra_orchestrator.evals.workspace import BASE_REF, HEAD_REF, WorkspaceBuilder
-from infra_orchestrator.models import ChangeRequest, Decision, Outcome, StageRequest
-from infra_orchestrator.providers.base import Provider
 
 Status = Literal["pass", "fail", "error", "skipped"]
 ProviderFactory = Callable[[LoadedScenario, Config], Provider]

@@ -11,8 +11,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from infra_orchestrator.errors import InputError
-from infra_orchestrator.models import Outcome
+from core.errors import InputError
+from core.models import Outcome
 
 SCENARIO_FILE = "scenario.yaml"
 PENDING_PREFIX = "pending:"

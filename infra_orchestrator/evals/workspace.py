@@ -18,8 +18,8 @@ from pathlib import Path
 
 import yaml
 
-from infra_orchestrator.config import CONFIG_FILENAME
-from infra_orchestrator.errors import InputError
+from core.config import CONFIG_FILENAME
+from core.errors import InputError
 from infra_orchestrator.evals.scenario import Layer, LoadedScenario
 
 BASE_REF = "HEAD~1"

@@ -21,8 +21,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
-from infra_orchestrator.config import Config
-from infra_orchestrator.models import Category, Finding, K8sObject, ResourceRef, Severity
+from core.config import Config
+from core.models import Category, Finding, K8sObject, ResourceRef, Severity
 from tools.suppress import peer_ids, suppression_for
 
 Scope = Literal["object", "set", "dockerfile", "diff"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from infra_orchestrator.models import Category, K8sObject, Severity
+from core.models import Category, K8sObject, Severity
 from tools.checks.core import check
 from tools.checks.podspec import (
     PodIndex,

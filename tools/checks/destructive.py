@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from infra_orchestrator.models import Category, K8sObject, Severity
+from core.models import Category, K8sObject, Severity
 from tools.checks.core import check
 
 Key = tuple[str, str, str, str]

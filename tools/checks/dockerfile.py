@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import NamedTuple
 
-from infra_orchestrator.models import Category, Severity
+from core.models import Category, Severity
 from tools.checks.core import check
 
 _CONTINUATION = re.compile(r"\\\s*$")

@@ -8,7 +8,7 @@ import posixpath
 import re
 from collections.abc import Iterator
 
-from infra_orchestrator.models import Category, K8sObject, Severity
+from core.models import Category, K8sObject, Severity
 from tools.checks.core import Hit, check
 from tools.checks.podspec import (
     WORKLOAD_KINDS,

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from infra_orchestrator.models import K8sObject
+from core.models import K8sObject
 from tools.checks.core import Hit
 
 WORKLOAD_KINDS = frozenset(

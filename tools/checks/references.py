@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from infra_orchestrator.models import Category, K8sObject, Severity
+from core.models import Category, K8sObject, Severity
 from tools.checks.core import Hit, check
 from tools.checks.podspec import as_dict, as_list, containers, name_of, pod_spec, pod_template, spec_of
 

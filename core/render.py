@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from infra_orchestrator.models import Decision
+from core.models import Decision
 
 MAX_TEXT_ISSUES = 40
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import httpx
 
-from infra_orchestrator.config import ProviderConfig
-from infra_orchestrator.providers.llm import Prompt, Repair, Reply, Tool, ToolCallingProvider, Usage
+from agents.llm.llm import Prompt, Repair, Reply, Tool, ToolCallingProvider, Usage
+from core.config import ProviderConfig
 
 DEFAULT_BASE_URL = "http://localhost:11434/v1"
 """Ollama's OpenAI-compatible endpoint; override with ``provider.base_url`` or ``OPENAI_BASE_URL``."""

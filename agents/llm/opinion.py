@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from infra_orchestrator.models import AgentVerdict, Category, Finding, Outcome, ResourceRef, Severity
+from core.models import AgentVerdict, Category, Finding, Outcome, ResourceRef, Severity
 
 CONFLICT_ID = "AGENT-CONFLICT"
 VERDICT_TOOL = "submit_verdict"

@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from infra_orchestrator.config import ProviderConfig
-from infra_orchestrator.providers.llm import Prompt, Repair, Reply, Tool, ToolCallingProvider, Usage
+from agents.llm.llm import Prompt, Repair, Reply, Tool, ToolCallingProvider, Usage
+from core.config import ProviderConfig
 
 _CACHE = {"type": "ephemeral"}
 

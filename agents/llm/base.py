@@ -12,7 +12,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
 
-from infra_orchestrator.models import AgentVerdict, DelegationPlan, Finding
+from core.models import AgentVerdict, DelegationPlan, Finding
 
 
 class ObjectSummary(BaseModel):

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import os
 
-from infra_orchestrator.config import Config
-from infra_orchestrator.errors import ConfigError
-from infra_orchestrator.providers.base import OfflineProvider, Provider
+from agents.llm.base import OfflineProvider, Provider
+from core.config import Config
+from core.errors import ConfigError
 
-_HAS_ANTHROPIC = True  # the Claude-backed provider ships (infra_orchestrator.providers.anthropic)
+_HAS_ANTHROPIC = True  # the Claude-backed provider ships (agents.llm.anthropic)
 
 
 def resolve_provider_name(config: Config) -> str:
@@ -28,11 +28,11 @@ def make_provider(config: Config) -> Provider:
     if name == "offline":
         return OfflineProvider()
     if name == "anthropic":
-        from infra_orchestrator.providers.anthropic import AnthropicProvider
+        from agents.llm.anthropic import AnthropicProvider
 
         return AnthropicProvider(config.provider)
     if name == "openai":
-        from infra_orchestrator.providers.openai_compat import OpenAICompatProvider
+        from agents.llm.openai_compat import OpenAICompatProvider
 
         return OpenAICompatProvider(config.provider)
     raise ConfigError(f"provider '{name}' is not available in this build; use provider.name: offline")

@@ -14,8 +14,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from infra_orchestrator.errors import ConfigError
-from infra_orchestrator.models import Severity
+from core.errors import ConfigError
+from core.models import Severity
 
 CONFIG_FILENAME = ".infra-orchestrator.yaml"
 STAGES = ("constitution", "specify", "clarify", "plan", "tasks", "analyze", "implement")

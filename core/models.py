@@ -228,7 +228,7 @@ class DecisionMetadata(BaseModel):
 
 
 class Decision(BaseModel):
-    """The orchestrator's answer, rendered in the seed's format by ``infra_orchestrator.render``."""
+    """The orchestrator's answer, rendered in the seed's format by ``core.render``."""
 
     outcome: Outcome
     kind: Literal["change", "stage"]

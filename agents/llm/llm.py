@@ -1,6 +1,6 @@
 """The model-backed provider, independent of the wire protocol.
 
-:class:`ToolCallingProvider` implements :class:`~infra_orchestrator.providers.base.Provider` for any API that can
+:class:`ToolCallingProvider` implements :class:`~agents.llm.base.Provider` for any API that can
 force a tool call. It builds the prompts (a cached static system part, a cached check catalog, and the request
 as redacted, JSON-encoded ``<data>``), validates the tool input against :mod:`.opinion`, allows ONE repair turn,
 and owns the retries: tenacity around each call (the SDK never retries), transient errors only, jittered
@@ -20,12 +20,12 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_any, wait_random_exponential
 
-from infra_orchestrator.config import ProviderConfig
-from infra_orchestrator.models import AgentVerdict, Category, DelegationPlan
-from infra_orchestrator.providers.base import SpecialistInput, SupervisorInput
-from infra_orchestrator.providers.opinion import PLAN_TOOL, VERDICT_TOOL, AgentOpinion, PlanOpinion, to_verdict
-from infra_orchestrator.providers.redact import redact
+from agents.llm.base import SpecialistInput, SupervisorInput
+from agents.llm.opinion import PLAN_TOOL, VERDICT_TOOL, AgentOpinion, PlanOpinion, to_verdict
+from core.config import ProviderConfig
+from core.models import AgentVerdict, Category, DelegationPlan
 from prompts import load_prompt
+from tools.redact import redact
 
 RETRY_AFTER_CAP_S = 20.0
 """A server's ``retry-after`` is honoured up to this many seconds (and never beyond the decision budget)."""

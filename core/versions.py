@@ -6,7 +6,7 @@ import platform
 from functools import cache
 from importlib import metadata
 
-from infra_orchestrator import __version__
+from core import __version__
 
 _PACKAGES = ("langgraph", "anthropic", "pydantic", "kubernetes-validate", "mcp")
 
