@@ -212,3 +212,12 @@ def test_a_config_file_that_disables_a_phase3_id_makes_check_exit_2(tmp_path, mo
     monkeypatch.chdir(tmp_path)
     result = invoke("check", ".")
     assert result.returncode == 2 and "PHASE3-LOCK-MISMATCH cannot be enabled or disabled" in result.stderr
+
+
+def test_the_catalog_answers_for_an_id_or_a_peers_id(capsys):
+    from tools.checks.catalog import main
+
+    assert main(["DL3002", "WF-PHR-MISSING"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("DOCKER-USER-ROOT: ") and "varies: high (blocking)" in out and "#wf-phr-missing" in out
+    assert main(["NOPE-NOPE"]) == 2 and "not in the catalog" in capsys.readouterr().err

@@ -13,6 +13,8 @@ A :class:`Hit` is a message about one container, so that container-level suppres
 The runners (:func:`run_checks`, :func:`run_dockerfile_checks`, :func:`run_diff_checks`) select checks by
 profile and ``checks.enabled``/``checks.disabled``, turn messages into :class:`Finding` objects, apply
 suppression annotations (:mod:`tools.suppress`) and shield the scan from checks that crash on malformed input.
+A :class:`CheckSpec` is a catalog entry (:mod:`tools.catalog`, where the ids produced outside the registry are
+listed); a selection naming an id the catalog lacks, or one that cannot be deselected, is a ``ConfigError``.
 """
 
 from __future__ import annotations

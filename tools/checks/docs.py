@@ -26,6 +26,7 @@ Spec-Kit Plus stage gates and the agents' findings. A check is a pure function r
 This page is generated from both, and a test fails when it is stale or when code emits an id that is not
 catalogued. Ids follow the consolidated catalog of kube-linter, kube-score, Polaris, checkov, hadolint and the
 Pod Security Standards; the peers' ids are listed for each check and are accepted in suppressions.
+`uv run python -m tools.checks.catalog ID` prints one entry (a peer's id, such as `DL3002`, finds ours).
 
 Container rules apply to containers, init containers and ephemeral containers (resource and probe rules skip
 the kinds that cannot carry them). Security contexts are resolved as the kubelet does: a container's setting
