@@ -148,3 +148,19 @@ def test_every_result_has_a_catalogued_rule_and_no_fallback_exists(schema):
     stray = Finding(check_id="SCH-NOT-CATALOGUED", severity=Severity.low, category=Category.schema, message="m")
     with pytest.raises(KeyError, match="not in the catalog"):
         to_sarif([stray], "0.1.0")
+
+
+def test_a_finding_about_no_file_is_a_notification_so_code_scanning_accepts_the_log(schema):
+    note = Finding(check_id="SCH-SCHEMA-VALID", severity=Severity.info, category=Category.schema,
+                   message="Kubernetes 1.99 has no bundled schemas")
+    located = Finding(check_id="SCH-YAML-INVALID", severity=Severity.high, category=Category.schema, message="m",
+                      file="k8s/a.yaml", line=2)
+    log = to_sarif([note, located], "0.1.0", cwd=Path("/nonexistent"))
+    validate(log, schema)
+    run = log["runs"][0]
+    assert [r["ruleId"] for r in run["results"]] == ["SCH-YAML-INVALID"]
+    assert all(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in run["results"])
+    [notification] = run["invocations"][0]["toolExecutionNotifications"]
+    rules = run["tool"]["driver"]["rules"]
+    assert notification["message"]["text"] == note.message and notification["level"] == "note"
+    assert rules[notification["associatedRule"]["index"]]["id"] == "SCH-SCHEMA-VALID"

@@ -10,7 +10,10 @@ relative to the repository root (``%SRCROOT%``: the nearest directory above the 
 ``.git``, else the working directory), whatever directory ``check`` ran from. ``partialFingerprints`` hash the
 id, the file, the object (kind, namespace, name) and the field path, never the line or the message, so an
 alert survives unrelated edits; findings sharing all of these are told apart by their order. Suppressed
-findings carry an ``inSource`` suppression with the annotation's reason.
+findings carry an ``inSource`` suppression with the annotation's reason. A finding about no file (the note that
+the configured Kubernetes version has no bundled schemas, a cross-object check that could not run) becomes a
+``toolExecutionNotification`` of the run's invocation, with its rule: code scanning refuses a whole log in which
+one result has no location.
 """
 
 from __future__ import annotations
@@ -92,9 +95,7 @@ def _artifact(file: str, cwd: Path, root: Path) -> dict[str, Any]:
         return {"uri": full.as_uri()}
 
 
-def _location(finding: Finding, artifact: dict[str, Any] | None) -> list[dict[str, Any]]:
-    if artifact is None:
-        return []
+def _location(finding: Finding, artifact: dict[str, Any]) -> list[dict[str, Any]]:
     physical: dict[str, Any] = {"artifactLocation": artifact}
     if finding.line:
         region: dict[str, Any] = {"startLine": finding.line}
@@ -108,15 +109,15 @@ def _location(finding: Finding, artifact: dict[str, Any] | None) -> list[dict[st
     return [location]
 
 
-def _identity(finding: Finding, artifact: dict[str, Any] | None) -> str:
+def _identity(finding: Finding, artifact: dict[str, Any]) -> str:
     """What an alert is about, independent of lines and wording: id, file, object and field path."""
     ref = finding.resource
-    parts = [finding.check_id, (artifact or {}).get("uri", ""), ref.kind or "", ref.namespace or "", ref.name or "",
+    parts = [finding.check_id, artifact["uri"], ref.kind or "", ref.namespace or "", ref.name or "",
              str(getattr(finding, "field", None) or "")]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
 
 
-def _result(finding: Finding, index: int, artifact: dict[str, Any] | None, fingerprint: str) -> dict[str, Any]:
+def _result(finding: Finding, index: int, artifact: dict[str, Any], fingerprint: str) -> dict[str, Any]:
     result: dict[str, Any] = {
         "ruleId": finding.check_id,
         "ruleIndex": index,
@@ -130,6 +131,12 @@ def _result(finding: Finding, index: int, artifact: dict[str, Any] | None, finge
         result["suppressions"] = [{"kind": "inSource", "status": "accepted",
                                    "justification": finding.suppression_reason or ""}]
     return result
+
+
+def _notification(finding: Finding, index: int) -> dict[str, Any]:
+    return {"level": level(finding.severity), "message": {"text": finding.message},
+            "associatedRule": {"id": finding.check_id, "index": index},
+            "properties": {"severity": finding.severity.value, "category": finding.category.value}}
 
 
 def _rules(findings: list[Finding]) -> tuple[list[dict[str, Any]], dict[str, int]]:
@@ -154,7 +161,9 @@ def to_sarif(findings: Iterable[Finding], tool_version: str, cwd: Path | None = 
     cwd = Path.cwd() if cwd is None else cwd
     root = repository_root(cwd)
     rules, index = _rules(findings)
-    artifacts = [_artifact(f.file, cwd, root) if f.file else None for f in findings]
+    notifications = [_notification(f, index[f.check_id]) for f in findings if not f.file]
+    findings = [f for f in findings if f.file]
+    artifacts = [_artifact(f.file, cwd, root) for f in findings]
     identities = [_identity(f, a) for f, a in zip(findings, artifacts, strict=True)]
     fingerprints: dict[int, str] = {}
     seen: dict[str, int] = {}
@@ -171,6 +180,7 @@ def to_sarif(findings: Iterable[Finding], tool_version: str, cwd: Path | None = 
                                 "rules": rules}},
             "originalUriBaseIds": {SRCROOT: {"description": {"text": "The repository root: the nearest directory "
                                                                       "holding .git above where check ran."}}},
+            "invocations": [{"executionSuccessful": True, "toolExecutionNotifications": notifications}],
             "columnKind": "unicodeCodePoints",
             "results": results,
         }],
