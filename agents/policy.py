@@ -32,6 +32,7 @@ from core.models import (
     Severity,
     SummaryStatus,
 )
+from tools.catalog import finding
 
 K8S_CATEGORIES = {Category.security, Category.scalability, Category.observability, Category.schema}
 
@@ -72,8 +73,8 @@ def answer_to(m: MergeInput, f: Finding) -> str:
 def declined_findings(m: MergeInput, findings: list[Finding]) -> list[Finding]:
     """A Phase III violation for every question the person answered "no" (it rejects, like any violation)."""
     return [
-        Finding(check_id=DECLINED, severity=Severity.critical, category=Category.phase3, file=f.file, source="user",
-                message=f"approval declined by the user (answered '{answer_to(m, f)}'): {f.question}",
+        finding(DECLINED, f"approval declined by the user (answered '{answer_to(m, f)}'): {f.question}",
+                file=f.file, source="user",
                 remediation=f.remediation)
         for f in findings if f.question and answer_to(m, f) in NO
     ]

@@ -12,6 +12,7 @@ import pytest
 
 from core.config import ChecksConfig, Config
 from core.models import Category, K8sObject, Severity
+from tools.catalog import PEER_TOOLS
 from tools.checks import CHECK_ERROR_ID, CheckSpec, core, registry, run_checks, run_diff_checks, run_dockerfile_checks
 from tools.manifests import load_manifest_text, load_manifests
 
@@ -59,7 +60,7 @@ def test_registry_has_the_required_checks_with_complete_metadata():
         assert spec.title and spec.description and spec.remediation, spec.id
         assert spec.scope in core.SCOPES and spec.pss in (None, "baseline", "restricted")
         assert isinstance(spec.category, Category) and isinstance(spec.severity, Severity)
-        assert set(spec.peers) <= {"kube-linter", "kube-score", "polaris", "checkov"}, spec.id
+        assert set(spec.peers) <= set(PEER_TOOLS), spec.id
         assert isinstance(spec.default_enabled, bool) and (spec.kinds is None or spec.scope == "object")
 
 

@@ -15,6 +15,7 @@ from core.config import Config
 from core.errors import InputError
 from core.models import ChangeRequest, ChangeSet, FileChange, Finding, K8sObject, StageRequest
 from tools import git
+from tools.catalog import deselect
 from tools.checks import run_checks, run_diff_checks, run_dockerfile_checks
 from tools.contract import phase3_workspace_findings
 from tools.guard import guard_change_set
@@ -200,7 +201,8 @@ def schema_findings(objects: list[K8sObject], config: Config) -> list[Finding]:
 
 def engine_findings(collected: Collected, config: Config) -> list[Finding]:
     """The engine alone: intake findings, the check catalog and schema validation over the collected objects."""
-    return [*collected.findings, *run_checks(collected.objects, config), *schema_findings(collected.objects, config)]
+    found = [*collected.findings, *run_checks(collected.objects, config), *schema_findings(collected.objects, config)]
+    return deselect(found, config.checks)
 
 
 def deterministic_findings(req: ChangeRequest | StageRequest, collected: Collected, config: Config) -> list[Finding]:
@@ -211,4 +213,4 @@ def deterministic_findings(req: ChangeRequest | StageRequest, collected: Collect
         findings += guard_change_set(collected.changes, config.phase3, os.path.realpath(req.workspace))
     elif collected.changes.mode != "directory":  # a stage request on a feature branch: guard its commits
         findings += guard_change_set(collected.changes, config.phase3, os.path.realpath(req.workspace))
-    return sorted(findings, key=Finding.sort_key)
+    return sorted(deselect(findings, config.checks), key=Finding.sort_key)

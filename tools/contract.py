@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.config import Phase3Config
-from core.models import Category, Finding, K8sObject, Severity
+from core.models import Finding, K8sObject, Severity
+from tools.catalog import finding
 from tools.layout import literal_prefix
 from tools.lock import lock_findings
 
@@ -284,8 +285,8 @@ def _env_from_keys(container: dict, objects: list[K8sObject]) -> set[str] | None
 
 
 def _finding(check_id: str, severity: Severity, obj: K8sObject, message: str, remediation: str) -> Finding:
-    return Finding(check_id=check_id, severity=severity, category=Category.phase3, resource=obj.ref(),
-                   file=obj.rendered_from or obj.file, line=obj.line, message=message, remediation=remediation)
+    return finding(check_id, message, severity=severity, resource=obj.ref(), file=obj.rendered_from or obj.file,
+                   line=obj.line, remediation=remediation)
 
 
 def _env_findings(app: AppContract, obj: K8sObject, container: dict, objects: list[K8sObject]) -> list[Finding]:

@@ -11,7 +11,8 @@ import posixpath
 
 from core.config import CONFIG_FILENAME, Phase3Config
 from core.errors import InputError
-from core.models import Category, ChangeSet, FileChange, Finding, Severity
+from core.models import ChangeSet, FileChange, Finding
+from tools.catalog import finding
 from tools.layout import Boundaries, normalize_path
 
 __all__ = ["Boundaries", "guard_change_set", "normalize_path", "undefined_finding"]
@@ -54,8 +55,8 @@ def _sides(change: FileChange) -> list[tuple[str, str]]:
 
 
 def _protected_finding(path: str, what: str) -> Finding:
-    return Finding(
-        check_id=PROTECTED, severity=Severity.critical, category=Category.phase3, file=path,
+    return finding(
+        PROTECTED, file=path,
         message=f"{path}: {what}; it is Phase III code, which is immutable for infrastructure work",
         remediation=f"Revert the change so {path} matches the Phase III baseline; keep infrastructure "
         "changes outside the protected paths.",
@@ -63,8 +64,8 @@ def _protected_finding(path: str, what: str) -> Finding:
 
 
 def _approval_finding(path: str, what: str) -> Finding:
-    return Finding(
-        check_id=NEEDS_APPROVAL, severity=Severity.medium, category=Category.phase3, file=path,
+    return finding(
+        NEEDS_APPROVAL, file=path,
         message=f"{path}: {what}; it is Phase III build configuration, which may change only with approval",
         remediation=f"Confirm the change to {path} is infrastructure-only, or revert it.",
         question=f"{path} is build configuration of Phase III: approve this change as infrastructure-only? [y/N]",
@@ -100,8 +101,8 @@ def _symlink_finding(change: FileChange, bounds: Boundaries, root: str | None) -
     if dest is None or ("protected" not in (bounds.classify(dest), bounds.classify(dest, is_dir=True))
                         and not bounds.encloses_protected(dest)):
         return None
-    return Finding(
-        check_id=SYMLINK, severity=Severity.critical, category=Category.phase3, file=change.path,
+    return finding(
+        SYMLINK, file=change.path,
         message=f"{change.path}: symlink to '{change.symlink_target}' points into protected Phase III "
         f"path {dest}; writes through it would modify immutable Phase III code",
         remediation=f"Remove the symlink {change.path} or point it outside the Phase III paths.",
@@ -122,8 +123,8 @@ def _change_findings(change: FileChange, bounds: Boundaries, root: str | None) -
 
 def undefined_finding() -> Finding:
     """The finding reported when no Phase III boundaries are declared."""
-    return Finding(
-        check_id=UNDEFINED, severity=Severity.medium, category=Category.phase3,
+    return finding(
+        UNDEFINED,
         message="Phase III boundaries are not declared (phase3.protected is empty); "
         "changes to frozen application code cannot be detected",
         remediation=f"Declare the Phase III globs under `phase3.protected` in {CONFIG_FILENAME}, "

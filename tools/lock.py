@@ -17,7 +17,8 @@ from pathlib import Path
 
 from core.config import Phase3Config
 from core.errors import InputError
-from core.models import Category, Finding, Severity
+from core.models import Finding, Severity
+from tools.catalog import finding
 from tools.guard import Boundaries
 from tools.layout import literal_prefix
 from tools.workspace import walk
@@ -166,8 +167,8 @@ def verify(root: Path) -> LockDiff | None:
 
 
 def _mismatch(path: str, what: str) -> Finding:
-    return Finding(
-        check_id=MISMATCH, severity=Severity.critical, category=Category.phase3, file=path,
+    return finding(
+        MISMATCH, file=path,
         message=f"{path}: {what} since {LOCK_FILENAME} was frozen; it is Phase III code, which is immutable "
         "for infrastructure work (caught by the lock, whatever git history says)",
         remediation=f"Restore {path} to its frozen state (`infra-orchestrator guard verify` lists every "
@@ -184,16 +185,16 @@ def lock_findings(root: Path, phase3: Phase3Config) -> list[Finding]:
     try:
         lock = read_lock(root)
     except InputError as exc:
-        return [Finding(check_id=INVALID, severity=Severity.high, category=Category.phase3, file=LOCK_FILENAME,
-                        message=str(exc), remediation="Regenerate the lock with `infra-orchestrator guard freeze`.")]
+        return [finding(INVALID, str(exc), file=LOCK_FILENAME,
+                        remediation="Regenerate the lock with `infra-orchestrator guard freeze`.")]
     if lock is None:
         return []
     diff = diff_entries(lock["files"], snapshot(root, lock["protected"], lock["allowed"]))
     findings = [_mismatch(p, "added") for p in diff.added] + [_mismatch(p, "removed") for p in diff.removed]
     findings += [_mismatch(p, f"changed ({what})") for p, what in diff.changed]
     if (lock["protected"], lock["allowed"]) != (list(phase3.protected), list(phase3.allowed)):
-        findings.append(Finding(
-            check_id=INVALID, severity=Severity.medium, category=Category.phase3, file=LOCK_FILENAME,
+        findings.append(finding(
+            INVALID, severity=Severity.medium, file=LOCK_FILENAME,
             message=f"{LOCK_FILENAME} was frozen with other phase3 globs than the configuration declares; "
             "it is verified with its own globs",
             remediation="Refreeze with `infra-orchestrator guard freeze` once the new boundaries are approved.",

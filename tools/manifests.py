@@ -25,7 +25,8 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from core.errors import InputError
-from core.models import Category, Finding, K8sObject, Severity
+from core.models import Finding, K8sObject, Severity
+from tools.catalog import finding
 from tools.workspace import UNREADABLE_ID, read_text
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -57,8 +58,7 @@ _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 def _finding(check_id: str, severity: Severity, message: str, file: str, line: int | None) -> Finding:
-    return Finding(check_id=check_id, severity=severity, category=Category.schema, message=message,
-                   file=file, line=line)
+    return finding(check_id, message, severity=severity, file=file, line=line)
 
 
 def _silently_skipped(file: str) -> bool:
@@ -81,8 +81,9 @@ def _template_findings(file: str) -> list[Finding]:
     """Chart ``templates/`` are the renderer's business (no finding); other templates get an info note."""
     if "templates" in PurePosixPath(file.replace("\\", "/")).parent.parts:
         return []
-    return [Finding(check_id=TEMPLATE_ID, severity=Severity.medium, category=Category.schema, file=file,
-                    message="file is a Go/Helm template ('{{ }}') outside a chart's templates/: it was not analysed",
+    return [finding(TEMPLATE_ID,
+                    "file is a Go/Helm template ('{{ }}') outside a chart's templates/: it was not analysed",
+                    file=file,
                     remediation="Render it (put it in a Helm chart or Kustomization) or remove the template syntax.",
                     question=f"{file} is a template outside a chart and was not analysed: approve it unanalysed? [y/N]")]
 

@@ -26,7 +26,8 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode
 
 from core.config import Config
-from core.models import Category, Finding, K8sObject, Severity
+from core.models import Finding, K8sObject, Severity
+from tools.catalog import finding
 from tools.manifests import load_manifest_text
 from tools.workspace import read_text
 
@@ -55,8 +56,7 @@ class RenderResult:
 
 def _finding(check_id: str, severity: Severity, message: str, file: str | None, line: int | None = None,
              remediation: str | None = None) -> Finding:
-    return Finding(check_id=check_id, severity=severity, category=Category.schema, message=message,
-                   file=file, line=line, remediation=remediation)
+    return finding(check_id, message, severity=severity, file=file, line=line, remediation=remediation)
 
 
 def _first_line(text: str) -> str:
@@ -302,16 +302,14 @@ def chart_values_findings(root: Path, chart_dir: str, config: Config) -> list[Fi
             continue
     used = values_used(_chart_texts(root, chart_dir))
     findings = [
-        Finding(check_id=UNDEFINED_ID, severity=Severity.medium, category=Category.schema,
-                message=f".Values.{path} is used but not defined in values.yaml (it renders as empty)",
+        finding(UNDEFINED_ID, f".Values.{path} is used but not defined in values.yaml (it renders as empty)",
                 file=file, line=line,
                 remediation="Define the value (with a safe default) in values.yaml, or remove the reference.")
         for path, (file, line) in sorted(used.items()) if not is_defined(defined, path)
     ]
     skip = _subchart_keys(root, chart_dir)
     findings += [
-        Finding(check_id=UNUSED_ID, severity=Severity.low, category=Category.schema,
-                message=f"value '{path}' is defined but no template uses it", file=values_rel, line=line,
+        finding(UNUSED_ID, f"value '{path}' is defined but no template uses it", file=values_rel, line=line,
                 remediation="Remove the value, or use it in a template.")
         for path, line in unused_values(tree, used) if path.split(".")[0] not in skip
     ]

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import fastjsonschema
 
-from core.models import Category, Finding, K8sObject, Severity
+from core.models import Finding, K8sObject, Severity
+from tools.catalog import finding
 
 if TYPE_CHECKING:  # jsonschema costs ~0.3 s to import: only objects that fail validation need it
     from jsonschema import Draft7Validator, ValidationError
@@ -137,10 +138,7 @@ def _explainer(version: str, filename: str) -> Draft7Validator:
 
 
 def _finding(obj: K8sObject, severity: Severity, message: str) -> Finding:
-    return Finding(check_id=SCHEMA_ID, severity=severity, category=Category.schema, message=message,
-                   resource=obj.ref(), file=obj.file, line=obj.line,
-                   remediation="Fix the field so the object matches the Kubernetes API schema "
-                               "(`kubectl explain <kind>.<field>` shows it).")
+    return finding(SCHEMA_ID, message, severity=severity, resource=obj.ref(), file=obj.file, line=obj.line)
 
 
 def describe_error(error: ValidationError) -> tuple[Severity, str]:
@@ -186,7 +184,9 @@ def validate_objects(objects: list[K8sObject], version: str) -> list[Finding]:
     used, note = resolve_version(version)
     findings: list[Finding] = []
     if note:
-        findings.append(Finding(check_id=SCHEMA_ID, severity=Severity.info, category=Category.schema, message=note))
+        findings.append(finding(SCHEMA_ID, note, severity=Severity.info,
+                                remediation="Set `kubernetes.version` to a bundled version, or upgrade "
+                                            "kubernetes-validate."))
     unknown: set[tuple[str, str]] = set()
     for obj in objects:
         filename = schema_file(obj.api_version, obj.kind)

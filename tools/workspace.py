@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from core.errors import InputError
-from core.models import Category, Finding, Severity
+from core.models import Finding, Severity
+from tools.catalog import finding
 
 PRUNE_DIRS = frozenset({".git", "node_modules", ".venv", "venv", "__pycache__", ".infra-orchestrator", ".mypy_cache",
                         ".tox"})
@@ -50,7 +51,7 @@ def walk(start: Path) -> Iterator[tuple[Path, bool]]:
 
 def _unreadable(rel: str, message: str, severity: Severity = Severity.medium) -> Finding:
     """A file in scope that could not be analysed: never approved silently, a person is asked."""
-    return Finding(check_id=UNREADABLE_ID, severity=severity, category=Category.schema, message=message, file=rel,
+    return finding(UNREADABLE_ID, message, severity=severity, file=rel,
                    question=f"{rel} could not be analysed ({message.split(';')[0]}): approve it unanalysed? [y/N]")
 
 

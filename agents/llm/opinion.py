@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.models import AgentVerdict, Category, Finding, Outcome, ResourceRef, Severity
+from tools.catalog import finding
 
 CONFLICT_ID = "AGENT-CONFLICT"
 VERDICT_TOOL = "submit_verdict"
@@ -88,9 +89,8 @@ def conflict_parties(f: Finding) -> tuple[str, str] | None:
 
 
 def _conflict_finding(agent: str, category: Category, c: ConflictClaim) -> Finding:
-    return Finding(check_id=CONFLICT_ID, severity=Severity.info, category=category, resource=_ref(c.resource),
-                   file=c.file, line=c.line, source=f"agent:{agent}",
-                   message=f"trade-off between {agent} and {c.agent}: {c.tradeoff}")
+    return finding(CONFLICT_ID, f"trade-off between {agent} and {c.agent}: {c.tradeoff}", category=category,
+                   resource=_ref(c.resource), file=c.file, line=c.line, source=f"agent:{agent}")
 
 
 def to_verdict(agent: str, category: Category, opinion: AgentOpinion, provider: str) -> AgentVerdict:

@@ -115,10 +115,9 @@ def _sarif(findings: list) -> str:
     import json
 
     from infra_orchestrator import __version__
-    from tools.checks import registry
     from tools.sarif import to_sarif
 
-    return json.dumps(to_sarif(findings, registry(), __version__), indent=2) + "\n"
+    return json.dumps(to_sarif(findings, __version__), indent=2) + "\n"
 
 
 def check(

@@ -21,14 +21,15 @@ from tools.checks.core import (
     run_diff_checks,
     run_dockerfile_checks,
     selected,
+    validate_selection,
 )
 
-_NOT_CHECKS = {"docs"}
-"""Modules of the package that register no checks (the docs generator runs as ``python -m``)."""
+_NOT_CHECKS = {"catalog", "docs"}
+"""Modules of the package that register no checks (they import it: the whole catalog, the docs generator)."""
 
 for _module in pkgutil.iter_modules(__path__):
     if _module.name not in _NOT_CHECKS:
         importlib.import_module(f"{__name__}.{_module.name}")
 
 __all__ = ["CHECK_ERROR_ID", "PROFILES", "SCOPES", "CheckSpec", "Hit", "check", "in_profile", "registry",
-           "run_checks", "run_diff_checks", "run_dockerfile_checks", "selected"]
+           "run_checks", "run_diff_checks", "run_dockerfile_checks", "selected", "validate_selection"]

@@ -13,17 +13,22 @@ A :class:`Hit` is a message about one container, so that container-level suppres
 The runners (:func:`run_checks`, :func:`run_dockerfile_checks`, :func:`run_diff_checks`) select checks by
 profile and ``checks.enabled``/``checks.disabled``, turn messages into :class:`Finding` objects, apply
 suppression annotations (:mod:`tools.suppress`) and shield the scan from checks that crash on malformed input.
+A :class:`CheckSpec` is a catalog entry (:mod:`tools.catalog`, where the ids produced outside the registry are
+listed); a selection naming an id the catalog lacks, or one that cannot be deselected, is a ``ConfigError``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Literal, NamedTuple
 
-from core.config import Config
+from core.config import ChecksConfig, Config
+from core.errors import ConfigError
 from core.models import Category, Finding, K8sObject, ResourceRef, Severity
-from tools.suppress import peer_ids, suppression_for
+from tools.catalog import Entry, finding, selection_errors
+from tools.suppress import suppression_for
 
 Scope = Literal["object", "set", "dockerfile", "diff"]
 SCOPES: tuple[Scope, ...] = ("object", "set", "dockerfile", "diff")
@@ -46,33 +51,21 @@ class Hit(NamedTuple):
     container: str | None = None
 
 
-@dataclass(frozen=True)
-class CheckSpec:
-    """Metadata of one check.
+@dataclass(frozen=True, kw_only=True)
+class CheckSpec(Entry):
+    """Metadata of one check: a catalog :class:`~tools.catalog.Entry` plus what the runner needs.
 
-    ``peers`` maps a peer tool (``kube-linter``, ``kube-score``, ``polaris``, ``checkov``) to its id for the same
-    concern, several ids separated by commas; they are shown in the docs and read as suppression aliases.
     ``default_enabled`` is False for opinionated checks that only the ``strict`` profile (or an explicit
     ``checks.enabled``) runs. ``kinds`` (object checks): the only kinds the check can fire on; the runner does
-    not call it for other objects (None: every kind).
+    not call it for other objects (None: every kind). Dockerfile findings carry no annotations, so they cannot
+    be suppressed (``suppress`` is False for them).
     """
 
-    id: str
-    category: Category
-    severity: Severity
-    title: str
-    description: str
-    remediation: str
     fn: Callable[..., Iterable[Any]] = field(compare=False, repr=False)
-    peers: dict[str, str] = field(default_factory=dict, hash=False)
     pss: PssLevel | None = None
     scope: Scope = "object"
     default_enabled: bool = True
     kinds: frozenset[str] | None = None
-
-    def peer_ids(self, tool: str) -> tuple[str, ...]:
-        """The ids ``tool`` uses for this check (empty when it has none)."""
-        return tuple(peer_ids(self.peers, tool))
 
 
 _REGISTRY: dict[str, CheckSpec] = {}
@@ -89,7 +82,8 @@ def check(*, id: str, category: Category, severity: Severity, title: str, descri
         _REGISTRY[id] = CheckSpec(id=id, category=category, severity=severity, title=title,
                                   description=description, remediation=remediation, fn=fn,
                                   peers=dict(peers or {}), pss=pss, scope=scope, default_enabled=default_enabled,
-                                  kinds=frozenset(kinds) if kinds is not None else None)
+                                  kinds=frozenset(kinds) if kinds is not None else None,
+                                  source=f"{fn.__module__.replace('.', '/')}.py", suppress=scope != "dockerfile")
         return fn
 
     return register
@@ -111,10 +105,26 @@ def in_profile(spec: CheckSpec, profile: str) -> bool:
     return spec.default_enabled
 
 
+@lru_cache(maxsize=32)
+def _validate(enabled: tuple[str, ...], disabled: tuple[str, ...], unsuppressible: tuple[str, ...]) -> None:
+    errors = selection_errors(ChecksConfig(enabled=list(enabled), disabled=list(disabled),
+                                           unsuppressible=list(unsuppressible)), _REGISTRY)
+    if errors:
+        raise ConfigError("invalid configuration\n" + "\n".join(f"  {e}" for e in errors))
+
+
+def validate_selection(checks: ChecksConfig) -> None:
+    """Raise :class:`ConfigError` when ``checks`` names an unknown id, or deselects one that cannot be."""
+    _validate(tuple(checks.enabled), tuple(checks.disabled), tuple(checks.unsuppressible))
+
+
 def selected(config: Config | None, scope: Scope | None = None) -> list[CheckSpec]:
     """The checks a run with ``config`` executes: ``checks.enabled`` when non-empty (it may name checks outside
-    the profile), else the profile's checks; minus ``checks.disabled``. ``scope`` narrows to one scope."""
+    the profile), else the profile's checks; minus ``checks.disabled``. ``scope`` narrows to one scope.
+
+    Raises :class:`ConfigError` when the selection names an unknown id or one that cannot be deselected."""
     checks = (config or Config()).checks
+    validate_selection(checks)
     explicit = set(checks.enabled)
     return [spec for spec in registry()
             if (scope is None or spec.scope == scope)
@@ -139,9 +149,8 @@ def _finding(spec: CheckSpec, obj: K8sObject, item: str | Hit, config: Config | 
 
 def _check_error(spec: CheckSpec, exc: Exception, obj: K8sObject | None, file: str | None = None) -> Finding:
     about = f" on {obj.ref().label() or 'an object'}" if obj else (f" on {file}" if file else "")
-    return Finding(check_id=CHECK_ERROR_ID, severity=Severity.info, category=Category.schema,
-                   message=f"check {spec.id} could not evaluate{about} ({type(exc).__name__}); "
-                           "the input is probably malformed",
+    return finding(CHECK_ERROR_ID, f"check {spec.id} could not evaluate{about} ({type(exc).__name__}); "
+                                   "the input is probably malformed",
                    resource=obj.ref() if obj else ResourceRef(), file=obj.file if obj else file,
                    line=obj.line if obj else None)
 

@@ -104,7 +104,7 @@ def _sources(args: str) -> list[str]:
        description="The final stage sets no USER, or sets root/0, so the process runs as root unless the pod's "
                    "securityContext overrides it.",
        remediation="Add `USER 10001` (a numeric non-root UID) to the final stage.",
-       peers={"checkov": "CKV_DOCKER_3,CKV_DOCKER_8"})
+       peers={"checkov": "CKV_DOCKER_3,CKV_DOCKER_8", "hadolint": "DL3002"})
 def user_root(text: str, file: str) -> Iterator[tuple[int, str]]:
     final = stages(text)[-1] if parse(text) else []
     if not final or final[0].keyword != "FROM":
@@ -135,7 +135,7 @@ def copy_env(text: str, file: str) -> Iterator[tuple[int, str]]:
        description="`FROM image` or `FROM image:latest` builds from whatever the registry serves that day: builds "
                    "are not reproducible and a rollback rebuild may differ.",
        remediation="Pin the base image to a version tag, ideally with its digest (`image:1.2.3@sha256:...`).",
-       peers={"checkov": "CKV_DOCKER_7"})
+       peers={"checkov": "CKV_DOCKER_7", "hadolint": "DL3006,DL3007"})
 def base_unpinned(text: str, file: str) -> Iterator[tuple[int, str]]:
     names: set[str] = set()
     for ins in parse(text):
@@ -155,7 +155,7 @@ def base_unpinned(text: str, file: str) -> Iterator[tuple[int, str]]:
                    "Docker or Compose.",
        remediation="Define liveness/readiness probes in the Kubernetes manifest; add a HEALTHCHECK only if the "
                    "image also runs outside Kubernetes.",
-       peers={"checkov": "CKV_DOCKER_2"})
+       peers={"checkov": "CKV_DOCKER_2", "hadolint": "DL3057"})
 def healthcheck(text: str, file: str) -> Iterator[tuple[int, str]]:
     instructions = parse(text)
     if instructions and not any(ins.keyword == "HEALTHCHECK" for ins in instructions):
@@ -182,7 +182,8 @@ def add_url(text: str, file: str) -> Iterator[tuple[int, str]]:
        description="Shell-form CMD/ENTRYPOINT runs the process under `/bin/sh -c`, which does not forward SIGTERM: "
                    "pods are killed after the grace period instead of shutting down cleanly.",
        remediation='Use the exec form: `CMD ["uvicorn", "app:app", "--host", "0.0.0.0"]` (or `exec` the process '
-                   "from a script).")
+                   "from a script).",
+       peers={"hadolint": "DL3025"})
 def shell_form(text: str, file: str) -> Iterator[tuple[int, str]]:
     final = stages(text)[-1] if parse(text) else []
     for ins in final:
@@ -203,7 +204,8 @@ def _cache_problems(command: str) -> Iterator[str]:
        title="Package manager cache left in the image",
        description="Package caches left in a layer make the image larger: slower pulls and scale-out.",
        remediation="Clean up in the same RUN: `apt-get install ... && rm -rf /var/lib/apt/lists/*`, "
-                   "`pip install --no-cache-dir`, `apk add --no-cache`.")
+                   "`pip install --no-cache-dir`, `apk add --no-cache`.",
+       peers={"hadolint": "DL3009,DL3042,DL3019"})
 def package_cache(text: str, file: str) -> Iterator[tuple[int, str]]:
     no_pip_cache = any(ins.keyword == "ENV" and "PIP_NO_CACHE_DIR" in ins.args for ins in parse(text))
     for ins in parse(text):
