@@ -11,7 +11,7 @@ from fakes.anthropic_server import Call, Delay, Error, FakeModelServer, ToolUse,
 
 from agents.llm import make_provider, resolve_provider_name
 from core.config import Config, Phase3Config, PolicyConfig, ProviderConfig
-from core.models import ChangeRequest, Outcome
+from core.models import ChangeRequest, Outcome, StageRequest
 from graph.runner import run_request
 
 GOOD = (Path(__file__).parent / "fixtures" / "good_app.yaml").read_text()
@@ -101,6 +101,19 @@ def test_supervisor_skipping_specialists_cannot_drop_mandatory_ones(workspace: P
         decision, _, _ = review(workspace, fake)
     assert {"phase3_guard", "security"} <= set(decision.metadata.specialists)
     assert decision.outcome is Outcome.rejected  # the model approved; the floor did not move
+
+
+def test_a_plan_consulting_nobody_on_a_stage_request_still_decides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "test")
+    (tmp_path / "specs" / "001-demo").mkdir(parents=True)  # a feature, and nothing any specialist owns
+    with FakeModelServer(lambda c: plan([]) if c.agent == "supervisor" else approve()) as fake:
+        config = Config(phase3=Phase3Config(protected=["app/src/**"]),
+                        provider=ProviderConfig(name="anthropic", base_url=fake.base_url))
+        req = StageRequest(workspace=str(tmp_path), feature="001", target="specify")
+        decision, text = run_request(req, config=config, provider=make_provider(config))
+    assert [c.agent for c in fake.calls] == ["supervisor"]  # nobody consulted, nothing else called
+    assert decision.verdicts == [] and text.startswith(f"[STAGE APPROVAL DECISION: {decision.outcome.value}]")
+    assert decision.agent_coordination.status == "SKIPPED" and "no specialist consulted" in text
 
 
 def test_supervisor_failure_falls_back_to_rule_routing(workspace: Path):
