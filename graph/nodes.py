@@ -46,20 +46,14 @@ def _timed(name: str):
 def intake(state: ReviewState, runtime: Runtime[GraphContext]) -> dict:
     """Read the change: its change set, the files in scope, their objects and Dockerfiles (no check yet)."""
     view = View(state)
-    collected = engine.collect(view.request, Path(view.request.workspace), view.config)
-    return {"changes": dump(collected.changes), "scope": collected.scope, "scope_note": collected.scope_note,
-            "objects": dump(collected.objects), "dockerfiles": collected.dockerfiles,
-            "findings": dump(collected.findings)}
+    return dump(engine.collect(view.request, Path(view.request.workspace), view.config))
 
 
 @_timed("deterministic")
 def deterministic(state: ReviewState, runtime: Runtime[GraphContext]) -> dict:
     """The engine's judgement: every check, the Phase III guard and (stage requests) the stage gates."""
     view = View(state)
-    collected = engine.Collected(changes=view.changes, scope=state["scope"], objects=view.objects,
-                                 findings=view.findings, scope_note=state.get("scope_note", ""),
-                                 dockerfiles=state.get("dockerfiles", {}))
-    analysis = engine.judge(view.request, collected, view.config)
+    analysis = engine.judge(view.request, view.collected, view.config)
     return {"findings": dump(analysis.findings), "stage": dump(analysis.stage)}
 
 

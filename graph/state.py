@@ -9,8 +9,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any, Generic, TypedDict, TypeVar, overload
 
 from pydantic import BaseModel, Field, TypeAdapter
 
@@ -26,7 +25,10 @@ from core.models import (
     K8sObject,
     StageRequest,
 )
+from tools.engine import Collected
 from tools.workflow import TransitionResult
+
+T = TypeVar("T")
 
 
 def merge_dicts(left: dict, right: dict) -> dict:
@@ -59,55 +61,53 @@ class SpecialistTask(TypedDict):
     payload: dict[str, Any]
 
 
-_REQUEST = TypeAdapter(Annotated[ChangeRequest | StageRequest, Field(discriminator="kind")])
-_OBJECTS = TypeAdapter(list[K8sObject])
-_FINDINGS = TypeAdapter(list[Finding])
-_VERDICTS = TypeAdapter(list[AgentVerdict])
+class Channel(Generic[T]):
+    """A state channel read back as ``T``: validated on first use, then cached on the view."""
+
+    def __init__(self, model: Any, *, optional: bool = False, default: Any = None):
+        self.adapter: TypeAdapter[T] = TypeAdapter(model)
+        self.optional = optional
+        self.default = default
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, view: None, owner: type) -> Channel[T]: ...
+    @overload
+    def __get__(self, view: View, owner: type) -> T: ...
+
+    def __get__(self, view, owner):
+        if view is None:
+            return self
+        if self.name not in view.cache:
+            data = view.state.get(self.name, self.default)
+            view.cache[self.name] = None if data is None and self.optional else self.adapter.validate_python(data)
+        return view.cache[self.name]
 
 
 class View:
     """The typed reading of a state: each channel validated back into its model once, on first use."""
 
+    request: Channel[ChangeRequest | StageRequest] = Channel(
+        Annotated[ChangeRequest | StageRequest, Field(discriminator="kind")])
+    config: Channel[Config] = Channel(Config)
+    changes: Channel[ChangeSet] = Channel(ChangeSet)
+    objects: Channel[list[K8sObject]] = Channel(list[K8sObject], default=[])
+    findings: Channel[list[Finding]] = Channel(list[Finding], default=[])
+    stage: Channel[TransitionResult | None] = Channel(TransitionResult, optional=True)
+    plan: Channel[DelegationPlan] = Channel(DelegationPlan)
+    verdicts: Channel[list[AgentVerdict]] = Channel(list[AgentVerdict], default=[])
+    decision: Channel[Decision | None] = Channel(Decision, optional=True)
+
     def __init__(self, state: ReviewState):
         self.state = state
+        self.cache: dict[str, Any] = {}
 
-    @cached_property
-    def request(self) -> ChangeRequest | StageRequest:
-        return _REQUEST.validate_python(self.state["request"])
-
-    @cached_property
-    def config(self) -> Config:
-        return Config.model_validate(self.state["config"])
-
-    @cached_property
-    def changes(self) -> ChangeSet:
-        return ChangeSet.model_validate(self.state["changes"])
-
-    @cached_property
-    def objects(self) -> list[K8sObject]:
-        return _OBJECTS.validate_python(self.state.get("objects", []))
-
-    @cached_property
-    def findings(self) -> list[Finding]:
-        return _FINDINGS.validate_python(self.state.get("findings", []))
-
-    @cached_property
-    def stage(self) -> TransitionResult | None:
-        data = self.state.get("stage")
-        return TransitionResult.model_validate(data) if data else None
-
-    @cached_property
-    def plan(self) -> DelegationPlan:
-        return DelegationPlan.model_validate(self.state["plan"])
-
-    @cached_property
-    def verdicts(self) -> list[AgentVerdict]:
-        return _VERDICTS.validate_python(self.state.get("verdicts", []))
-
-    @cached_property
-    def decision(self) -> Decision | None:
-        data = self.state.get("decision")
-        return Decision.model_validate(data) if data else None
+    @property
+    def collected(self) -> Collected:
+        """What intake read (before ``deterministic`` replaces ``findings`` with every finding)."""
+        return Collected.model_validate({k: self.state[k] for k in Collected.model_fields if k in self.state})
 
     @property
     def reviewed_paths(self) -> list[str]:

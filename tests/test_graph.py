@@ -66,9 +66,9 @@ def test_specialists_run_concurrently_and_merge_once(workspace: Path):
         specialists += "specialist" in update
         final = update.get("finish", final)
     assert merges == 1
-    assert specialists == len(SPECIALISTS) == 4
+    assert specialists == len(SPECIALISTS)
     verdicts = [AgentVerdict.model_validate(v) for v in final["decision"]["verdicts"]]
-    assert sorted(v.agent for v in verdicts) == ["observability", "phase3_guard", "scalability", "security"]
+    assert sorted(v.agent for v in verdicts) == sorted(SPECIALISTS)
     assert not any(v.degraded for v in verdicts), [v.error for v in verdicts]
     assert len(provider.threads) == len(SPECIALISTS)
 
@@ -127,3 +127,18 @@ def test_a_plan_that_consults_nobody_still_reaches_merge_and_decides(tmp_path: P
     assert text.startswith(f"[STAGE APPROVAL DECISION: {decision.outcome.value}]")
     assert decision.agent_coordination.render() == ("SKIPPED — no specialist consulted (nothing to review); "
                                                     "the deterministic checks decide")
+
+
+def test_a_new_specialist_is_one_table_entry(workspace: Path, monkeypatch: pytest.MonkeyPatch):
+    """An entry in the roster is routed, fanned out, run, merged and reported without touching the graph."""
+    import prompts
+    from agents.roster import Specialist
+    from core.models import Category
+
+    real = prompts.load_prompt
+    monkeypatch.setattr(prompts, "load_prompt", lambda n: prompts.Prompt(n, "1", "cost\n") if n == "cost" else real(n))
+    monkeypatch.setitem(SPECIALISTS, "cost", Specialist("cost", "Cost", Category.scalability, "Requests vs spend."))
+    decision, text = run_request(ChangeRequest(workspace=str(workspace)))
+    assert "cost" in decision.metadata.specialists and "cost" in decision.metadata.prompt_versions
+    assert "Cost: no findings" in " ".join(decision.reasoning)
+    assert "cost" in decision.agent_coordination.detail and decision.outcome is Outcome.approved, text

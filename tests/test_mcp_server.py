@@ -16,20 +16,9 @@ from mcp.client.stdio import StdioServerParameters
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "todo-phase-iv"
 QUESTION = "frontend/next.config.js is build configuration of Phase III: approve this change as infrastructure-only?"
-SCHEMA_BROKEN = """apiVersion: apps/v1
-kind: Deployment
-metadata: {name: api, namespace: shop}
-spec:
-  replicas: "three"
-  selector: {matchLabels: {app: api}}
-  template:
-    metadata: {labels: {app: api}}
-    spec:
-      containers:
-        - name: api
-          image: registry.example/api:1.0.0
-          resourcez: {}
-"""
+GOOD = (Path(__file__).parent / "fixtures" / "good_app.yaml").read_text().split("---\n")[0]
+SCHEMA_BROKEN = GOOD.replace("spec:\n  selector:", 'spec:\n  replicas: "three"\n  selector:', 1).replace(
+    "          image: registry.example/web:1.2.3\n", "          image: registry.example/web:1.2.3\n          resourcez: {}\n", 1)
 
 
 @pytest.fixture(scope="module")

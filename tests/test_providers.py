@@ -10,6 +10,7 @@ import pytest
 from fakes.anthropic_server import Call, Delay, Error, FakeModelServer, ToolUse, approve, default_responder, plan
 
 from agents.llm import make_provider, resolve_provider_name
+from agents.roster import SPECIALISTS
 from core.config import Config, Phase3Config, PolicyConfig, ProviderConfig
 from core.models import ChangeRequest, Outcome, StageRequest
 from graph.runner import run_request
@@ -69,8 +70,8 @@ def test_approve_with_forced_tools_cached_context_and_usage(workspace: Path):
     usage = verdict(decision, "security").usage
     assert usage["calls"] == 1 and usage["cache_write_tokens"] > 0 and usage["cost_micro_usd"] > 0
     total = provider.decision_usage()
-    assert set(total["agents"]) == {"supervisor", "security", "scalability", "observability", "phase3_guard"}
-    assert total["total"]["calls"] == 5 and total["cost_usd"] > 0
+    assert set(total["agents"]) == {"supervisor", *SPECIALISTS}
+    assert total["total"]["calls"] == 1 + len(SPECIALISTS) and total["cost_usd"] > 0
     assert set(decision.metadata.prompt_versions) >= {"supervisor", "security"}
 
 
@@ -119,7 +120,7 @@ def test_a_plan_consulting_nobody_on_a_stage_request_still_decides(tmp_path: Pat
 def test_supervisor_failure_falls_back_to_rule_routing(workspace: Path):
     with FakeModelServer(lambda c: Error(400) if c.agent == "supervisor" else approve()) as fake:
         decision, _, _ = review(workspace, fake)
-    assert sorted(decision.metadata.specialists) == ["observability", "phase3_guard", "scalability", "security"]
+    assert sorted(decision.metadata.specialists) == sorted(SPECIALISTS)
     assert sum(c.agent == "supervisor" for c in fake.calls) == 1  # a 400 is final: never retried
 
 
@@ -187,7 +188,7 @@ def test_the_decision_budget_bounds_every_agent(workspace: Path):
     with FakeModelServer(lambda c: plan() if c.agent == "supervisor" else Delay(3)) as fake:
         decision, _, _ = review(workspace, fake, timeout_s=5, decision_budget_s=0.6)
     assert time.perf_counter() - started < 2.5
-    assert sorted(decision.metadata.degraded_agents) == ["observability", "phase3_guard", "scalability", "security"]
+    assert sorted(decision.metadata.degraded_agents) == sorted(SPECIALISTS)
     assert decision.outcome is Outcome.clarification
 
 

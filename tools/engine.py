@@ -12,11 +12,12 @@ Pure and LangGraph-free, so the lint-style ``check`` command never imports the a
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 import pathspec
+from pydantic import BaseModel, Field
 
 from core.config import Config
 from core.errors import InputError
@@ -37,17 +38,16 @@ YAML_SUFFIXES = (".yaml", ".yml")
 DOC_SUFFIXES = (".md", ".txt", ".rst", ".adoc")
 
 
-@dataclass
-class Collected:
+class Collected(BaseModel):
     """What :func:`collect` read: the change set, the infra files in scope, their objects, the Dockerfiles' text
     and the problems met while reading (unreadable files, YAML errors, charts that fail to render)."""
 
     changes: ChangeSet
     scope: list[str]
-    objects: list[K8sObject] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
     scope_note: str = ""
-    dockerfiles: dict[str, str] = field(default_factory=dict)
+    objects: list[K8sObject] = Field(default_factory=list)
+    findings: list[Finding] = Field(default_factory=list)
+    dockerfiles: dict[str, str] = Field(default_factory=dict)
     """Path → text of every Dockerfile in scope (checked by :func:`judge`)."""
 
 
