@@ -3,37 +3,35 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
 
 from agents.llm.base import ObjectSummary, SpecialistInput, SupervisorInput
-from agents.specialists import SPECIALISTS, Specialist
-from core.models import ChangeRequest, DelegationPlan, Finding, StageRequest
+from agents.roster import SPECIALISTS, Specialist
+from core.models import ChangeRequest, DelegationPlan, Finding, K8sObject, StageRequest
 from tools.checks import registry
 
 MAX_OBJECTS_PER_AGENT = 60
 
 
-def supervisor_input(req: ChangeRequest | StageRequest, findings: list[Finding], objects: list[dict[str, Any]],
+def supervisor_input(req: ChangeRequest | StageRequest, findings: list[Finding], objects: list[K8sObject],
                      changed_paths: list[str]) -> SupervisorInput:
     return SupervisorInput(
         request_kind=req.kind,
         intent=req.intent,
         changed_paths=changed_paths,
         finding_counts=dict(Counter(f.category.value for f in findings)),
-        object_kinds=dict(Counter(o.get("kind", "") for o in objects)),
+        object_kinds=dict(Counter(o.kind for o in objects)),
         available=list(SPECIALISTS),
     )
 
 
-def _relevant_objects(findings: list[Finding], objects: list[dict[str, Any]]) -> list[ObjectSummary]:
+def _relevant_objects(findings: list[Finding], objects: list[K8sObject]) -> list[ObjectSummary]:
     """The objects a specialist's findings point at (by file and line), capped; all objects if none."""
     cited = {(f.file, f.line) for f in findings}
     cited_files = {f.file for f in findings}
-    chosen = [o for o in objects if (o["file"], o["line"]) in cited] or [o for o in objects if o["file"] in cited_files]
+    chosen = [o for o in objects if (o.file, o.line) in cited] or [o for o in objects if o.file in cited_files]
     chosen = chosen or objects
     return [
-        ObjectSummary(kind=o.get("kind", ""), name=o.get("name", ""), namespace=o.get("namespace"),
-                      file=o["file"], line=o["line"], body=o.get("body"))
+        ObjectSummary(kind=o.kind, name=o.name, namespace=o.namespace, file=o.file, line=o.line, body=o.body)
         for o in chosen[:MAX_OBJECTS_PER_AGENT]
     ]
 
@@ -44,7 +42,7 @@ def catalog(spec: Specialist) -> list[dict[str, str]]:
 
 
 def specialist_inputs(req: ChangeRequest | StageRequest, plan: DelegationPlan, findings: list[Finding],
-                      objects: list[dict[str, Any]], changed_paths: list[str], fail_on: str) -> dict[str, SpecialistInput]:
+                      objects: list[K8sObject], changed_paths: list[str], fail_on: str) -> dict[str, SpecialistInput]:
     out: dict[str, SpecialistInput] = {}
     for name in plan.specialists:
         spec = SPECIALISTS[name]
@@ -55,9 +53,9 @@ def specialist_inputs(req: ChangeRequest | StageRequest, plan: DelegationPlan, f
             intent=req.intent,
             focus=plan.focus.get(name, ""),
             findings=mine,
-            objects=[] if name == "phase3_guard" else _relevant_objects(mine, objects),
+            objects=_relevant_objects(mine, objects) if spec.sees_objects else [],
             changed_paths=changed_paths,
             fail_on=fail_on,
-            context={"catalog": catalog(spec), "category": spec.primary.value},
+            context={"catalog": catalog(spec)},
         )
     return out

@@ -2,7 +2,8 @@
 
 A finding an agent adds is kept only if it cites an object of its input (kind and name, and namespace when
 given) or a file and line present in its input (an object's location, a deterministic finding's location, or
-— for path-level agents — a changed path). Everything else is dropped and counted.
+— for path-level agents — a changed path). A declared conflict must cite the same way, and be the agent's own
+(one agent cannot declare a trade-off between two others). Everything else is dropped and counted.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from agents.llm.base import SpecialistInput
-from core.models import AgentVerdict, Finding, ResourceRef
+from agents.roster import SPECIALISTS
+from core.models import AgentVerdict, Conflict, Finding, ResourceRef
 
 
 @dataclass(frozen=True)
@@ -42,21 +44,36 @@ def _cites_object(ref: ResourceRef, ev: Evidence) -> bool:
                for kind, name, ns in ev.objects)
 
 
+def cites(resource: ResourceRef, file: str | None, line: int | None, ev: Evidence) -> bool:
+    """True when the citation names an object, or a file and line, present in the agent's input (and nothing
+    absent)."""
+    known_files = ev.files | {f for f, _ in ev.locations}
+    if resource.kind and not _cites_object(resource, ev):
+        return False
+    if file and file not in known_files:
+        return False
+    if resource.kind:
+        return True
+    return bool(file) and ((file, line) in ev.locations if line else file in ev.files)
+
+
 def is_grounded(f: Finding, ev: Evidence) -> bool:
     """True when ``f`` cites an object, or a file and line, present in the agent's input (and nothing absent)."""
-    known_files = ev.files | {file for file, _ in ev.locations}
-    if f.resource.kind and not _cites_object(f.resource, ev):
-        return False
-    if f.file and f.file not in known_files:
-        return False
-    if f.resource.kind:
-        return True
-    return bool(f.file) and ((f.file, f.line) in ev.locations if f.line else f.file in ev.files)
+    return cites(f.resource, f.file, f.line, ev)
+
+
+def _own_conflict(c: Conflict, agent: str, ev: Evidence) -> bool:
+    """A trade-off the agent itself declares with another specialist, on something its input shows."""
+    return c.agents[0] == agent and c.agents[1] in SPECIALISTS and c.agents[1] != agent and \
+        cites(c.resource, c.file, c.line, ev)
 
 
 def ground(verdict: AgentVerdict, inp: SpecialistInput) -> tuple[AgentVerdict, int]:
-    """Keep only grounded findings (attributed to the agent, never suppressed); return the number dropped."""
+    """Keep only grounded findings (attributed to the agent, never suppressed) and grounded conflicts the agent
+    declared itself; return the number dropped."""
     ev = evidence(inp)
     kept = [f.model_copy(update={"source": f"agent:{inp.agent}", "suppressed": False, "suppression_reason": None})
             for f in verdict.findings if is_grounded(f, ev)]
-    return verdict.model_copy(update={"findings": kept}), len(verdict.findings) - len(kept)
+    conflicts = [c for c in verdict.conflicts if _own_conflict(c, inp.agent, ev)]
+    dropped = len(verdict.findings) - len(kept) + len(verdict.conflicts) - len(conflicts)
+    return verdict.model_copy(update={"findings": kept, "conflicts": conflicts}), dropped

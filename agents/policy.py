@@ -12,6 +12,9 @@
 6. Specialists in conflict (a declared trade-off, or different outcomes on the same object) leave the decision
    to a person: the trade-off is stated and the outcome is REQUIRES CLARIFICATION, unless the floor or an
    uncontested verdict rejects anyway.
+
+Everything arrives typed (findings, verdicts with their conflicts, the stage result); nothing is read back from
+text.
 """
 
 from __future__ import annotations
@@ -19,12 +22,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from itertools import combinations
 
-from agents.llm.opinion import conflict_parties
-from agents.specialists import SPECIALISTS, blocks, rule_outcome, severity_counts
+from agents.llm.opinion import CONFLICT_ID
+from agents.roster import SPECIALISTS
+from agents.specialists import blocks, rule_outcome, severity_counts
 from core.config import PolicyConfig
 from core.models import (
     AgentVerdict,
     Category,
+    Conflict,
     Decision,
     DelegationPlan,
     Finding,
@@ -32,7 +37,9 @@ from core.models import (
     Severity,
     SummaryStatus,
 )
+from core.render import finding_line
 from tools.catalog import finding
+from tools.workflow import TransitionResult
 
 K8S_CATEGORIES = {Category.security, Category.scalability, Category.observability, Category.schema}
 
@@ -49,7 +56,8 @@ class MergeInput:
     object_count: int
     scope_note: str = ""
     change_mode: str = "directory"
-    stage: dict | None = None
+    stage: TransitionResult | None = None
+    """The stage gates' result (its findings are in ``findings``), for stage requests."""
     answers: dict[str, str] = field(default_factory=dict)
 
 
@@ -130,13 +138,13 @@ def _workflow_status(m: MergeInput, live: list[Finding]) -> SummaryStatus:
         return SummaryStatus(status="SKIPPED", detail="change validation; no stage transition requested")
     wf = [f for f in live if f.category is Category.workflow]
     failing = [f for f in wf if f.severity.at_least("high")]
-    target = f"{m.stage['feature']} at '{m.stage.get('current_stage') or 'not started'}', entering '{m.stage['target']}'"
+    target = f"{m.stage.feature} at '{m.stage.current_stage or 'not started'}', entering '{m.stage.target}'"
     if failing:
         ids = ", ".join(sorted({f.check_id for f in failing}))
-        stale = sorted({s["stage"] for s in m.stage.get("stale") or []})
+        stale = sorted({s.stage for s in m.stage.stale})
         reapprove = f"; re-approve first: {', '.join(stale)}" if stale else ""
         return SummaryStatus(status="FAIL", detail=f"{target}: {len(failing)} failing gate check(s): {ids}{reapprove}")
-    gates = ", ".join(f"{stage} {state}" for stage, state in (m.stage.get("gates") or {}).items())
+    gates = ", ".join(f"{stage} {state}" for stage, state in m.stage.gates.items())
     if wf:
         return SummaryStatus(status="WARN", detail=f"{target}: {gates}; {len(wf)} warning(s)")
     return SummaryStatus(status="PASS", detail=f"{target}: {gates}")
@@ -149,6 +157,9 @@ def _agents_status(m: MergeInput) -> SummaryStatus:
     if degraded:
         what = "; ".join(f"{v.agent} failed ({v.error}); rule verdict stands in" for v in degraded)
         return SummaryStatus(status="DEGRADED", detail=what)
+    if not ran:
+        why = f" ({m.plan.rationale})" if m.plan.rationale else ""
+        return SummaryStatus(status="SKIPPED", detail=f"no specialist consulted{why}; the deterministic checks decide")
     providers = sorted({v.provider for v in m.verdicts})
     detail = f"{', '.join(ran)} completed ({', '.join(providers)})"
     if skipped:
@@ -156,38 +167,44 @@ def _agents_status(m: MergeInput) -> SummaryStatus:
     return SummaryStatus(status="PASS", detail=detail)
 
 
-def format_issue(f: Finding) -> str:
-    where = f" {f.location()}" if f.file else ""
-    subject = f" {f.resource.label()}:" if f.resource.kind else ""
-    return f"[{f.severity.value.upper()}] {f.check_id}{where}{subject} {f.message}"
+def _label(x: Finding | Conflict) -> str:
+    return x.target() if isinstance(x, Conflict) else (x.resource.label() or x.location())
 
 
-@dataclass(frozen=True)
-class Conflict:
-    """Two specialists pulling one object in opposite directions."""
-
-    agents: tuple[str, str]
-    target: str
-    detail: str
-
-
-def _target(f: Finding) -> str:
-    return f.resource.label() or f.location()
+def _cited(v: AgentVerdict) -> dict[str, Finding | Conflict]:
+    """What a verdict's added findings and declared trade-offs are about, by object label (else location)."""
+    out: dict[str, Finding | Conflict] = {}
+    for x in [*v.findings, *v.conflicts]:
+        out.setdefault(_label(x), x)
+    return out
 
 
 def find_conflicts(verdicts: list[AgentVerdict]) -> list[Conflict]:
-    """Declared trade-offs (``AGENT-CONFLICT`` findings), and pairs of verdicts with different outcomes whose
-    added findings target the same object or location."""
+    """Declared trade-offs, and pairs of verdicts with different outcomes whose added findings (or declared
+    trade-offs) target the same object or location. Degraded agents take no part."""
     live = [v for v in verdicts if not v.degraded]
-    found = [Conflict(parties, _target(f) or "the change", f.message.split(": ", 1)[-1])
-             for v in live for f in v.findings if (parties := conflict_parties(f))]
+    found = [c for v in live for c in v.conflicts if c.agents[0] == v.agent]
     for a, b in combinations(live, 2):
         if a.outcome is b.outcome:
             continue
-        shared = sorted(({_target(f) for f in a.findings} & {_target(f) for f in b.findings}) - {""})
-        found += [Conflict((a.agent, b.agent), t, f"{a.agent} says {a.outcome.value} ({a.summary}); "
-                           f"{b.agent} says {b.outcome.value} ({b.summary})") for t in shared]
-    return list(dict.fromkeys(found))
+        mine, theirs = _cited(a), _cited(b)
+        for target in sorted((mine.keys() & theirs.keys()) - {"", "the change"}):
+            x = mine[target]
+            found.append(Conflict(agents=(a.agent, b.agent), declared=False, resource=x.resource, file=x.file,
+                                  line=x.line, detail=f"{a.agent} says {a.outcome.value} ({a.summary}); "
+                                                      f"{b.agent} says {b.outcome.value} ({b.summary})"))
+    unique: dict[tuple, Conflict] = {}
+    for c in found:
+        unique.setdefault((c.agents, c.target(), c.detail), c)
+    return list(unique.values())
+
+
+def conflict_finding(c: Conflict) -> Finding:
+    """The ``AGENT-CONFLICT`` finding a declared trade-off is reported as (info, the declaring specialist's)."""
+    by, other = c.agents
+    return Finding(check_id=CONFLICT_ID, severity=Severity.info, category=SPECIALISTS[by].primary,
+                   resource=c.resource, file=c.file, line=c.line, source=f"agent:{by}",
+                   message=f"trade-off between {by} and {other}: {c.detail}")
 
 
 def _settle_conflicts(floor: Outcome, verdicts: list[AgentVerdict], found: list[Conflict]) -> Outcome:
@@ -198,44 +215,49 @@ def _settle_conflicts(floor: Outcome, verdicts: list[AgentVerdict], found: list[
     return rest if rest is Outcome.rejected else Outcome.clarification
 
 
+def counted_outcome(v: AgentVerdict, settled: bool) -> Outcome:
+    """What a verdict contributes. Once the person has answered every question "yes", the rule part of a verdict
+    that asked them has nothing left to ask: only the provider's own outcome still counts (a model's own
+    clarification is about something else and stands). A degraded verdict always counts as it is."""
+    if settled and v.outcome is Outcome.clarification and not v.degraded:
+        return v.own_outcome or Outcome.approved
+    return v.outcome
+
+
 def decide(m: MergeInput) -> Decision:
     """Merge deterministic findings and verdicts into the decision (the only place an outcome is made)."""
+    conflicts = find_conflicts(m.verdicts)
     agent_findings = [f for v in m.verdicts for f in v.findings]
-    findings = m.findings + agent_findings
+    findings = m.findings + agent_findings + [conflict_finding(c) for c in conflicts if c.declared]
     findings = sorted(findings + declined_findings(m, findings), key=Finding.sort_key)
     live = _live(findings)
     floor = floor_outcome(m, live)
     asked = [f for f in live if f.question]
     settled = bool(asked) and all(answer_to(m, f) in YES for f in asked)
-    # once the person has answered every question "yes", a rule verdict that asked them has nothing left to ask;
-    # a model's own clarification is about something else and still stands
-    counted = [v for v in m.verdicts
-               if not (settled and v.outcome is Outcome.clarification and v.provider == "rules" and not v.degraded)]
-    outcome = Outcome.worst(floor, *(v.outcome for v in counted))
+    outcome = Outcome.worst(floor, *(counted_outcome(v, settled) for v in m.verdicts))
     degraded = [v.agent for v in m.verdicts if v.degraded]
     reasoning: list[str] = []
-    conflicts = find_conflicts(m.verdicts)
     if conflicts:
         outcome = _settle_conflicts(floor, m.verdicts, conflicts)
-        reasoning += [f"Trade-off between {' and '.join(c.agents)} on {c.target}: {c.detail}" for c in conflicts]
+        reasoning += [f"Trade-off between {' and '.join(c.agents)} on {c.target()}: {c.detail}" for c in conflicts]
     if degraded and outcome is Outcome.approved and m.policy.on_agent_failure == "clarify":
         outcome = Outcome.clarification
         reasoning.append(f"Agent(s) {', '.join(degraded)} failed: an approval needs every consulted agent (fail closed).")
     if any(is_phase3_violation(f) for f in live):
         reasoning.append("Phase III code is immutable: the change touches protected paths and cannot be approved.")
-    escalated = [v for v in m.verdicts if v.outcome.rank > floor.rank]
-    for v in escalated:
-        reasoning.append(f"{v.agent} escalated to {v.outcome.value}: {v.summary}")
+    for v in m.verdicts:
+        if (counted := counted_outcome(v, settled)).rank > floor.rank:
+            reasoning.append(f"{v.agent} escalated to {counted.value}: {v.summary}")
     reasoning += [v.summary for v in m.verdicts]
 
     questions = list(dict.fromkeys(f.question for f in live if f.question and not answer_to(m, f)))
     blocking = [f for f in live if blocks(f, m.policy.fail_on) or is_phase3_violation(f)]
     next_steps = list(dict.fromkeys(f.remediation for f in blocking if f.remediation))
     next_steps += questions
-    next_steps += [f"Present trade-offs for decision: {' vs '.join(c.agents)} on {c.target} — {c.detail}"
+    next_steps += [f"Present trade-offs for decision: {' vs '.join(c.agents)} on {c.target()} — {c.detail}"
                    for c in conflicts]
-    if m.stage and m.stage.get("next_action") and (outcome is Outcome.approved or not m.stage.get("passed")):
-        next_steps.append(m.stage["next_action"])
+    if m.stage and m.stage.next_action and (outcome is Outcome.approved or not m.stage.passed):
+        next_steps.append(m.stage.next_action)
     if outcome is Outcome.approved and not next_steps:
         next_steps.append("Proceed; re-run the review if the change grows.")
 
@@ -243,17 +265,18 @@ def decide(m: MergeInput) -> Decision:
     return Decision(
         outcome=outcome,
         kind="stage" if m.kind == "stage" else "change",
-        title=f"{m.stage['feature']} → {m.stage['target']}" if m.stage else (m.intent or "change validation"),
+        title=f"{m.stage.feature} → {m.stage.target}" if m.stage else (m.intent or "change validation"),
         spec_kit_compliance=_workflow_status(m, live),
         phase3_protection=_phase3_status(m, live),
         k8s_best_practices=_k8s_status(m, live),
         agent_coordination=_agents_status(m),
         analysis=analysis,
         reasoning=reasoning,
-        issues=[format_issue(f) for f in live],
+        issues=[finding_line(f) for f in live],
         next_steps=next_steps,
         questions=questions,
         findings=findings,
+        conflicts=conflicts,
         verdicts=m.verdicts,
     )
 

@@ -1,41 +1,21 @@
-"""The four specialists: scope, rule-based verdicts, and the floor that bounds any provider's opinion."""
+"""Running a specialist: its rule-based verdict, then the floor that bounds any provider's opinion.
+
+Who the specialists are is the table in :mod:`agents.roster`.
+"""
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-from dataclasses import dataclass
 
 from agents.grounding import ground
 from agents.llm.base import Provider, SpecialistInput
-from core.models import AgentVerdict, Category, Finding, Outcome, Severity
+from agents.roster import SPECIALISTS, Specialist
+from core.models import AgentVerdict, Finding, Outcome, Severity
+from core.render import finding_line
 
-
-@dataclass(frozen=True)
-class Specialist:
-    name: str
-    title: str
-    categories: frozenset[Category]
-    prompt: str
-
-    def owns(self, finding: Finding) -> bool:
-        return finding.category in self.categories
-
-    @property
-    def primary(self) -> Category:
-        """The category named after the specialist (``phase3_guard`` → ``phase3``)."""
-        return Category(self.name.removesuffix("_guard"))
-
-
-SPECIALISTS: dict[str, Specialist] = {
-    s.name: s
-    for s in (
-        Specialist("security", "Security", frozenset({Category.security}), "security"),
-        Specialist("scalability", "Scalability", frozenset({Category.scalability, Category.schema}), "scalability"),
-        Specialist("observability", "Observability", frozenset({Category.observability}), "observability"),
-        Specialist("phase3_guard", "Phase III guard", frozenset({Category.phase3}), "phase3_guard"),
-    )
-}
+RULES = "rules"
+"""The ``provider`` of a verdict made by rules alone (what the offline provider returns)."""
 
 
 def blocks(f: Finding, fail_on: Severity | str) -> bool:
@@ -74,10 +54,7 @@ def rule_verdict(spec: Specialist, inp: SpecialistInput) -> AgentVerdict:
         lines = [summary]
         if blocking:
             lines.append(f"{len(blocking)} at or above the '{inp.fail_on}' threshold block approval:")
-        for f in (blocking or live)[:8]:
-            where = f" at {f.location()}" if f.file else ""
-            subject = f"{f.resource.label()}: " if f.resource.kind else ""
-            lines.append(f"- {f.check_id}{where}: {subject}{f.message}")
+        lines += [f"- {finding_line(f)}" for f in (blocking or live)[:8]]
         if len(blocking or live) > 8:
             lines.append(f"- … and {len(blocking or live) - 8} more")
         reasoning = "\n".join(lines)
@@ -91,17 +68,20 @@ def rule_verdict(spec: Specialist, inp: SpecialistInput) -> AgentVerdict:
         reasoning=reasoning,
         reviewed=sorted({f.check_id for f in inp.findings}),
         recommendations=recommendations,
-        provider="rules",
+        provider=RULES,
     )
 
 
 def bounded(baseline: AgentVerdict, opinion: AgentVerdict) -> AgentVerdict:
-    """Apply the floor to a provider's opinion: it may escalate and add, never relax."""
+    """Apply the floor to a provider's opinion: it may escalate and add, never relax. The provider's own outcome
+    is kept apart (``own_outcome``): the policy may settle the rule part, never the model's."""
+    own = None if opinion.provider == RULES else opinion.outcome  # the offline provider answers with the rules
     outcome = Outcome.worst(baseline.outcome, opinion.outcome)
     return opinion.model_copy(
         update={
             "agent": baseline.agent,
             "outcome": outcome,
+            "own_outcome": own,
             "recommendations": list(dict.fromkeys(baseline.recommendations + opinion.recommendations)),
             "reviewed": sorted(set(baseline.reviewed) | set(opinion.reviewed)),
         }

@@ -3,43 +3,36 @@
 from __future__ import annotations
 
 from agents.llm.base import Provider, SupervisorInput
-from agents.specialists import SPECIALISTS
+from agents.roster import SPECIALISTS
 from core.models import DelegationPlan
-
-_FOCUS = {
-    "security": "Pod security, RBAC, network exposure and secret handling of the objects in scope.",
-    "scalability": "Resources, probes, replicas/HPA/PDB, wiring between objects, schema validity.",
-    "observability": "Labels, logging/metrics/tracing hooks, graceful shutdown, rollback and GitOps hygiene.",
-    "phase3_guard": "Whether any changed path or the runtime contract affects frozen Phase III code.",
-}
 
 
 def rule_plan(inp: SupervisorInput) -> DelegationPlan:
     """Consult every specialist whenever there is anything to review; say why for each."""
-    specialists = list(SPECIALISTS)
     focus = {}
-    for name in specialists:
-        cats = sorted(c.value for c in SPECIALISTS[name].categories)
+    for name, spec in SPECIALISTS.items():
+        cats = sorted(c.value for c in spec.categories)
         n = sum(inp.finding_counts.get(c, 0) for c in cats)
-        focus[name] = f"{_FOCUS[name]} {n} deterministic finding(s) in {', '.join(cats)}."
+        focus[name] = f"{spec.focus} {n} deterministic finding(s) in {', '.join(cats)}."
     rationale = (
         f"{inp.request_kind} request over {len(inp.changed_paths)} path(s) and "
-        f"{sum(inp.object_kinds.values())} Kubernetes object(s): all four specialists consulted."
+        f"{sum(inp.object_kinds.values())} Kubernetes object(s): every specialist consulted."
     )
-    return DelegationPlan(specialists=specialists, focus=focus, rationale=rationale, source="rules")
+    return DelegationPlan(specialists=list(SPECIALISTS), focus=focus, rationale=rationale, source="rules")
 
 
 def mandatory(inp: SupervisorInput) -> set[str]:
-    """Specialists a provider may not drop: the guard on change requests, and anyone with findings."""
-    must = {"phase3_guard"} if inp.request_kind == "change" else set()
-    for name, spec in SPECIALISTS.items():
-        if any(inp.finding_counts.get(c.value, 0) for c in spec.categories):
-            must.add(name)
-    return must
+    """Specialists a provider may not drop: those always consulted on this kind of request, and anyone with
+    findings in its categories."""
+    return {name for name, spec in SPECIALISTS.items()
+            if inp.request_kind in spec.always_for or any(inp.finding_counts.get(c.value, 0) for c in spec.categories)}
 
 
 def plan_delegation(inp: SupervisorInput, provider: Provider) -> DelegationPlan:
-    """Ask the provider for a plan bounded by :func:`mandatory`; on any failure, rule routing takes over."""
+    """Ask the provider for a plan bounded by :func:`mandatory`; on any failure, rule routing takes over.
+
+    The plan may consult nobody (a stage request with nothing in any specialist's categories): the graph then
+    goes straight to the merge."""
     baseline = rule_plan(inp)
     try:
         plan = provider.plan(inp, baseline)

@@ -10,7 +10,7 @@ size, as CPU time (user + system; the machine may be shared, wall time would mea
 best of ``--repeat`` runs:
 
 * ``parse``: bare ``yaml.load_all(..., CSafeLoader)`` over the same files (the floor);
-* ``engine``: in-process ``analysis.collect`` + ``analysis.engine_findings`` (loader, checks, schemas);
+* ``engine``: in-process ``tools.engine.check_paths`` (loader, checks, schemas), as ``check`` runs it;
 * ``cli``: ``infra-orchestrator check DIR -q`` in a fresh interpreter, with its peak RSS (``ru_maxrss``);
 * ``checkov`` (500 objects only): ``checkov -d DIR --framework kubernetes``, installed with pip into
   ``benchmarks/out/checkov-venv`` (skipped with a message when the install fails).
@@ -197,12 +197,9 @@ def parse_only(corpus: Path) -> None:
 
 def engine(corpus: Path) -> int:
     from core.config import load_config
-    from core.models import ChangeRequest
-    from tools import analysis
+    from tools import engine as the_engine
 
-    config = load_config(corpus).config
-    collected = analysis.collect(ChangeRequest(workspace=str(corpus)), corpus, config)
-    return len(analysis.engine_findings(collected, config))
+    return len(the_engine.check_paths(corpus, [], load_config(corpus).config).findings)
 
 
 _CLI = ("import resource, sys\nfrom infra_orchestrator.cli import main\n"

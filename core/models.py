@@ -111,11 +111,34 @@ class SummaryStatus(BaseModel):
         return f"{self.status} — {self.detail}" if self.detail else self.status
 
 
+class Conflict(BaseModel):
+    """Two specialists pulling one object (or the change) in opposite directions: a trade-off for a person."""
+
+    agents: tuple[str, str]
+    """The declaring specialist first (for an inferred conflict: the first of the two), then the other."""
+    detail: str
+    """What each side wants and what choosing either costs."""
+    resource: ResourceRef = Field(default_factory=ResourceRef)
+    file: str | None = None
+    line: int | None = None
+    declared: bool = True
+    """True when a specialist declared the trade-off; False when inferred from opposite outcomes on one object."""
+
+    def target(self) -> str:
+        """The object (or location) the conflict is about, or ``the change``."""
+        where = f"{self.file}:{self.line}" if self.file and self.line else (self.file or "")
+        return self.resource.label() or where or "the change"
+
+
 class AgentVerdict(BaseModel):
     """What one specialist concluded. Agents may add findings and escalate; they never relax the floor."""
 
     agent: str
     outcome: Outcome
+    """The verdict that counts: the worst of the rule verdict and the provider's own."""
+    own_outcome: Outcome | None = None
+    """The provider's own outcome before the rule floor was applied (None for a verdict from rules alone), so an
+    answered rule question can be told apart from a concern of the model's."""
     summary: str
     reasoning: str = ""
     findings: list[Finding] = Field(default_factory=list)
@@ -123,6 +146,8 @@ class AgentVerdict(BaseModel):
     reviewed: list[str] = Field(default_factory=list)
     """check ids / resources the agent looked at (evidence trail)."""
     recommendations: list[str] = Field(default_factory=list)
+    conflicts: list[Conflict] = Field(default_factory=list)
+    """Trade-offs this specialist declared with another one (``agents[0]`` is always this specialist)."""
     degraded: bool = False
     """True when the agent failed and a rule-based verdict stands in for it."""
     error: str | None = None
@@ -243,6 +268,8 @@ class Decision(BaseModel):
     next_steps: list[str] = Field(default_factory=list)
     questions: list[str] = Field(default_factory=list)
     findings: list[Finding] = Field(default_factory=list)
+    conflicts: list[Conflict] = Field(default_factory=list)
+    """The trade-offs between specialists left to a person (declared, or inferred from opposite verdicts)."""
     verdicts: list[AgentVerdict] = Field(default_factory=list)
     metadata: DecisionMetadata = Field(default_factory=DecisionMetadata)
 

@@ -1,4 +1,5 @@
-"""Thin graph nodes: each adapts state to one call into ``tools`` or ``agents`` and back."""
+"""Thin graph nodes: each reads the state through :class:`~graph.state.View`, makes one call into ``tools`` or
+``agents``, and returns the models it produced as a state update (:func:`~graph.state.dump`)."""
 
 from __future__ import annotations
 
@@ -15,45 +16,11 @@ from agents.llm.base import Provider, SpecialistInput
 from agents.policy import MergeInput, decide
 from agents.specialists import run_specialist
 from agents.supervisor import plan_delegation
-from core.config import Config, load_config
-from core.models import (
-    AgentVerdict,
-    ChangeRequest,
-    ChangeSet,
-    Decision,
-    DecisionMetadata,
-    DelegationPlan,
-    Finding,
-    K8sObject,
-    StageRequest,
-)
-from core.render import render_text
+from core.models import DecisionMetadata
 from core.versions import versions
-from graph.state import GraphContext, ReviewState, SpecialistTask
+from graph.state import GraphContext, ReviewState, SpecialistTask, View, dump
 from prompts import prompt_versions
-from tools import analysis
-from tools.workflow import evaluate_transition
-
-
-def _request(state: ReviewState) -> ChangeRequest | StageRequest:
-    data = state["request"]
-    return StageRequest.model_validate(data) if data.get("kind") == "stage" else ChangeRequest.model_validate(data)
-
-
-def _config(state: ReviewState) -> Config:
-    return Config.model_validate(state["config"])
-
-
-def _changes(state: ReviewState) -> ChangeSet:
-    return ChangeSet.model_validate(state["changes"])
-
-
-def _findings(state: ReviewState) -> list[Finding]:
-    return [Finding.model_validate(f) for f in state["findings"]]
-
-
-def _verdicts(state: ReviewState) -> list[AgentVerdict]:
-    return [AgentVerdict.model_validate(v) for v in state.get("verdicts", [])]
+from tools import engine
 
 
 def _timed(name: str):
@@ -77,109 +44,85 @@ def _timed(name: str):
 
 @_timed("intake")
 def intake(state: ReviewState, runtime: Runtime[GraphContext]) -> dict:
-    req = _request(state)
-    root = Path(req.workspace)
-    loaded = load_config(root) if "config" not in state else None
-    config = _config(state) if loaded is None else loaded.config
-    collected = analysis.collect(req, root, config)
-    return {
-        "config": config.model_dump(mode="json"),
-        "config_path": state.get("config_path") if loaded is None else loaded.path,
-        "changes": collected.changes.model_dump(mode="json"),
-        "scope": collected.scope,
-        "scope_note": collected.scope_note,
-        "objects": [o.model_dump(mode="json") for o in collected.objects],
-        "findings": [f.model_dump(mode="json") for f in collected.findings],
-    }
+    """Read the change: its change set, the files in scope, their objects and Dockerfiles (no check yet)."""
+    view = View(state)
+    return dump(engine.collect(view.request, Path(view.request.workspace), view.config))
 
 
 @_timed("deterministic")
 def deterministic(state: ReviewState, runtime: Runtime[GraphContext]) -> dict:
-    req = _request(state)
-    config = _config(state)
-    collected = analysis.Collected(
-        changes=_changes(state),
-        scope=state["scope"],
-        objects=[K8sObject.model_validate(o) for o in state["objects"]],
-        findings=_findings(state),
-        scope_note=state.get("scope_note", ""),
-    )
-    findings = analysis.deterministic_findings(req, collected, config)
-    stage = None
-    if isinstance(req, StageRequest):
-        result = evaluate_transition(Path(req.workspace), req.feature, req.target, config.workflow)
-        findings += result.findings
-        stage = result.model_dump(mode="json", exclude={"findings"})
-    return {"findings": [f.model_dump(mode="json") for f in findings], "stage": stage}
+    """The engine's judgement: every check, the Phase III guard and (stage requests) the stage gates."""
+    view = View(state)
+    analysis = engine.judge(view.request, view.collected, view.config)
+    return {"findings": dump(analysis.findings), "stage": dump(analysis.stage)}
 
 
 @_timed("supervisor")
 def supervisor(state: ReviewState, runtime: Runtime[GraphContext]) -> dict:
-    req = _request(state)
-    inp = supervisor_input(req, _findings(state), state["objects"],
-                           _changes(state).paths())
-    plan = plan_delegation(inp, runtime.context.provider)
-    return {"plan": plan.model_dump(mode="json")}
+    view = View(state)
+    inp = supervisor_input(view.request, view.findings, view.objects, view.changes.paths())
+    return {"plan": dump(plan_delegation(inp, runtime.context.provider))}
 
 
-def fan_out(state: ReviewState) -> list[Send]:
-    """One ``Send`` batch: every planned specialist runs in the same superstep, in parallel."""
-    plan = DelegationPlan.model_validate(state["plan"])
-    config = _config(state)
-    inputs = specialist_inputs(_request(state), plan, _findings(state),
-                               state["objects"], _changes(state).paths(),
-                               config.policy.fail_on.value)
-    return [Send("specialist", SpecialistTask(agent=name, payload=inp.model_dump(mode="json")))
-            for name, inp in inputs.items()]
+def fan_out(state: ReviewState) -> list[Send] | str:
+    """One ``Send`` batch: every planned specialist runs in the same superstep, in parallel. A plan that consults
+    nobody goes straight to ``merge``, which decides from the deterministic findings alone."""
+    view = View(state)
+    inputs = specialist_inputs(view.request, view.plan, view.findings, view.objects, view.changes.paths(),
+                               view.config.policy.fail_on.value)
+    if not inputs:
+        return "merge"
+    return [Send("specialist", SpecialistTask(agent=name, payload=dump(inp))) for name, inp in inputs.items()]
 
 
 def specialist(task: SpecialistTask, runtime: Runtime[GraphContext]) -> dict:
     if runtime.context and runtime.context.progress:
         runtime.context.progress(f"specialist:{task['agent']}")
     verdict = run_specialist(task["agent"], SpecialistInput.model_validate(task["payload"]), runtime.context.provider)
-    return {"verdicts": [verdict.model_dump(mode="json")]}
+    return {"verdicts": [dump(verdict)]}
 
 
 @_timed("merge")
 def merge(state: ReviewState, runtime: Runtime[GraphContext]) -> dict:
     """Apply the decision policy. In an interactive run each open question pauses the run with ``interrupt()``
     (resumed by ``Command(resume=answer)``); the answers go to the policy ("y" settles, "n" rejects) and are
-    kept in the ``answers`` channel, which ``render`` copies into ``Decision.metadata.extra["answers"]``.
+    kept in the ``answers`` channel, which ``finish`` copies into ``Decision.metadata.extra["answers"]``.
     On resume this node re-runs from its first line: nothing before ``interrupt()`` is expensive."""
-    req = _request(state)
-    config = _config(state)
-    changes = _changes(state)
+    view = View(state)
     m = MergeInput(
-        kind=req.kind,
-        intent=req.intent,
-        findings=_findings(state),
-        verdicts=_verdicts(state),
-        plan=DelegationPlan.model_validate(state["plan"]),
-        policy=config.policy,
-        changed_paths=changes.paths() if changes.mode != "directory" else state["scope"],
+        kind=view.request.kind,
+        intent=view.request.intent,
+        findings=view.findings,
+        verdicts=view.verdicts,
+        plan=view.plan,
+        policy=view.config.policy,
+        changed_paths=view.reviewed_paths,
         object_count=len(state["objects"]),
         scope_note=state.get("scope_note", ""),
-        change_mode=changes.mode,
-        stage=state.get("stage"),
+        change_mode=view.changes.mode,
+        stage=view.stage,
         answers=state.get("answers") or {},
     )
     decision = decide(m)
     if runtime.context and runtime.context.interactive and decision.questions:
         m.answers = {**m.answers, **{q: str(interrupt({"question": q})).strip() for q in decision.questions}}
         decision = decide(m)
-    return {"decision": decision.model_dump(mode="json"), "answers": m.answers}
+    return {"decision": dump(decision), "answers": m.answers}
 
 
-@_timed("render")
-def render(state: ReviewState, runtime: Runtime[GraphContext]) -> dict:
-    decision = Decision.model_validate(state["decision"])
+@_timed("finish")
+def finish(state: ReviewState, runtime: Runtime[GraphContext]) -> dict:
+    """Attach the metadata (versions, timings, usage, counts) to the decision. Text is rendered by the front-end
+    that shows it (``core.render``), once."""
+    decision = View(state).decision
     decision.metadata = decision_metadata(state, runtime.context.provider)
-    return {"decision": decision.model_dump(mode="json"), "rendered": render_text(decision)}
+    return {"decision": dump(decision)}
 
 
 def decision_metadata(state: ReviewState, provider: Provider) -> DecisionMetadata:
     """Versions, timings, provider usage (tokens and cost, supervisor included) and counts of one decision."""
-    verdicts = _verdicts(state)
+    view = View(state)
+    verdicts = view.verdicts
     usage: dict[str, Any] = {v.agent: v.usage for v in verdicts if v.usage}
     provider_usage = getattr(provider, "decision_usage", None)
     ledger = provider_usage() if provider_usage else None
@@ -197,6 +140,6 @@ def decision_metadata(state: ReviewState, provider: Provider) -> DecisionMetadat
                 "findings": len(state.get("findings", [])),
                 "ungrounded_findings": sum(v.usage.get("ungrounded_findings", 0) for v in verdicts)},
         config_file=state.get("config_path"),
-        workspace=state["request"]["workspace"],
+        workspace=view.request.workspace,
         extra={"answers": state["answers"]} if state.get("answers") else {},
     )

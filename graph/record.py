@@ -11,32 +11,31 @@ from pathlib import Path
 
 from langgraph.runtime import Runtime
 
-from core.config import Config
-from core.models import Decision
-from graph.state import GraphContext, ReviewState
+from core.models import StageRequest
+from graph.state import GraphContext, ReviewState, View
 from tools import ledger
 from tools.workflow import judged_artifacts
 
 
-def _subject_and_paths(state: ReviewState, root: Path) -> tuple[dict, list[Path]]:
+def _subject_and_paths(view: View, root: Path) -> tuple[dict, list[Path]]:
     """What the decision was about and the files it judged (a stage's artifacts; a change's files in scope)."""
-    req = state["request"]
-    if req.get("kind") == "stage":
-        feature, target = state["stage"]["feature"], state["stage"]["target"]
-        return {"feature": feature, "target": target}, judged_artifacts(root, root / "specs" / feature, target)
-    changes = state["changes"]
-    subject = {"mode": changes["mode"], "base": changes.get("base"), "head": changes.get("head"),
-               "paths": len(changes.get("files", [])), "intent": req.get("intent", "")}
-    return subject, [root / p for p in state.get("scope", [])]
+    req, stage = view.request, view.stage
+    if isinstance(req, StageRequest) and stage is not None:
+        return ({"feature": stage.feature, "target": stage.target},
+                judged_artifacts(root, root / "specs" / stage.feature, stage.target))
+    changes = view.changes
+    subject = {"mode": changes.mode, "base": changes.base, "head": changes.head, "paths": len(changes.files),
+               "intent": req.intent}
+    return subject, [root / p for p in view.state.get("scope", [])]
 
 
 def record(state: ReviewState, runtime: Runtime[GraphContext]) -> dict:
     """Append the decision to ``history/approvals/ledger.jsonl`` (no state update: the ledger is the output)."""
-    root = Path(state["request"]["workspace"])
+    view = View(state)
+    root = Path(view.request.workspace)
     if not (runtime.context and runtime.context.record and (root / ledger.LEDGER_DIR).is_dir()):
         return {}
-    subject, paths = _subject_and_paths(state, root)
-    entry = ledger.entry_for(Decision.model_validate(state["decision"]), subject, ledger.file_digests(root, paths),
-                             Config.model_validate(state["config"]).digest())
+    subject, paths = _subject_and_paths(view, root)
+    entry = ledger.entry_for(view.decision, subject, ledger.file_digests(root, paths), view.config.digest())
     ledger.append(root, entry)
     return {}

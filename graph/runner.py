@@ -9,37 +9,76 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from langgraph.types import Command, Overwrite
 
 from agents.llm.base import OfflineProvider, Provider
-from core.config import Config
+from core.config import Config, LoadedConfig, load_config
 from core.models import ChangeRequest, Decision, StageRequest
+from core.render import render_text
 from graph.builder import build_graph
 from graph.state import GraphContext
 
 REQUEST_TEXT = "request_text"
 """Checkpoint metadata key holding the words the person typed for the run."""
 
+ProviderFactory = Callable[[Config], Provider]
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What a front-end prepares for a workspace: its configuration and the provider that configuration names."""
+
+    loaded: LoadedConfig
+    provider: Provider
+
+
+def prepare(workspace: Path, provider_factory: ProviderFactory | None = None) -> Setup:
+    """Load the workspace's configuration and make its provider (``make_provider`` unless told otherwise)."""
+    loaded = load_config(workspace)
+    if provider_factory is None:
+        from agents.llm import make_provider
+
+        provider_factory = make_provider
+    return Setup(loaded, provider_factory(loaded.config))
+
 
 def initial_state(req: ChangeRequest | StageRequest, config: Config | None = None,
                   config_path: str | None = None) -> dict[str, Any]:
-    state: dict[str, Any] = {"request": req.model_dump(mode="json"), "verdicts": [], "timings_ms": {}}
-    if config is not None:
-        state["config"] = config.model_dump(mode="json")
-        state["config_path"] = config_path
-    return state
+    """The input of a run; without ``config``, the workspace's own configuration is loaded."""
+    if config is None:
+        loaded = load_config(Path(req.workspace))
+        config, config_path = loaded.config, loaded.path
+    return {"request": req.model_dump(mode="json"), "config": config.model_dump(mode="json"),
+            "config_path": config_path, "verdicts": [], "timings_ms": {}}
 
 
-def run_request(req: ChangeRequest | StageRequest, *, config: Config | None = None, config_path: str | None = None,
-                provider: Provider | None = None, progress: Callable[[str], None] | None = None,
-                graph=None) -> tuple[Decision, str]:
-    """Run the whole graph once (no checkpointer) and return the decision and its text rendering."""
+def decide(req: ChangeRequest | StageRequest, *, config: Config | None = None, config_path: str | None = None,
+           provider: Provider | None = None, progress: Callable[[str], None] | None = None,
+           graph=None) -> Decision:
+    """Run the whole graph once (no checkpointer) and return the decision."""
     graph = graph or build_graph()
     ctx = GraphContext(provider=provider or OfflineProvider(), progress=progress)
     final = graph.invoke(initial_state(req, config, config_path), context=ctx)
-    return Decision.model_validate(final["decision"]), final["rendered"]
+    return Decision.model_validate(final["decision"])
+
+
+def run_request(req: ChangeRequest | StageRequest, **kwargs: Any) -> tuple[Decision, str]:
+    """:func:`decide`, with the decision's text (the seed's format)."""
+    decision = decide(req, **kwargs)
+    return decision, render_text(decision)
+
+
+def review(req: ChangeRequest | StageRequest, *, setup: Setup | None = None,
+           provider_factory: ProviderFactory | None = None, progress: Callable[[str], None] | None = None,
+           graph=None) -> Decision:
+    """What every front-end runs: the workspace's configuration and the provider it names (``setup``, else
+    :func:`prepare`), then the graph once."""
+    setup = setup or prepare(Path(req.workspace), provider_factory)
+    return decide(req, config=setup.loaded.config, config_path=setup.loaded.path, provider=setup.provider,
+                  progress=progress, graph=graph)
 
 
 @dataclass
@@ -82,10 +121,10 @@ def _turn(graph, cfg: dict[str, Any]) -> Turn:
         return Turn(question=questions[0], answers=values.get("answers") or {})
     if snap.next:
         return Turn(incomplete=True)
-    if "rendered" not in values:
+    if "decision" not in values:
         return Turn()
-    return Turn(decision=Decision.model_validate(values["decision"]), rendered=values["rendered"],
-                answers=values.get("answers") or {})
+    decision = Decision.model_validate(values["decision"])
+    return Turn(decision=decision, rendered=render_text(decision), answers=values.get("answers") or {})
 
 
 def start_turn(graph, thread_id: str, req: ChangeRequest | StageRequest, *, config: Config,

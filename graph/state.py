@@ -1,13 +1,34 @@
-"""Graph state: plain JSON-able data only (pydantic models are dumped), so checkpoints stay portable."""
+"""Graph state: plain JSON-able data (pydantic models are dumped), so checkpoints stay portable.
+
+Nodes never read a channel by hand: :class:`View` validates each channel back into its model, and :func:`dump`
+turns models into a state update. Nothing is parsed from strings.
+"""
 
 from __future__ import annotations
 
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any, Generic, TypedDict, TypeVar, overload
+
+from pydantic import BaseModel, Field, TypeAdapter
 
 from agents.llm.base import OfflineProvider, Provider
+from core.config import Config
+from core.models import (
+    AgentVerdict,
+    ChangeRequest,
+    ChangeSet,
+    Decision,
+    DelegationPlan,
+    Finding,
+    K8sObject,
+    StageRequest,
+)
+from tools.engine import Collected
+from tools.workflow import TransitionResult
+
+T = TypeVar("T")
 
 
 def merge_dicts(left: dict, right: dict) -> dict:
@@ -23,13 +44,13 @@ class ReviewState(TypedDict, total=False):
     scope: list[str]
     scope_note: str
     objects: list[dict[str, Any]]
+    dockerfiles: dict[str, str]
     findings: list[dict[str, Any]]
     stage: dict[str, Any] | None
     plan: dict[str, Any]
     verdicts: Annotated[list[dict[str, Any]], operator.add]
     answers: dict[str, str]
     decision: dict[str, Any]
-    rendered: str
     timings_ms: Annotated[dict[str, float], merge_dicts]
 
 
@@ -38,6 +59,71 @@ class SpecialistTask(TypedDict):
 
     agent: str
     payload: dict[str, Any]
+
+
+class Channel(Generic[T]):
+    """A state channel read back as ``T``: validated on first use, then cached on the view."""
+
+    def __init__(self, model: Any, *, optional: bool = False, default: Any = None):
+        self.adapter: TypeAdapter[T] = TypeAdapter(model)
+        self.optional = optional
+        self.default = default
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, view: None, owner: type) -> Channel[T]: ...
+    @overload
+    def __get__(self, view: View, owner: type) -> T: ...
+
+    def __get__(self, view, owner):
+        if view is None:
+            return self
+        if self.name not in view.cache:
+            data = view.state.get(self.name, self.default)
+            view.cache[self.name] = None if data is None and self.optional else self.adapter.validate_python(data)
+        return view.cache[self.name]
+
+
+class View:
+    """The typed reading of a state: each channel validated back into its model once, on first use."""
+
+    request: Channel[ChangeRequest | StageRequest] = Channel(
+        Annotated[ChangeRequest | StageRequest, Field(discriminator="kind")])
+    config: Channel[Config] = Channel(Config)
+    changes: Channel[ChangeSet] = Channel(ChangeSet)
+    objects: Channel[list[K8sObject]] = Channel(list[K8sObject], default=[])
+    findings: Channel[list[Finding]] = Channel(list[Finding], default=[])
+    stage: Channel[TransitionResult | None] = Channel(TransitionResult, optional=True)
+    plan: Channel[DelegationPlan] = Channel(DelegationPlan)
+    verdicts: Channel[list[AgentVerdict]] = Channel(list[AgentVerdict], default=[])
+    decision: Channel[Decision | None] = Channel(Decision, optional=True)
+
+    def __init__(self, state: ReviewState):
+        self.state = state
+        self.cache: dict[str, Any] = {}
+
+    @property
+    def collected(self) -> Collected:
+        """What intake read (before ``deterministic`` replaces ``findings`` with every finding)."""
+        return Collected.model_validate({k: self.state[k] for k in Collected.model_fields if k in self.state})
+
+    @property
+    def reviewed_paths(self) -> list[str]:
+        """The paths of the change; for a directory review (no change set), the files in scope."""
+        return self.changes.paths() if self.changes.mode != "directory" else self.state.get("scope", [])
+
+
+def dump(value: Any) -> Any:
+    """A model (or a list or dict of models) as JSON-able data for a state update."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, list):
+        return [dump(v) for v in value]
+    if isinstance(value, dict):
+        return {k: dump(v) for k, v in value.items()}
+    return value
 
 
 @dataclass

@@ -15,10 +15,12 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from core.config import LoadedConfig
 from core.errors import OrchestratorError
 from core.models import ChangeRequest, Decision, Finding, StageRequest
+from core.render import finding_line
 from graph.runner import Turn, continue_turn, pending_turn, resume_turn, start_turn, thread_history
 from graph.state import GraphContext
 from infra_orchestrator.chat_grammar import HELP, SLASH_COMMANDS, STAGE_WORDS, Intent, parse
@@ -67,14 +69,13 @@ def live_findings(d: Decision) -> list[Finding]:
 
 
 def findings_table(d: Decision) -> Table:
-    """The decision's findings as a rich table, numbered for ``/explain``."""
-    table = Table(title="Findings", title_justify="left")
-    for col in ("#", "Severity", "Check", "Location", "Message"):
-        table.add_column(col, overflow="fold")
+    """The decision's findings, one :func:`~core.render.finding_line` each, numbered for ``/explain`` and
+    coloured by severity."""
+    table = Table(title="Findings", title_justify="left", show_header=False, box=None)
+    table.add_column("#", justify="right")
+    table.add_column("Finding", overflow="fold")
     for n, f in enumerate(live_findings(d), 1):
-        sev = f.severity.value
-        table.add_row(str(n), f"[{SEVERITY_STYLE[sev]}]{sev}[/]", f.check_id, f.location() or f.resource.label(),
-                      f.message)
+        table.add_row(str(n), Text(finding_line(f), style=SEVERITY_STYLE[f.severity.value]))
     return table
 
 
@@ -207,8 +208,7 @@ class ChatSession:
                 self.console.print(f"- {r}", markup=False)
             return
         for f in found:
-            where = f" at {f.location()}" if f.file else ""
-            self.console.print(f"[{f.severity.value.upper()}] {f.check_id}{where}: {f.message}", markup=False)
+            self.console.print(finding_line(f), markup=False)
             if f.remediation:
                 self.console.print(f"  fix: {f.remediation}", markup=False)
 

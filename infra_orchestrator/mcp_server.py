@@ -9,7 +9,6 @@ symlinks leaving it are tool errors. Nothing is printed to stdout outside the pr
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from functools import wraps
 from pathlib import Path
@@ -22,6 +21,7 @@ from mcp.types import CallToolResult, TextContent
 from core.config import STAGES, load_config
 from core.errors import OrchestratorError
 from core.models import ChangeRequest, ChangeSet, FileChange, Finding, StageRequest
+from core.render import finding_line, render_text
 from tools.workspace import resolve_inside
 
 SERVER_NAME = "infra-orchestrator"
@@ -49,19 +49,20 @@ def result(text: str, data: dict[str, Any]) -> CallToolResult:
 
 
 def finding_lines(findings: list[Finding]) -> str:
-    """One line per finding (severity, check id, location, message)."""
-    lines = [f"[{f.severity.value.upper()}] {f.check_id} {f.location()}: {f.message}" for f in findings]
-    return "\n".join(lines) if lines else "no findings"
+    """One line per finding (:func:`core.render.finding_line`), or ``no findings``."""
+    return "\n".join(finding_line(f) for f in findings) if findings else "no findings"
+
+
+def findings_result(findings: list[Finding], **data: Any) -> CallToolResult:
+    """A report tool's result: the finding lines, and the findings with ``data`` as structured content."""
+    return result(finding_lines(findings), {**data, "findings": [f.model_dump(mode="json") for f in findings]})
 
 
 def _decide(req: ChangeRequest | StageRequest) -> CallToolResult:
-    from agents.llm import make_provider
-    from graph.runner import run_request
+    from graph.runner import review
 
-    loaded = load_config(Path(req.workspace))
-    decision, text = run_request(req, config=loaded.config, config_path=loaded.path,
-                                 provider=make_provider(loaded.config))
-    return result(text, decision.model_dump(mode="json"))
+    decision = review(req)
+    return result(render_text(decision), decision.model_dump(mode="json"))
 
 
 def _guarded(fn):
@@ -109,32 +110,27 @@ def build_server(root: Path) -> MCPServer:
                          for r in rows)
         return result(text, {"feature": feature, "stages": [r.model_dump(mode="json") for r in rows]})
 
-    @server.tool(description="Run the Kubernetes checks on manifest files or directories (no agents).")
+    @server.tool(description="Run the engine's checks (the check catalog, API-schema validation, Dockerfile "
+                 "checks) on manifest files, charts or directories, as `infra-orchestrator check` does (no agents).")
     @_guarded
     def check_manifests(paths: list[str]) -> CallToolResult:
-        from tools.analysis import collect
-        from tools.checks import run_checks
+        from tools import engine
 
-        config = load_config(root).config
-        rel = [inside(root, p) for p in paths]
-        collected = collect(ChangeRequest(workspace=str(root), paths=rel), root, config)
-        findings = collected.findings + run_checks(collected.objects, config)
-        return result(finding_lines(findings), {"files": collected.scope, "objects": len(collected.objects),
-                                                "findings": [f.model_dump(mode="json") for f in findings]})
+        analysis = engine.check_paths(root, [inside(root, p) for p in paths], load_config(root).config)
+        return findings_result(analysis.findings, files=analysis.collected.scope,
+                               objects=len(analysis.collected.objects))
 
     @server.tool(description="Phase III guard: would changing these paths touch frozen application code?")
     @_guarded
     def guard_check(paths: list[str]) -> CallToolResult:
-        from tools.analysis import explicit_changes
-        from tools.guard import guard_change_set
+        from tools import engine
 
         rels = [inside(root, p) for p in paths]  # confinement first: a path leaving the workspace is a tool error
         existing = [r for r in rels if (root / r).exists()]  # directories expand to their files
         planned = [FileChange(path=r, status="added") for r in rels if r not in existing]
-        changes = ChangeSet(mode="paths", files=explicit_changes(root, existing).files + planned)
-        findings = guard_change_set(changes, load_config(root).config.phase3, os.path.realpath(root))
-        return result(finding_lines(findings), {"paths": [f.path for f in changes.files],
-                                                "findings": [f.model_dump(mode="json") for f in findings]})
+        changes = ChangeSet(mode="paths", files=engine.explicit_changes(root, existing).files + planned)
+        findings = engine.guard_findings(changes, load_config(root).config, root)
+        return findings_result(findings, paths=[f.path for f in changes.files])
 
     return server
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from agents.grounding import ground
 from agents.llm.base import ObjectSummary, OfflineProvider, SpecialistInput
-from agents.llm.opinion import CONFLICT_ID, AgentOpinion, conflict_parties, to_verdict
+from agents.llm.opinion import CONFLICT_ID, AgentOpinion, to_verdict
 from agents.policy import MergeInput, decide, find_conflicts
 from agents.specialists import run_specialist
 from core.config import PolicyConfig
@@ -90,13 +90,26 @@ def test_agreeing_or_unrelated_verdicts_are_no_conflict():
     assert decide(merge(sec, same, other)).outcome is Outcome.rejected
 
 
-def test_a_declared_conflict_is_parsed_back():
+def test_a_declared_conflict_is_a_typed_record_of_the_verdict():
     opinion = AgentOpinion.model_validate({"outcome": "APPROVED", "summary": "s", "conflicts_with": [
         {"agent": "security", "resource": {"kind": "Deployment", "name": "web"}, "tradeoff": "replicas vs exposure"}]})
-    v = to_verdict("scalability", Category.scalability, opinion, "test")
-    (f,) = v.findings
-    assert f.check_id == CONFLICT_ID and conflict_parties(f) == ("scalability", "security")
-    assert decide(merge(v, verdict("security", Outcome.approved))).outcome is Outcome.clarification
+    v = to_verdict("scalability", opinion, "test")
+    assert v.findings == []
+    (c,) = v.conflicts
+    assert c.agents == ("scalability", "security") and c.detail == "replicas vs exposure" and c.declared
+    d = decide(merge(v, verdict("security", Outcome.approved)))
+    assert d.outcome is Outcome.clarification and d.conflicts == [c]
+    (f,) = [f for f in d.findings if f.check_id == CONFLICT_ID]  # reported as a finding of the declaring agent
+    assert f.source == "agent:scalability" and f.category is Category.scalability and f.resource.name == "web"
+    assert f.message == "trade-off between scalability and security: replicas vs exposure"
+
+
+def test_a_conflict_message_is_never_read_back():
+    """A finding that merely looks like a declared trade-off is a finding, not a conflict."""
+    lookalike = agent_finding(check_id=CONFLICT_ID, message="trade-off between security and scalability: x",
+                              source="agent:security", resource=WEB)
+    d = decide(merge(verdict("security", Outcome.approved, lookalike), verdict("scalability", Outcome.approved)))
+    assert d.conflicts == [] and d.outcome is Outcome.approved
 
 
 def test_a_conflict_never_relaxes_the_floor_or_an_uncontested_rejection():
@@ -118,20 +131,42 @@ def test_a_yes_answer_settles_rule_questions_but_not_a_models_own_concern():
     question = Finding(check_id="PHASE3-NEEDS-APPROVAL", severity=Severity.medium, category=Category.phase3,
                        message="m", file="frontend/next.config.js", question="approve? [y/N]")
     rules = AgentVerdict(agent="phase3_guard", outcome=Outcome.clarification, summary="asks", provider="rules")
-    model = verdict("security", Outcome.clarification)  # e.g. "NetworkPolicy allows 0.0.0.0/0 egress"
+    model = verdict("security", Outcome.clarification).model_copy(  # e.g. "NetworkPolicy allows 0.0.0.0/0 egress"
+        update={"own_outcome": Outcome.clarification})
     m = merge(rules, findings=[question])
     m.answers = {"approve? [y/N]": "y"}
     assert decide(m).outcome is Outcome.approved
     m = merge(rules, model, findings=[question])
     m.answers = {"approve? [y/N]": "y"}
     assert decide(m).outcome is Outcome.clarification
+    # the guard's rule verdict bounded a model that approved: the answer settles it (the model had no concern)
+    guard = rules.model_copy(update={"provider": "anthropic", "own_outcome": Outcome.approved})
+    m = merge(guard, findings=[question])
+    m.answers = {"approve? [y/N]": "y"}
+    assert decide(m).outcome is Outcome.approved
 
 
 def test_an_agent_cannot_forge_a_conflict_between_two_others():
-    from agents.llm.opinion import CONFLICT_ID, conflict_parties
+    from core.models import Conflict
 
-    forged = agent_finding(check_id=CONFLICT_ID, message="trade-off between security and scalability: x",
-                           source="agent:observability")
-    assert conflict_parties(forged) is None
-    own = forged.model_copy(update={"source": "agent:security"})
-    assert conflict_parties(own) == ("security", "scalability")
+    forged = Conflict(agents=("security", "scalability"), detail="x", resource=WEB)
+    claimed = verdict("observability", Outcome.approved).model_copy(update={"conflicts": [forged]})
+    inp = INP.model_copy(update={"agent": "observability"})
+    grounded, dropped = ground(claimed, inp)
+    assert grounded.conflicts == [] and dropped == 1
+    assert find_conflicts([claimed]) == []  # and the policy ignores one that got through
+    own = Conflict(agents=("security", "scalability"), detail="x", resource=WEB)
+    grounded, dropped = ground(verdict("security", Outcome.approved).model_copy(update={"conflicts": [own]}), INP)
+    assert grounded.conflicts == [own] and dropped == 0
+    ghost = own.model_copy(update={"resource": ResourceRef(kind="Deployment", name="ghost")})
+    assert ground(verdict("security", Outcome.approved).model_copy(update={"conflicts": [ghost]}), INP)[1] == 1
+
+
+def test_bounded_keeps_the_models_own_outcome_apart_from_the_floor():
+    from agents.specialists import bounded
+
+    rules = AgentVerdict(agent="phase3_guard", outcome=Outcome.clarification, summary="asks", provider="rules")
+    model = AgentVerdict(agent="phase3_guard", outcome=Outcome.approved, summary="fine", provider="anthropic")
+    v = bounded(rules, model)
+    assert v.outcome is Outcome.clarification and v.own_outcome is Outcome.approved
+    assert bounded(rules, rules).own_outcome is None  # the offline provider answers with the rule verdict

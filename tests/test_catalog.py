@@ -15,7 +15,7 @@ import pytest
 from core.config import STAGES, ChecksConfig, Config, WorkflowConfig, load_config
 from core.errors import ConfigError
 from core.models import Category, ChangeRequest, Finding, Severity
-from tools import analysis
+from tools import engine
 from tools.catalog import ENGINE_ENTRIES, ID_PATTERN, deselect, finding
 from tools.checks import registry, run_checks, run_diff_checks, selected
 from tools.checks.catalog import entries, entry
@@ -98,7 +98,7 @@ def test_factory_refuses_undocumented_ids_and_severities():
 
 def _engine(root: Path, config: Config, paths: list[str] | None = None) -> list[Finding]:
     req = ChangeRequest(workspace=str(root), paths=paths or [])
-    return analysis.deterministic_findings(req, analysis.collect(req, root, config), config)
+    return engine.analyse(req, config).findings
 
 
 def _hostile_repo(root: Path) -> list[Finding]:

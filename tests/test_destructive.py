@@ -9,9 +9,9 @@ import pytest
 from core.config import Config
 from core.models import ChangeRequest
 from tests.gitrepo import commit, isolate_git_env, make_repo
-from tools.analysis import collect
 from tools.checks import run_diff_checks
 from tools.checks.destructive import quantity
+from tools.engine import analyse, collect
 from tools.manifests import load_manifest_text
 
 PVC = """apiVersion: v1
@@ -67,11 +67,13 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_a_git_range_compares_base_and_head(repo):
     commit(repo, {"k8s/pvc.yaml": PVC.format(cls="fast", size="1Gi")}, "shrink", delete=["k8s/svc.yaml"])
-    collected = collect(ChangeRequest(workspace=str(repo), base="HEAD~1"), repo, Config())
-    got = sorted((f.check_id, f.file) for f in collected.findings if f.check_id.startswith("DESTRUCT-"))
+    req = ChangeRequest(workspace=str(repo), base="HEAD~1")
+    assert not [f for f in collect(req, repo, Config()).findings if f.check_id.startswith("DESTRUCT-")]  # read only
+    analysis = analyse(req, Config())  # the engine's checks compare base and head
+    got = sorted((f.check_id, f.file) for f in analysis.findings if f.check_id.startswith("DESTRUCT-"))
     assert got == [("DESTRUCT-IMMUTABLE", "k8s/pvc.yaml"), ("DESTRUCT-REMOVED", "k8s/svc.yaml")]
 
 
 def test_a_directory_review_has_no_base_and_no_diff_findings(repo):
-    collected = collect(ChangeRequest(workspace=str(repo)), repo, Config())
-    assert not [f for f in collected.findings if f.check_id.startswith("DESTRUCT-")]
+    analysis = analyse(ChangeRequest(workspace=str(repo)), Config())
+    assert not [f for f in analysis.findings if f.check_id.startswith("DESTRUCT-")]

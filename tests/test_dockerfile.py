@@ -1,12 +1,12 @@
-"""Dockerfile checks (tools/checks/dockerfile.py): parsing details and wiring into analysis."""
+"""Dockerfile checks (tools/checks/dockerfile.py): parsing details and wiring into the engine."""
 
 from __future__ import annotations
 
 from core.config import Config
 from core.models import ChangeRequest
-from tools.analysis import collect, is_dockerfile
 from tools.checks import run_dockerfile_checks
 from tools.checks.dockerfile import parse, unpinned
+from tools.engine import analyse, collect, is_dockerfile
 
 
 def ids(text: str) -> list[tuple[str, int]]:
@@ -46,11 +46,13 @@ def test_odd_input_never_raises():
         assert all(f.check_id != "SCH-CHECK-ERROR" for f in run_dockerfile_checks(text, "Dockerfile")), text
 
 
-def test_dockerfiles_in_scope_are_checked_by_collect(tmp_path):
+def test_dockerfiles_in_scope_are_read_by_collect_and_checked_by_the_engine(tmp_path):
     for name in ("Dockerfile", "api/Dockerfile.prod", "web/app.Dockerfile", "docs/dockerfile.md"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text("FROM python\nCMD python app.py\n")
     assert is_dockerfile("a/Dockerfile.dev") and not is_dockerfile("docs/dockerfile.md")
-    collected = collect(ChangeRequest(workspace=str(tmp_path)), tmp_path, Config())
-    files = {f.file for f in collected.findings if f.check_id == "DOCKER-USER-ROOT"}
+    req = ChangeRequest(workspace=str(tmp_path))
+    assert sorted(collect(req, tmp_path, Config()).dockerfiles) == ["Dockerfile", "api/Dockerfile.prod",
+                                                                    "web/app.Dockerfile"]
+    files = {f.file for f in analyse(req, Config()).findings if f.check_id == "DOCKER-USER-ROOT"}
     assert files == {"Dockerfile", "api/Dockerfile.prod", "web/app.Dockerfile"}

@@ -60,7 +60,7 @@ def test_stage_approval_with_open_clarification_marker_names_file_and_line(fixed
     out = proc.stdout
     assert out.startswith("[STAGE APPROVAL DECISION: REJECTED]\n\nValidation Summary:\n")
     assert "- Spec-Kit Plus Compliance: FAIL" in out
-    assert "WF-CLARIFY-MARKERS specs/001-k8s-deployment/spec.md:6" in out
+    assert "- specs/001-k8s-deployment/spec.md:6: high WF-CLARIFY-MARKERS " in out
     for line in ("- Phase III Protection:", "- Kubernetes Best Practices:", "- Agent Coordination:"):
         assert line in out
 

@@ -1,4 +1,4 @@
-"""Exact change semantics end to end: real temporary git repositories → tools.analysis → agents.policy.
+"""Exact change semantics end to end: real temporary git repositories → tools.engine → agents.policy.
 
 Each case asserts the outcome and exactly which paths the "Phase III Protection" line names.
 """
@@ -13,7 +13,7 @@ from gitrepo import Symlink, commit, git, isolate_git_env, make_repo, write_file
 from agents.policy import MergeInput, decide
 from core.config import load_config
 from core.models import ChangeRequest, Decision, DelegationPlan, Outcome
-from tools import analysis
+from tools import engine
 
 CONFIG = """\
 phase3:
@@ -50,8 +50,8 @@ def review(repo: Path, **request) -> Decision:
     """The decision for a change request, through the deterministic pipeline and the decision policy."""
     req = ChangeRequest(workspace=str(repo), **request)
     config = load_config(repo).config
-    collected = analysis.collect(req, repo, config)
-    findings = analysis.deterministic_findings(req, collected, config)
+    analysis = engine.analyse(req, config)
+    collected, findings = analysis.collected, analysis.findings
     return decide(MergeInput(kind="change", intent="", findings=findings, verdicts=[],
                              plan=DelegationPlan(specialists=[]), policy=config.policy,
                              changed_paths=collected.changes.paths(), object_count=len(collected.objects),
@@ -99,7 +99,7 @@ def test_copy_out_of_protected_with_unchanged_source_touches_nothing(repo: Path)
 def test_copy_out_of_protected_whose_source_changed_reports_the_source(repo: Path) -> None:
     original = (repo / "backend/src/util.py").read_text()
     decision = review_commit(repo, {"docs/util-copy.py": original, "backend/src/util.py": original + "EXTRA = 1\n"})
-    changes = {c.path: c for c in analysis.change_set_for(
+    changes = {c.path: c for c in engine.change_set_for(
         ChangeRequest(workspace=str(repo), base="HEAD~1"), repo).files}
     assert (changes["docs/util-copy.py"].status, changes["docs/util-copy.py"].old_path) == (
         "copied", "backend/src/util.py")

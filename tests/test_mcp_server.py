@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -15,6 +16,9 @@ from mcp.client.stdio import StdioServerParameters
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "todo-phase-iv"
 QUESTION = "frontend/next.config.js is build configuration of Phase III: approve this change as infrastructure-only?"
+GOOD = (Path(__file__).parent / "fixtures" / "good_app.yaml").read_text().split("---\n")[0]
+SCHEMA_BROKEN = GOOD.replace("spec:\n  selector:", 'spec:\n  replicas: "three"\n  selector:', 1).replace(
+    "          image: registry.example/web:1.2.3\n", "          image: registry.example/web:1.2.3\n          resourcez: {}\n", 1)
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +28,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     outside = tmp_path_factory.mktemp("outside")
     (outside / "secret.yaml").write_text("kind: Secret\n")
     (ws / "escape").symlink_to(outside)
+    (ws / "k8s" / "schema-broken.yaml").write_text(SCHEMA_BROKEN)
     return ws
 
 
@@ -43,6 +48,7 @@ async def _session(ws: Path) -> dict:
             "stage": ("approve_stage", {"feature": "001", "target": "plan"}),
             "status": ("stage_status", {"feature": "001"}),
             "manifests": ("check_manifests", {"paths": ["k8s"]}),
+            "schema": ("check_manifests", {"paths": ["k8s/schema-broken.yaml"]}),
             "guard": ("guard_check", {"paths": ["backend/src/main.py", "k8s/new.yaml"]}),
             "guard_dir": ("guard_check", {"paths": ["backend"]}),
             "traversal": ("guard_check", {"paths": ["../../etc/passwd"]}),
@@ -98,3 +104,23 @@ def test_paths_outside_the_workspace_are_tool_errors(session, key):
     res = session[key]
     assert res.is_error
     assert "outside the workspace" in text(res)
+
+
+def _schema_findings(findings: list[dict]) -> list[tuple]:
+    return sorted((f["check_id"], f["file"], f["line"], f["severity"], f["message"]) for f in findings
+                  if f["check_id"] == "SCH-SCHEMA-VALID")
+
+
+def test_check_manifests_validates_api_schemas_like_check(session, workspace: Path, monkeypatch):
+    """The tool and the CLI run one engine: a wrong type and an unknown field are reported by both, identically."""
+    from clirun import invoke
+
+    res = session["schema"]
+    assert not res.is_error
+    tool = _schema_findings(res.structured_content["findings"])
+    messages = " ".join(m for *_, m in tool)
+    assert "spec.replicas: wrong type" in messages and "'resourcez' was unexpected" in messages, tool
+    monkeypatch.chdir(workspace)
+    cli = invoke("check", "k8s/schema-broken.yaml", "--format", "json")
+    assert tool == _schema_findings(json.loads(cli.stdout)["findings"])
+    assert "k8s/schema-broken.yaml:" in text(res) and "SCH-SCHEMA-VALID" in text(res)

@@ -1,4 +1,4 @@
-"""Helm and Kustomize rendering (tools/rendering.py) and its wiring into analysis.collect."""
+"""Helm and Kustomize rendering (tools/rendering.py) and its wiring into engine.collect."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from core.config import Config, HelmConfig
 from core.models import ChangeRequest, Severity
 from tools import rendering
-from tools.analysis import collect, walk_files
+from tools.engine import collect, walk_files
 from tools.rendering import (
     NOT_RENDERED_ID,
     RENDER_ID,

@@ -10,7 +10,7 @@ from gitrepo import commit, git, isolate_git_env, make_repo
 
 from core.models import StageRequest
 from graph.runner import run_request
-from tools.analysis import change_set_for
+from tools.engine import change_set_for
 from tools.workflow import feature_base
 
 FEATURE_FIXTURE = Path(__file__).parent / "fixtures" / "features" / "complete"

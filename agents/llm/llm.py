@@ -22,8 +22,9 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_any,
 
 from agents.llm.base import SpecialistInput, SupervisorInput
 from agents.llm.opinion import PLAN_TOOL, VERDICT_TOOL, AgentOpinion, PlanOpinion, to_verdict
+from agents.roster import listing
 from core.config import ProviderConfig
-from core.models import AgentVerdict, Category, DelegationPlan
+from core.models import AgentVerdict, DelegationPlan
 from prompts import load_prompt
 from tools.redact import redact
 
@@ -174,7 +175,7 @@ class ToolCallingProvider:
         with self._lock:
             self._budget = Budget(self.config.decision_budget_s)
             self._ledger = {}
-        body = load_prompt("supervisor").body
+        body = load_prompt("supervisor").body.replace("{{specialists}}", listing())
         prompt = Prompt(system=(f"{body}\n{DATA_RULES}",), data=encode_data(inp.model_dump(mode="json")))
         plan, _ = self._structured("supervisor", prompt, Tool(PLAN_TOOL, "Submit the delegation plan.", PlanOpinion))
         return DelegationPlan(specialists=list(plan.specialists), focus=plan.focus, rationale=plan.rationale,
@@ -187,8 +188,7 @@ class ToolCallingProvider:
                         data=encode_data(specialist_payload(inp)))
         tool = Tool(VERDICT_TOOL, "Submit your verdict on the data.", AgentOpinion)
         opinion, usage = self._structured(inp.agent, prompt, tool)
-        category = Category(inp.context.get("category", Category.security.value))
-        verdict = to_verdict(inp.agent, category, opinion, self.name)
+        verdict = to_verdict(inp.agent, opinion, self.name)
         verdict.usage = usage.as_dict(self.config.price_per_mtok)
         return verdict
 

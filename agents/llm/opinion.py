@@ -2,23 +2,22 @@
 
 The schemas are derived from these pydantic models, and a model's tool input is validated against them;
 :func:`to_verdict` turns a valid opinion into an :class:`AgentVerdict` (bounded and grounded later by
-``agents``). Conflicts a specialist declares become ``AGENT-CONFLICT`` findings on the object they concern.
+``agents``). Conflicts a specialist declares become typed :class:`~core.models.Conflict` records of its verdict.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.models import AgentVerdict, Category, Finding, Outcome, ResourceRef, Severity
-from tools.catalog import finding
+from agents.roster import names
+from core.models import AgentVerdict, Category, Conflict, Finding, Outcome, ResourceRef, Severity
 
 CONFLICT_ID = "AGENT-CONFLICT"
 VERDICT_TOOL = "submit_verdict"
 PLAN_TOOL = "submit_plan"
-AgentName = Literal["security", "scalability", "observability", "phase3_guard"]
+AgentName = Literal[names()]  # type: ignore[valid-type]  # the table of specialists, in its order
 
 
 class _Closed(BaseModel):
@@ -78,26 +77,13 @@ def _ref(ref: ObjectRef | None) -> ResourceRef:
     return ResourceRef(kind=ref.kind, name=ref.name, namespace=ref.namespace) if ref else ResourceRef()
 
 
-_CONFLICT_MESSAGE = re.compile(r"trade-off between (?P<a>[a-z0-9_]+) and (?P<b>[a-z0-9_]+): ")
-
-
-def conflict_parties(f: Finding) -> tuple[str, str] | None:
-    """The two agents of an ``AGENT-CONFLICT`` finding built by :func:`to_verdict`, else None."""
-    m = _CONFLICT_MESSAGE.match(f.message) if f.check_id == CONFLICT_ID else None
-    # only the declaring agent's own claim counts: one agent cannot forge a conflict between two others
-    return (m["a"], m["b"]) if m and f.source == f"agent:{m['a']}" else None
-
-
-def _conflict_finding(agent: str, category: Category, c: ConflictClaim) -> Finding:
-    return finding(CONFLICT_ID, f"trade-off between {agent} and {c.agent}: {c.tradeoff}", category=category,
-                   resource=_ref(c.resource), file=c.file, line=c.line, source=f"agent:{agent}")
-
-
-def to_verdict(agent: str, category: Category, opinion: AgentOpinion, provider: str) -> AgentVerdict:
-    """The verdict of ``agent`` from a validated opinion (``category`` labels its declared conflicts)."""
+def to_verdict(agent: str, opinion: AgentOpinion, provider: str) -> AgentVerdict:
+    """The verdict of ``agent`` from a validated opinion; its declared trade-offs become typed conflicts."""
     findings = [Finding(check_id=f.check_id, severity=f.severity, category=f.category, message=f.message,
                         file=f.file, line=f.line, resource=_ref(f.resource), source=f"agent:{agent}")
                 for f in opinion.findings if f.check_id != CONFLICT_ID]  # conflicts only via conflicts_with
-    findings += [_conflict_finding(agent, category, c) for c in opinion.conflicts_with if c.agent != agent]
+    conflicts = [Conflict(agents=(agent, c.agent), detail=c.tradeoff, resource=_ref(c.resource), file=c.file,
+                          line=c.line) for c in opinion.conflicts_with if c.agent != agent]
     return AgentVerdict(agent=agent, outcome=opinion.outcome, summary=opinion.summary, reasoning=opinion.reasoning,
-                        findings=findings, recommendations=opinion.recommendations, provider=provider)
+                        findings=findings, recommendations=opinion.recommendations, conflicts=conflicts,
+                        provider=provider)

@@ -34,17 +34,16 @@ def chat(
     from rich.console import Console
     from rich.table import Table
 
-    from agents.llm import make_provider
-    from core.config import load_config
     from graph.builder import build_graph
     from graph.checkpointer import open_checkpointer
     from graph.runner import list_threads as threads_of
+    from graph.runner import prepare
     from graph.state import GraphContext
     from infra_orchestrator.chat import ChatSession, line_reader, new_thread_id
 
     root = workspace_dir(path)
-    loaded = load_config(root)
-    target = checkpointer_target(checkpointer, loaded.config.checkpointer, root)
+    setup = prepare(root)
+    target = checkpointer_target(checkpointer, setup.loaded.config.checkpointer, root)
     with open_checkpointer(target, root) as saver:
         graph = build_graph(saver)
         if list_threads:
@@ -55,7 +54,7 @@ def chat(
                 table.add_row(t.thread_id, t.last_request, t.status)
             Console().print(table)
             return
-        ctx = GraphContext(provider=make_provider(loaded.config), interactive=True)
-        session = ChatSession(root=root, loaded=loaded, graph=graph, thread_id=thread or new_thread_id(), ctx=ctx,
+        ctx = GraphContext(provider=setup.provider, interactive=True)
+        session = ChatSession(root=root, loaded=setup.loaded, graph=graph, thread_id=thread or new_thread_id(), ctx=ctx,
                               ask=line_reader(root), progress=progress_reporter)
         raise typer.Exit(session.run())

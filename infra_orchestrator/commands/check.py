@@ -1,4 +1,4 @@
-"""`check PATH...`: the analysis engine alone, lint-style (no git, no graph, no agents).
+"""`check PATH...`: the engine alone (``tools.engine.check_paths``), lint-style (no git, no graph, no agents).
 
 A directory argument is analysed as a workspace of its own (its ``.infra-orchestrator.yaml``, its charts);
 file arguments are analysed relative to the current directory. Paths in the output are as the user gave them.
@@ -78,20 +78,19 @@ def _display(prefix: str, file: str | None) -> str | None:
 def run_engine(root: Path, rels: list[str], config_file: Path | None, profile: str | None) -> tuple[list, Severity]:
     """Findings of the engine over one target and the ``fail_on`` severity of its configuration."""
     from core.config import load_config
-    from core.models import ChangeRequest
-    from tools import analysis
+    from tools import engine
 
     config = load_config(root, config_file).config
     if profile:
         config.checks.profile = profile
-    req = ChangeRequest(workspace=str(root), paths=rels)
-    collected = analysis.collect(req, root, config)
-    return analysis.engine_findings(collected, config), config.policy.fail_on
+    return engine.check_paths(root, rels, config).findings, config.policy.fail_on
 
 
 def _text(findings: list, fail_on: Severity, quiet: bool) -> str:
+    from core.render import finding_line
+
     shown = [f for f in findings if not f.suppressed and (not quiet or f.severity.at_least(fail_on))]
-    lines = [f"{f.location() or '-'}: {f.severity.value} {f.check_id} {f.message}" for f in shown]
+    lines = [finding_line(f) for f in shown]
     if not quiet:
         active = [f for f in findings if not f.suppressed]
         counts = ", ".join(f"{sum(f.severity is s for f in active)} {s.value}" for s in Severity

@@ -55,12 +55,8 @@ def emit_decision(decision, fmt: DecisionFormat) -> None:
 
 
 def run_decision(req, label: str):
-    from agents.llm import make_provider
-    from core.config import load_config
-    from graph.runner import run_request
+    """The decision on ``req`` (the workspace's config and provider, the graph once), with a progress spinner."""
+    from graph.runner import review
 
-    loaded = load_config(Path(req.workspace))
-    provider = make_provider(loaded.config)
     with progress_reporter(label) as step:
-        decision, _ = run_request(req, config=loaded.config, config_path=loaded.path, provider=provider, progress=step)
-    return decision
+        return review(req, progress=step)

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from agents.llm.base import Provider
-from core.config import Config, load_config
+from core.config import Config
 from core.models import ChangeRequest, Decision, Outcome, StageRequest
 from infra_orchestrator.evals.scenario import FindingSpec, LoadedScenario, RequestSpec, Scenario
 from infra_orchestrator.evals.workspace import BASE_REF, HEAD_REF, WorkspaceBuilder
@@ -103,17 +103,15 @@ def _base_result(s: Scenario, status: Status, **extra: Any) -> ScenarioResult:
 def run_scenario(loaded: LoadedScenario, *, provider_name: str, provider_factory: ProviderFactory,
                  builder: WorkspaceBuilder, graph=None, after: AfterCheck | None = None) -> ScenarioResult:
     """Build the scenario's repository with ``builder``, run the graph once and judge the decision."""
-    from graph.runner import run_request
+    from graph.runner import prepare, review
 
     s = loaded.scenario
     if provider_name not in s.providers:
         return _base_result(s, "skipped", error=f"not applicable to provider '{provider_name}'")
     started = time.perf_counter()
     def decide(req: RequestSpec, repo: Path) -> tuple[Decision, Config]:
-        cfg = load_config(repo)
-        decision, _ = run_request(build_request(req, repo), config=cfg.config, config_path=cfg.path,
-                                  provider=provider_factory(loaded, cfg.config), graph=graph)
-        return decision, cfg.config
+        setup = prepare(repo, lambda config: provider_factory(loaded, config))
+        return review(build_request(req, repo), setup=setup, graph=graph), setup.loaded.config
 
     def setup(repo: Path) -> None:
         for req in s.setup:

@@ -33,7 +33,10 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-SPECIALISTS = ["security", "scalability", "observability", "phase3_guard"]
+from agents.roster import SPECIALISTS as _TABLE
+
+SPECIALISTS = list(_TABLE)
+"""Every specialist of the product's table, in its order (the default plan consults them all)."""
 
 
 @dataclass
@@ -96,7 +99,7 @@ def approve(summary: str = "No concerns.", **extra: Any) -> ToolUse:
 
 
 def plan(specialists: list[str] | None = None) -> ToolUse:
-    """A supervisor plan consulting ``specialists`` (all four by default)."""
+    """A supervisor plan consulting ``specialists`` (all of them by default)."""
     chosen = SPECIALISTS if specialists is None else specialists
     return ToolUse({"specialists": chosen, "focus": {s: "review" for s in chosen}, "rationale": "fake plan"})
 

@@ -1,15 +1,23 @@
-"""Compose the deterministic tools into the two steps the graph runs: collect inputs, then check them.
+"""The engine: the one composition of the deterministic tools, used by the graph, ``check`` and every MCP tool.
 
-Pure and LangGraph-free, so the lint-style ``check`` command and the graph share one code path.
+    change set → objects (manifests, Helm/Kustomize rendering) and Dockerfiles     :func:`collect`
+    → Dockerfile checks, diff (destructive-change) checks, the check catalog,      :func:`judge`
+      API-schema validation, the Phase III guard, the stage gates → findings
+
+Suppression annotations are applied by each check as it reports (``tools.suppress``); Phase III findings can
+never be suppressed. Loading the configuration is the caller's: every function here takes a :class:`Config`.
+Pure and LangGraph-free, so the lint-style ``check`` command never imports the agents.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 import pathspec
+from pydantic import BaseModel, Field
 
 from core.config import Config
 from core.errors import InputError
@@ -24,19 +32,34 @@ from tools.rendering import render_all
 from tools.schema import SCHEMA_ID, validate_objects
 from tools.workspace import decode_text, read_text, resolve_inside, walk
 
+if TYPE_CHECKING:
+    from tools.workflow import TransitionResult
+
 YAML_SUFFIXES = (".yaml", ".yml")
 DOC_SUFFIXES = (".md", ".txt", ".rst", ".adoc")
 
 
-@dataclass
-class Collected:
-    """What intake produced: the change set, the infra files in scope, their objects and load findings."""
+class Collected(BaseModel):
+    """What :func:`collect` read: the change set, the infra files in scope, their objects, the Dockerfiles' text
+    and the problems met while reading (unreadable files, YAML errors, charts that fail to render)."""
 
     changes: ChangeSet
     scope: list[str]
-    objects: list[K8sObject] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
     scope_note: str = ""
+    objects: list[K8sObject] = Field(default_factory=list)
+    findings: list[Finding] = Field(default_factory=list)
+    dockerfiles: dict[str, str] = Field(default_factory=dict)
+    """Path → text of every Dockerfile in scope (checked by :func:`judge`)."""
+
+
+@dataclass
+class Analysis:
+    """What :func:`judge` concluded: every deterministic finding, sorted, and the stage gates' result."""
+
+    collected: Collected
+    findings: list[Finding]
+    stage: TransitionResult | None = None
+    """For a stage request: whether the feature may enter the stage (its findings are in ``findings``)."""
 
 
 def is_yaml(path: str) -> bool:
@@ -95,7 +118,7 @@ def _under(path: str | None, wanted: list[str]) -> bool:
 def change_set_for(req: ChangeRequest | StageRequest, root: Path) -> ChangeSet:
     """The change under review: a git range, explicit paths, or (no git info) the whole directory."""
     if isinstance(req, StageRequest):  # a feature branch: its commits since it forked; else the directory
-        from tools.workflow import feature_base
+        from tools.workflow import feature_base  # stage requests only: `check` never loads the workflow
 
         base = feature_base(root)
         return git.change_set_from_range(root, base) if base else ChangeSet(mode="directory")
@@ -137,16 +160,18 @@ def is_dockerfile(path: str) -> bool:
     return name == "dockerfile" or name.startswith("dockerfile.") or name.endswith(".dockerfile")
 
 
-def _load_file(root: Path, changes: ChangeSet, rel: str, config: Config) -> tuple[list[K8sObject], list[Finding]]:
-    """Objects and findings of one in-scope file: a manifest is loaded, a Dockerfile is checked."""
+def _load_file(root: Path, changes: ChangeSet, rel: str, out: Collected) -> None:
+    """Read one in-scope file into ``out``: a manifest's objects, a Dockerfile's text, or the reading problem."""
     text, problem = _read_at_head(root, changes, rel)
-    findings = [problem] if problem else []
+    out.findings += [problem] if problem else []
     if text is None:
-        return [], findings
+        return
     if is_dockerfile(rel):
-        return [], findings + run_dockerfile_checks(text, rel, config)
+        out.dockerfiles[rel] = text
+        return
     objects, loaded = load_manifest_text(text, rel)
-    return objects, findings + loaded
+    out.objects += objects
+    out.findings += loaded
 
 
 def base_objects(root: Path, changes: ChangeSet, config: Config) -> list[K8sObject]:
@@ -168,8 +193,8 @@ def destructive_findings(root: Path, changes: ChangeSet, head: list[K8sObject], 
 
 
 def collect(req: ChangeRequest | StageRequest, root: Path, config: Config) -> Collected:
-    """Intake: the change set, the infra files in scope, their parsed (or rendered) Kubernetes objects, and the
-    file-level findings: loader problems, Dockerfile checks and, for git changes, destructive-change checks."""
+    """The change set, the infra files in scope, their parsed (or rendered) Kubernetes objects, the Dockerfiles'
+    text, and the problems met while reading them. No check runs here."""
     changes = change_set_for(req, root)
     if changes.mode == "directory":
         candidates = walk_files(root)
@@ -184,10 +209,7 @@ def collect(req: ChangeRequest | StageRequest, root: Path, config: Config) -> Co
     out.findings += rendered.findings
     for rel in scope:
         if (is_yaml(rel) and not _rendered_elsewhere(rel, rendered.owned_dirs)) or is_dockerfile(rel):
-            objects, findings = _load_file(root, changes, rel, config)
-            out.objects += objects
-            out.findings += findings
-    out.findings += destructive_findings(root, changes, out.objects, config)
+            _load_file(root, changes, rel, out)
     return out
 
 
@@ -199,18 +221,50 @@ def schema_findings(objects: list[K8sObject], config: Config) -> list[Finding]:
     return validate_objects(objects, config.kubernetes.version)
 
 
-def engine_findings(collected: Collected, config: Config) -> list[Finding]:
-    """The engine alone: intake findings, the check catalog and schema validation over the collected objects."""
-    found = [*collected.findings, *run_checks(collected.objects, config), *schema_findings(collected.objects, config)]
-    return deselect(found, config.checks)
+def check_findings(root: Path, collected: Collected, config: Config) -> list[Finding]:
+    """Every check over what was collected: reading problems, Dockerfile checks, diff checks (git changes), the
+    check catalog and API-schema validation."""
+    findings = list(collected.findings)
+    for rel, text in collected.dockerfiles.items():
+        findings += run_dockerfile_checks(text, rel, config)
+    findings += destructive_findings(root, collected.changes, collected.objects, config)
+    return deselect([*findings, *run_checks(collected.objects, config), *schema_findings(collected.objects, config)],
+                    config.checks)
 
 
-def deterministic_findings(req: ChangeRequest | StageRequest, collected: Collected, config: Config) -> list[Finding]:
-    """Run the engine over the objects and the Phase III guard over the change set."""
-    findings = engine_findings(collected, config)
-    if isinstance(req, ChangeRequest):
-        findings += phase3_workspace_findings(Path(req.workspace), collected.objects, config.phase3)
-        findings += guard_change_set(collected.changes, config.phase3, os.path.realpath(req.workspace))
-    elif collected.changes.mode != "directory":  # a stage request on a feature branch: guard its commits
-        findings += guard_change_set(collected.changes, config.phase3, os.path.realpath(req.workspace))
-    return sorted(deselect(findings, config.checks), key=Finding.sort_key)
+def guard_findings(changes: ChangeSet, config: Config, root: Path) -> list[Finding]:
+    """The Phase III guard over a change set (a directory review has none to guard)."""
+    return guard_change_set(changes, config.phase3, os.path.realpath(root))
+
+
+def judge(req: ChangeRequest | StageRequest, collected: Collected, config: Config, *,
+          phase3: bool = True) -> Analysis:
+    """The checks, then (``phase3``) the Phase III guard and, for a stage request, the stage gates."""
+    root = Path(req.workspace)
+    findings = check_findings(root, collected, config)
+    stage = None
+    if phase3 and isinstance(req, ChangeRequest):
+        findings += phase3_workspace_findings(root, collected.objects, config.phase3)
+        findings += guard_findings(collected.changes, config, root)
+    elif phase3 and collected.changes.mode != "directory":  # a stage request on a feature branch: its commits
+        findings += guard_findings(collected.changes, config, root)
+    if isinstance(req, StageRequest):
+        from tools.workflow import evaluate_transition
+
+        result = evaluate_transition(root, req.feature, req.target, config.workflow)
+        findings += result.findings
+        stage = result.model_copy(update={"findings": []})
+    return Analysis(collected=collected, findings=sorted(deselect(findings, config.checks), key=Finding.sort_key),
+                    stage=stage)
+
+
+def analyse(req: ChangeRequest | StageRequest, config: Config, *, phase3: bool = True) -> Analysis:
+    """The whole engine over one request: :func:`collect`, then :func:`judge`."""
+    root = Path(req.workspace)
+    return judge(req, collect(req, root, config), config, phase3=phase3)
+
+
+def check_paths(root: Path, paths: list[str], config: Config) -> Analysis:
+    """The engine alone over files or directories of ``root`` (every file in scope when ``paths`` is empty),
+    lint-style: no Phase III guard (``check``, the MCP ``check_manifests`` tool)."""
+    return analyse(ChangeRequest(workspace=str(root), paths=paths), config, phase3=False)
