@@ -162,3 +162,13 @@ def test_an_unwritable_ledger_is_an_input_error(tmp_path: Path) -> None:
     (tmp_path / "ro" / "history").write_text("a file where the ledger directory belongs")
     with pytest.raises(LedgerError, match="cannot write the ledger"):
         append(tmp_path / "ro", {"kind": "change"})
+
+
+def test_record_into_an_unwritable_place_is_an_input_error(tmp_path: Path) -> None:
+    import shutil
+
+    repo = Path(shutil.copytree(ROOT / "examples" / "todo-phase-iv", tmp_path / "todo"))
+    (repo / "history" / "approvals").write_text("a file where the ledger directory belongs")
+    out = invoke("stage", "approve", "001", "--to", "plan", "-C", str(repo), "--record")
+    assert out.returncode == 2 and out.stdout == "" and len(out.stderr.splitlines()) == 1
+    assert out.stderr.startswith("error: cannot create the ledger directory")

@@ -50,6 +50,14 @@ def ledger_path(root: Path) -> Path:
     return root / LEDGER_DIR / LEDGER_NAME
 
 
+def opt_in(root: Path) -> None:
+    """Create ``history/approvals/`` in ``root`` so its decisions are recorded; LedgerError when it cannot be."""
+    try:
+        (root / LEDGER_DIR).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise LedgerError(f"cannot create the ledger directory {root / LEDGER_DIR}: {exc.strerror or exc}") from None
+
+
 def canonical(data: Any) -> bytes:
     """The canonical JSON bytes of ``data``: sorted keys, no insignificant spaces, UTF-8."""
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
