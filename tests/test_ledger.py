@@ -1,4 +1,7 @@
-"""The approval ledger (tools/ledger.py) and `audit verify`: hash chain, tampering, concurrent writers."""
+"""The approval ledger (tools/ledger.py) and `audit verify`: hash chain, tampering, concurrent writers.
+
+Signed ledgers, the head kept outside the ledger and the attacks on both are in tests/test_ledger_signed.py.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +12,19 @@ from pathlib import Path
 
 import pytest
 from clirun import ROOT, invoke
+from gitrepo import isolate_git_env
 
 from tools.ledger import GENESIS, HEAD_NAME, LedgerError, append, digest, ledger_path, read_records, verify
 
 WRITERS = 20
+
+
+@pytest.fixture(autouse=True)
+def _no_operator_ledger_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unsigned ledgers outside git: the machine's git config and ledger variables play no part."""
+    isolate_git_env(monkeypatch)
+    for var in ("INFRA_ORCH_ACTOR", "INFRA_ORCH_LEDGER_KEY", "INFRA_ORCH_ALLOWED_SIGNERS", "INFRA_ORCH_LEDGER_HEAD"):
+        monkeypatch.delenv(var, raising=False)
 
 
 def fill(root: Path, n: int) -> Path:
@@ -88,7 +100,8 @@ def test_truncated_at_a_record_boundary(tmp_path: Path) -> None:
 def test_audit_verify_cli(tmp_path: Path) -> None:
     path = fill(tmp_path, 2)
     ok = invoke("audit", "verify", str(tmp_path))
-    assert ok.returncode == 0 and "2 record(s)" in ok.stdout
+    assert ok.returncode == 0 and "2 record(s), chain intact, UNSIGNED" in ok.stdout
+    assert "not against whoever can write the file" in ok.stdout and "no head kept outside" in ok.stdout
     rows = lines(path)
     rows[0] = rows[0].replace(b'"t0"', b'"t9"')
     path.write_bytes(b"".join(rows))
@@ -115,3 +128,47 @@ def test_concurrent_writers_keep_every_record(tmp_path: Path) -> None:
     records = read_records(path)
     assert sorted(r["subject"]["writer"] for r in records) == list(range(WRITERS))
     assert json.loads((path.parent / HEAD_NAME).read_text())["count"] == WRITERS
+
+
+def test_a_deeply_nested_line_is_refused_in_one_line(tmp_path: Path) -> None:
+    path = fill(tmp_path, 2)
+    path.write_bytes(path.read_bytes() + b"[" * 100_000 + b"]" * 100_000 + b"\n")
+    with pytest.raises(LedgerError, match="nested deeper than"):
+        append(tmp_path, {"kind": "change"})
+    assert len(read_records(path)) == 2  # readers skip it, as any unparsable line
+    out = invoke("audit", "verify", str(tmp_path))
+    assert out.returncode == 2 and out.stdout == "" and len(out.stderr.splitlines()) == 1
+    assert out.stderr.startswith("error: ") and "record 2 is JSON nested deeper than" in out.stderr
+
+
+def test_stage_commands_answer_a_deeply_nested_ledger_in_one_line(tmp_path: Path) -> None:
+    import shutil
+
+    repo = Path(shutil.copytree(ROOT / "examples" / "todo-phase-iv", tmp_path / "todo"))
+    path = ledger_path(repo)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"{" + b'"a":{' * 100_000 + b"}" * 100_001 + b"\n")
+    status = invoke("stage", "status", "001", "-C", str(repo))
+    assert status.returncode in (0, 1) and "Traceback" not in status.stderr and "internal error" not in status.stderr
+    approve = invoke("stage", "approve", "001", "--to", "plan", "-C", str(repo), "--record")
+    assert approve.returncode == 2 and len(approve.stderr.splitlines()) == 1 and "nested deeper" in approve.stderr
+
+
+def test_an_unwritable_ledger_is_an_input_error(tmp_path: Path) -> None:
+    (tmp_path / "history" / "approvals" / "ledger.jsonl").mkdir(parents=True)  # not a file: open() fails
+    with pytest.raises(LedgerError, match="cannot write the ledger"):
+        append(tmp_path, {"kind": "change"})
+    (tmp_path / "ro").mkdir()
+    (tmp_path / "ro" / "history").write_text("a file where the ledger directory belongs")
+    with pytest.raises(LedgerError, match="cannot write the ledger"):
+        append(tmp_path / "ro", {"kind": "change"})
+
+
+def test_record_into_an_unwritable_place_is_an_input_error(tmp_path: Path) -> None:
+    import shutil
+
+    repo = Path(shutil.copytree(ROOT / "examples" / "todo-phase-iv", tmp_path / "todo"))
+    (repo / "history" / "approvals").write_text("a file where the ledger directory belongs")
+    out = invoke("stage", "approve", "001", "--to", "plan", "-C", str(repo), "--record")
+    assert out.returncode == 2 and out.stdout == "" and len(out.stderr.splitlines()) == 1
+    assert out.stderr.startswith("error: cannot create the ledger directory")

@@ -1,16 +1,24 @@
-"""Redaction before sending: no secret string of the fixtures ever reaches the (fake) model."""
+"""Redaction before sending: no secret string of the fixtures ever reaches the (fake) model.
+
+The forms are a table (``tests/redaction_corpus.py``): a new form is one row there, tested here both directly
+and end to end through the fake model server.
+"""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+import yaml
 from fakes.anthropic_server import FakeModelServer
+from redaction_corpus import KEEPS, LEAKS
 
 from agents.llm import make_provider
 from core.config import Config, Phase3Config, ProviderConfig
 from core.models import ChangeRequest
 from graph.runner import run_request
+from tools.checks.secrets import literal_secret
 from tools.redact import placeholder, redact, redact_text
 
 PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun\n-----END RSA PRIVATE KEY-----"
@@ -64,6 +72,44 @@ spec:
             - {{name: SESSION, value: "{SECRETS['jwt']}"}}
             - {{name: DB_PASSWORD_FILE, value: /run/secrets/db}}
 """
+
+
+@pytest.mark.parametrize(("form", "value", "secret"), LEAKS, ids=[row[0] for row in LEAKS])
+def test_secret_form_is_redacted(form: str, value, secret: str):
+    out = json.dumps(redact(value), ensure_ascii=False)
+    assert secret not in out, f"{form}: {out}"
+    assert "<redacted:" in out
+    assert redact(value) == redact(value)  # stable: the same secret, the same placeholder
+
+
+@pytest.mark.parametrize(("form", "value", "kept"), KEEPS, ids=[row[0] for row in KEEPS])
+def test_non_secret_form_is_kept(form: str, value, kept: str):
+    assert kept in json.dumps(redact(value), ensure_ascii=False), form
+
+
+def _corpus_deployment() -> tuple[str, str]:
+    """Every corpus row placed where a repository would put it: annotations and args (text), env (env rows),
+    extra body fields (objects); intent rows become the intent."""
+    texts = [v for _, v, _ in LEAKS if isinstance(v, str)]
+    envs = [item for _, v, _ in LEAKS if isinstance(v, list) for item in v]
+    objects = {f"x-corpus-{i}": v for i, (_, v, _) in enumerate(LEAKS) if isinstance(v, dict) and "intent" not in v}
+    intent = " ".join(v["intent"] for _, v, _ in LEAKS if isinstance(v, dict) and "intent" in v)
+    body = {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "corpus", "namespace": "shop",
+                         "annotations": {f"corpus/{i}": t for i, t in enumerate(texts)}},
+            "spec": {"selector": {"matchLabels": {"app": "corpus"}}, **objects, "template": {
+                "metadata": {"labels": {"app": "corpus"}},
+                "spec": {"containers": [{"name": "app", "image": "registry.example/app:1.0.0", "args": texts,
+                                         "env": envs}]}}}}
+    return yaml.safe_dump(body, sort_keys=False), intent
+
+
+def test_no_corpus_secret_reaches_the_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    manifest, intent = _corpus_deployment()
+    decision, sent, calls = _review(tmp_path, monkeypatch, manifest, intent)
+    assert len(calls) == 5 and "corpus/0" in sent and "cache:6379" in sent  # the object did go out
+    leaks = [form for form, _, secret in LEAKS if secret in sent]
+    assert leaks == []
 
 
 def test_placeholders_are_stable_and_typed():
@@ -207,3 +253,9 @@ def test_only_kubernetes_references_are_references():
     assert redact_text("postgresql://app:${DB_PW}@db/app") == f"postgresql://app:{placeholder('url-password', '${DB_PW}')}@db/app"
     assert redact([{"name": "PASSWORD", "value": "$PASSWORD"}]) == [{"name": "PASSWORD", "value": placeholder("env", "$PASSWORD")}]
     assert redact([{"name": "PASSWORD", "value": "$(PASSWORD)"}]) == [{"name": "PASSWORD", "value": "$(PASSWORD)"}]
+
+
+def test_engine_flags_a_url_password_with_an_empty_user():
+    # the engine's pattern is shared with redaction: ``redis://:pw@host`` is a credential for both
+    assert literal_secret("CACHE_URL", "redis://:RedisPw@cache:6379") == "a URL with an embedded password"
+    assert literal_secret("CACHE_URL", "redis://cache:6379/0") is None

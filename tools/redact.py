@@ -7,15 +7,22 @@ same SHA8, so a model can still tell two values apart without seeing either. Wha
 * objects: Secret ``data``/``stringData``; ConfigMap ``data`` entries whose key looks secret or whose content
   the engine's own ``SEC-SECRET-IN-CONFIGMAP`` detection still flags after text redaction, and every
   ``binaryData`` value; copies of whole manifests (``kubectl.kubernetes.io/last-applied-configuration``);
-* keys: the literal value of a secret-looking key (env var ``name``/``value`` pairs included), every literal
-  inside a list or mapping under such a key (``passwords: [...]``), and the argument after a secret-looking
-  flag (``["--db-password", "..."]``). A key ending in ``name``/``ref``/``file``/``path`` keeps its value only
-  when that value is clearly a pointer (an absolute path, or a plain name without secret entropy);
-* text: PEM blocks, token shapes (AWS, GitHub, Slack, Anthropic/OpenAI keys, JWTs, bearer tokens), passwords in
-  URLs, assignments ``password=...`` / ``"token": "..."`` / ``--api-key ...`` anywhere in a string, and
-  whatever the engine's credential patterns (:mod:`tools.checks.secrets`) still match; in free prose (the
-  intent, the supervisor's focus) also the word after a secret word (``rotate db password hunter4``).
+* keys: the literal value of a secret-looking key (env var ``name``/``value`` pairs included: ``*_PASSWORD``,
+  ``*_PW``, ``*_PWD``, ``*_PASS``, ``*_PASSPHRASE``, ``*_TOKEN``, ``*_APIKEY``, ``*_CREDS``, ``*_AUTH``, Docker's
+  ``auths.*.auth`` and ``.dockerconfigjson``), every literal inside a list or mapping under such a key
+  (``passwords: [...]``), and the argument after a secret-looking flag (``["--db-password", "..."]``). A key ending
+  in ``name``/``ref``/``file``/``path`` keeps its value only when that value is clearly a pointer (an absolute
+  path, or a plain name without secret entropy);
+* text: PEM blocks, token shapes (AWS, GitHub, GitLab, Slack, Anthropic/OpenAI, Stripe, Google, npm, Hugging Face,
+  PyPI, SendGrid, Telegram keys, JWTs, bearer tokens), webhook URLs (Slack, Discord, Teams) and signed or keyed
+  query strings (``?token=``, ``&sig=``, ``?key=``, ``X-Amz-Signature=``), ``scheme://user:password@`` (the user
+  possibly empty), passwords on command lines (``mysql -pX``, ``curl -u user:X``, ``sshpass -p X``), assignments
+  ``password=...`` / ``"token": "..."`` / ``--api-key ...`` and statements ("the password is X") anywhere in a
+  string, base64 runs whose decoded text holds a secret (a ``.dockerconfigjson``), and whatever the engine's
+  credential patterns (:mod:`tools.checks.secrets`) still match; in prose (the intent, the supervisor's focus,
+  annotations) also the word after a secret word (``rotate db password hunter4``).
 
+The patterns live in :mod:`tools.redact_patterns`; the corpus of forms is ``tests/redaction_corpus.py``.
 Only ``$(VAR)`` — the one form Kubernetes expands — counts as a reference; ``$VAR`` and ``${VAR}`` are values.
 When unsure, redact: over-redaction costs the model some context, a leak costs a rotation. Pure: no I/O, no
 provider imports.
@@ -23,15 +30,25 @@ provider imports.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import re
 from typing import Any
 
 from tools.checks.secrets import CREDENTIAL_CONTENT, ENV_REFERENCE, configmap_secret, literal_secret
+from tools.redact_patterns import (
+    ASSIGNMENTS,
+    BASE64_MAX,
+    BASE64_RUN,
+    KEYWORD,
+    PROSE,
+    STOPWORDS,
+    TOKEN_SHAPES,
+    URL_PASSWORD,
+)
 
-_KEYWORD = (r"(?:pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|private[_-]?key|credential|authorization"
-            r"|(?:encryption|signing|master|session|access|client|hmac|ssh|license)[_.-]?key|[_.-]key(?![\w.-]))")
-SECRET_KEY = re.compile(_KEYWORD, re.IGNORECASE)
+SECRET_KEY = re.compile(KEYWORD, re.IGNORECASE)
 """Names of keys (env vars, data entries, flags) whose literal values are treated as secrets."""
 _POINTER_KEY = re.compile(r"(name|ref|file|path)[\"']?$", re.IGNORECASE)
 """``secretName``, ``secretKeyRef``, ``TOKEN_FILE`` may point at a secret — if their value is a pointer."""
@@ -40,38 +57,13 @@ _PLAIN_NAME = re.compile(r"(?:[a-z]+|[A-Z]+|[0-9]+)(?:[-._](?:[a-z]+|[A-Z]+|[0-9
 """A name without secret entropy: words of one case, or digits, joined by ``-._`` (``db-creds``, ``DB_PASS``)."""
 _MANIFEST_COPY = re.compile(r"last-applied-configuration$|^kapp\.k14s\.io/original$")
 """Annotations holding a whole copy of an object (a Secret's data included): replaced wholesale."""
-PROSE_KEYS = frozenset({"intent", "focus"})
+PROSE_KEYS = frozenset({"intent", "focus", "annotations"})
 """Free text written by people (or the supervisor): also redact the word after a secret word."""
 
 _PLACEHOLDER = re.compile(r"(<redacted:[a-z0-9-]+:[0-9a-f]{8}>)")
-_TOKEN_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("pem", re.compile(r"-----BEGIN [A-Z0-9 ]+-----(?:.*?-----END [A-Z0-9 ]+-----|.*)", re.DOTALL)),
-    ("aws-key", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
-    ("github-token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,})\b")),
-    ("slack-token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
-    ("anthropic-key", re.compile(r"\bsk-ant-[A-Za-z0-9_-]{16,}")),
-    ("api-key", re.compile(r"\bsk-[A-Za-z0-9_-]{20,}")),
-    ("jwt", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")),
-    ("aws-secret", re.compile(r"(?i)aws_secret_access_key[\s:=\"']{1,4}(?P<s>[A-Za-z0-9/+]{40})")),
-    ("bearer", re.compile(r"(?i)\b(?:bearer|basic)\s+(?P<s>[A-Za-z0-9._~+/=-]{8,})")),
-)
-_URL_PASSWORD = re.compile(r"(?<![a-z0-9+.-])(?P<head>[a-z][a-z0-9+.-]*://[^/\s:@]+:)(?P<password>[^/\s@]+)(?=@)", re.IGNORECASE)
 _EMBEDDED_SECRET = re.compile(r"""["']?kind["']?\s*[:=]\s*["']?Secret\b(?!["']?\w)""")
 """A Secret manifest inside a string (YAML or JSON): its data keys need not look secret, so it goes whole."""
-
-_KEY = r"(?<![\w.-])(?P<key>(?=[\w.-]*?" + _KEYWORD + r")[\w.-]+)"
-_VALUE = (r"(?:\"(?P<dq>(?:[^\"\\\n]|\\.)*)\"?|'(?P<sq>(?:[^'\\\n]|\\.)*)'?"
-          r"|(?P<bare>(?:(?:bearer|basic|token|digest)\s+)?[^\s\"']\S*))")
-_ASSIGNMENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    # password=x, spring.datasource.password: x, "token": "x", export API_KEY='x', PWD := x
-    ("assignment", re.compile(_KEY + r"(?P<kq>[\"']?)\s*(?:==|:=|=|:)\s*" + _VALUE, re.IGNORECASE)),
-    # --db-password x (a flag and its argument in one string)
-    ("flag", re.compile(r"(?<![\w.-])(?P<key>--?(?=[\w.-]*?" + _KEYWORD + r")[\w.-]+)\s+" + _VALUE, re.IGNORECASE)),
-)
-_PROSE = re.compile(r"(?<![\w.-])(?P<key>(?=[\w.-]*?" + _KEYWORD + r")[\w.-]+"
-                    r"|(?:api|access|secret|private|encryption|signing|master|ssh)\s+key)"
-                    r"\s+(?:(?:is|was|to|as|=|:)\s+)?" + _VALUE, re.IGNORECASE)
-"""``password hunter4``, ``token is abc``: only in prose (:data:`PROSE_KEYS`)."""
+_URLSAFE = str.maketrans("-_", "+/")
 _CONTENT_SHAPES = tuple(p for label, p in CREDENTIAL_CONTENT.items() if "assignment" not in label)
 """The engine's credential shapes, checked again after redaction. Its assignment pattern (a superset of ours
 but for pointers, and quadratic on long runs of word characters) is left to ConfigMap data, as in the engine."""
@@ -123,7 +115,7 @@ def _assignment(m: re.Match[str], kind: str) -> str:
     """Replace the value of a ``key=value`` match (only the value: the key stays, for context)."""
     group = next(g for g in ("dq", "sq", "bare") if m.group(g) is not None)
     value = m.group(group)
-    if _keeps(m.group("key").lstrip("-"), value):
+    if _keeps(m.group("key").lstrip("-"), value) or (kind == "prose" and value.lower().strip(",.;:!?)") in STOPWORDS):
         return m.group(0)
     start, end = m.start(group) - m.start(), m.end(group) - m.start()
     return m.group(0)[:start] + placeholder(kind, value) + m.group(0)[end:]
@@ -133,24 +125,60 @@ def _shape(m: re.Match[str], kind: str) -> str:
     """Replace the match, or only its ``s`` group (the secret after a key name) when the pattern has one."""
     if "s" not in m.re.groupindex:
         return placeholder(kind, m.group(0))
+    if _reference(m.group("s")):
+        return m.group(0)
     start, end = m.start("s") - m.start(), m.end("s") - m.start()
     return m.group(0)[:start] + placeholder(kind, m.group("s")) + m.group(0)[end:]
 
 
-def redact_text(text: str, *, prose: bool = False) -> str:
-    """Redact secrets inside free text: PEM blocks, token shapes, URL passwords, ``key=value`` assignments and
-    flag arguments of secret-looking keys; with ``prose``, also the word after a secret word. A string that
-    embeds a Secret manifest, or that the engine's credential patterns still match afterwards, goes whole."""
-    if _EMBEDDED_SECRET.search(text):
-        return placeholder("embedded-secret", text)
+def _base64_text(blob: str) -> str | None:
+    """The text a base64 or base64url ``blob`` encodes, or None when it is not printable UTF-8."""
+    body = blob.rstrip("=")
+    if len(body) % 4 == 1:
+        return None
+    try:
+        raw = base64.b64decode(body.translate(_URLSAFE) + "=" * (-len(body) % 4), validate=True)
+        text = raw.decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+    return text if all(c.isprintable() or c in "\n\r\t" for c in text) else None
+
+
+def _encoded(m: re.Match[str]) -> str:
+    """A base64 run, replaced whole when what it encodes holds a secret (``.dockerconfigjson``, ``user:pw``)."""
+    blob = m.group(0)
+    if len(blob) > BASE64_MAX:
+        return placeholder("encoded-blob", blob)
+    text = _base64_text(blob)
+    if text is None or not (_EMBEDDED_SECRET.search(text) or _redact_plain(text, prose=True) != text
+                            or any(pattern.search(text) for pattern in _CONTENT_SHAPES)):
+        return blob
+    return placeholder("encoded-secret", blob)
+
+
+def _redact_plain(text: str, *, prose: bool) -> str:
+    """Token shapes, URL passwords and assignments (and with ``prose`` the word after a secret word)."""
     out = text
-    for kind, pattern in _TOKEN_SHAPES:
+    for kind, pattern in TOKEN_SHAPES:
         out = _outside_placeholders(out, lambda t, p=pattern, k=kind: p.sub(lambda m: _shape(m, k), t))
-    out = _outside_placeholders(out, lambda t: _URL_PASSWORD.sub(
+    out = _outside_placeholders(out, lambda t: URL_PASSWORD.sub(
         lambda m: m.group("head") + (m.group("password") if _reference(m.group("password"))
                                      else placeholder("url-password", m.group("password"))), t))
-    for kind, pattern in _ASSIGNMENTS + ((("prose", _PROSE),) if prose else ()):
+    for kind, pattern in ASSIGNMENTS + ((("prose", PROSE),) if prose else ()):
         out = _outside_placeholders(out, lambda t, p=pattern, k=kind: p.sub(lambda m: _assignment(m, k), t))
+    return out
+
+
+def redact_text(text: str, *, prose: bool = False) -> str:
+    """Redact secrets inside free text: PEM blocks, token shapes (webhook URLs and signed query strings included),
+    URL passwords, ``key=value`` assignments, flag arguments of secret-looking keys and statements such as "the
+    password is X"; base64 runs whose decoded text holds a secret; with ``prose``, also the word after a secret
+    word. A string that embeds a Secret manifest, or that the engine's credential patterns still match
+    afterwards, goes whole."""
+    if _EMBEDDED_SECRET.search(text):
+        return placeholder("embedded-secret", text)
+    out = _redact_plain(text, prose=prose)
+    out = _outside_placeholders(out, lambda t: BASE64_RUN.sub(_encoded, t))
     if any(pattern.search(_neutral(out)) for pattern in _CONTENT_SHAPES):
         return placeholder("credential", text)  # the engine would still flag it: defence in depth
     return out

@@ -42,7 +42,7 @@ def stage_approve(
 ) -> None:
     """Approve a stage transition: [STAGE APPROVAL DECISION: ...] with the four-line Validation Summary."""
     from core.models import StageRequest
-    from tools.ledger import LEDGER_DIR
+    from tools.ledger import opt_in
     from tools.workflow import TARGETS
 
     if to not in TARGETS:
@@ -51,7 +51,7 @@ def stage_approve(
     root = workspace_dir(path)
     name = _feature(root, feature)
     if record:
-        (root / LEDGER_DIR).mkdir(parents=True, exist_ok=True)
+        opt_in(root)
     req = StageRequest(workspace=str(root), feature=name, target=to, intent=intent)
     emit_decision(run_decision(req, f"Checking {name} → {to}"), fmt)
 

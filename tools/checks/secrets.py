@@ -12,7 +12,8 @@ from tools.checks.podspec import WORKLOAD_KINDS, as_dict, as_list, containers
 _SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL", re.IGNORECASE)
 _NOT_A_VALUE_SUFFIXES = ("_FILE", "_PATH", "_NAME")
 """``DB_PASSWORD_FILE=/run/secrets/db`` points at a secret; it is not one."""
-_URL_CREDENTIALS = re.compile(r"://[^/\s:@]+:(?P<password>[^/\s@]+)@")
+_URL_CREDENTIALS = re.compile(r"://[^/\s:@]*:(?P<password>[^/\s@]+)@")
+"""``scheme://user:password@``, the user possibly empty (``redis://:password@host``)."""
 ENV_REFERENCE = re.compile(r"\$\([A-Za-z_][A-Za-z0-9_]*\)")
 CREDENTIAL_CONTENT = {
     "a private key": re.compile(r"-----BEGIN (RSA |EC |OPENSSH |DSA |ENCRYPTED )?PRIVATE KEY-----"),
