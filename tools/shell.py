@@ -1,8 +1,8 @@
 """Shell parsing for the Claude Code hook: a command line into simple commands, and what each one does.
 
-A pre-pass (:class:`tools.shellscan.Scanner`) strips comments, takes out here-documents and substitutions (``$(...)``,
-backticks, ``<(...)``/``>(...)``, nested at any depth) and leaves a placeholder word in their place; then
-:mod:`shlex` splits the rest into words and operators, and :class:`_Walker` follows the structure: lists,
+A pre-pass (:class:`tools.shellscan.Scanner`) strips comments, takes out here-documents and substitutions
+(``$(...)``, backticks, ``<(...)``/``>(...)``, nested at any depth) and leaves a placeholder word in their
+place; then :mod:`shlex` splits the rest into words and operators, and :class:`_Walker` follows the structure: lists,
 pipelines, subshells (a ``cd`` inside does not outlive them), brace groups, ``if``/``while`` bodies,
 prefixes (``sudo``, ``env``, ``timeout``, ``uv run``, ...), redirections, ``cd``, ``sh -c``/``eval``/
 ``source`` bodies, shell scripts it can read, here-documents fed to a shell, and every substitution body.
