@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 
 from tools.shellwords import INTERPRETER, MARK, Call, Effects, flag, has_pattern, split_options
-from tools.writes import patch_input, patch_paths, record_basic
+from tools.writes import SUB_FORMATTERS, patch_input, patch_paths, record_basic
 
 GIT_GLOBAL_WITH_ARG = {"-C", "-c", "--git-dir", "--work-tree", "--namespace", "--config-env", "--exec-path"}
 GIT_RUNS = re.compile(r"^(alias\..+|core\.(fsmonitor|hookspath|sshcommand|pager|editor|askpass|gitproxy)|"
@@ -123,7 +123,7 @@ def _git(call: Call, fx: Effects) -> None:
 
 def _mount_source(spec: str) -> str | None:
     """The host path of a ``-v``/``--mount`` bind that is writable; None for a named volume or a read-only bind."""
-    if spec.startswith(("type=", "source=", "src=", "target=", "dst=", "destination=")) or "," in spec:
+    if "=" in spec.split(",")[0].split(":")[0]:  # --mount type=bind,source=...,target=...
         fields = dict(p.partition("=")[::2] for p in spec.split(","))
         if fields.get("type", "volume") != "bind" or "readonly" in fields or "ro" in fields or \
                 fields.get("readonly") in ("true", "1") or fields.get("ro") in ("true", "1"):
@@ -229,9 +229,11 @@ def interpreter(call: Call, fx: Effects) -> None:
         operands, opts = split_options(args, "eEIMmx")
         if in_place:
             fx.write(call, [(p, False) for p in (operands if ("-e" in opts or "-E" in opts) else operands[1:])])
-    if name == "deno" and args[:1] and args[0] in ("eval", "run", "repl", "task"):
+    if name == "deno" and args[:1] and args[0] in ("eval", "run", "repl"):
         fx.hide(call, f"`deno {args[0]}` runs code")
         return
+    if name in ("deno", "bun") and not any(a.startswith("-") or re.search(r"\.[cm]?[jt]sx?$", a) for a in args[:1]):
+        return  # a package-manager subcommand (`bun install`, `deno fmt`): a program like any other
     while i < len(args):
         a = args[i]
         if a in INLINE_LONG or a.partition("=")[0] in INLINE_LONG:
@@ -267,6 +269,13 @@ PROGRAMS: dict[str, Callable[[Call, Effects], None]] = {
     "git": _git, "kubectl": _kubectl, "helm": _helm, "infra-orchestrator": orchestrator,
     **dict.fromkeys(DOCKERS, _container),
 }
+
+
+def known(name: str) -> bool:
+    """Whether ``name`` is a program the write rules model (so its words say what it writes)."""
+    from tools.writes import FORMATTERS, RULES
+
+    return name in RULES or name in FORMATTERS or name in PROGRAMS or name in {p for p, _ in SUB_FORMATTERS}
 
 
 def record(call: Call, fx: Effects) -> None:

@@ -18,7 +18,7 @@ import os
 import re
 import shlex
 
-from tools.programs import record
+from tools.programs import known, record
 from tools.shellscan import PLACEHOLDER, Scanner, tokens
 from tools.shellwords import INTERPRETER, MARK, SHELLS, Call, Effects, Stdin, has_pattern, read_text
 
@@ -290,8 +290,10 @@ class _Walker:
         interpreter = os.path.basename(head[2:].split("\n")[0].strip().split(" ")[-1]) if head.startswith("#!") else ""
         if interpreter in SHELLS:
             self._script(call, call.words[0], f"`{call.words[0]}` runs")
-        elif INTERPRETER.match(interpreter):
+        elif INTERPRETER.match(interpreter) and not known(call.name):
             self.fx.hide(call, f"`{call.words[0]}` runs a {interpreter} script, which the hook does not read")
+        else:  # `/bin/rm`, `./node_modules/.bin/prettier`: the program its name says
+            self._writes(call)
 
     def _writes(self, call: Call) -> None:
         before = len(self.fx.targets)

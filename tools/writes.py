@@ -272,7 +272,8 @@ def _download(call: Call, fx: Effects) -> None:
         operands, opts = split_options(args, "odXHdFuAeEKrTwxyzQbcDC", {"--output", "--output-dir", "--config",
                                                                             "--data", "--header", "--user"})
         out_dir = opts.get("--output-dir", "")
-        outputs = [v for a, v in _pairs(args, ("-o", "--output")) if v != "-"]
+        outputs = [v for v in dict.fromkeys([*(v for _, v in _pairs(args, ("-o", "--output"))), opts.get("-o", "-")])
+                   if v != "-"]
         if flag(args, "O", ("--remote-name", "--remote-name-all")):
             outputs += [os.path.basename(u.split("?")[0].rstrip("/")) or "index.html" for u in operands]
         if "-K" in opts or "--config" in opts:
