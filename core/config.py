@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from core.errors import ConfigError
+from core.globs import normalize_globs
 from core.models import Severity
 
 CONFIG_FILENAME = ".infra-orchestrator.yaml"
@@ -40,19 +41,7 @@ class Phase3Config(_Strict):
     @classmethod
     def _globs(cls, globs: list[str]) -> list[str]:
         """Globs are workspace-relative posix patterns; a form that would silently match nothing is an error."""
-        out = []
-        for glob in globs:
-            if glob != glob.strip() or not glob:
-                raise ValueError(f"glob {glob!r} is empty or has surrounding whitespace")
-            if "\\" in glob:
-                raise ValueError(f"glob {glob!r} uses '\\': write paths with '/'")
-            parts = glob.lstrip("!/").split("/")
-            if ".." in parts:
-                raise ValueError(f"glob {glob!r} leaves the workspace ('..')")
-            while glob.startswith("./"):
-                glob = glob[2:]
-            out.append(glob)
-        return out
+        return normalize_globs(globs)
 
     @property
     def defined(self) -> bool:

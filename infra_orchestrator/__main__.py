@@ -1,4 +1,4 @@
-from infra_orchestrator.hook import dispatch
+from infra_orchestrator.entry import main
 
 if __name__ == "__main__":
-    dispatch()
+    main()

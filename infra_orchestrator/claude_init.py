@@ -6,15 +6,23 @@ Plans four files and merges into what exists, never clobbering it:
   proposes exactly one Phase III layout (otherwise it says why and writes nothing there);
 - ``.claude/agents/infra-orchestrator.md`` — the subagent (kept as is when it already exists);
 - ``.mcp.json`` — registers the MCP server (other servers kept; an existing entry of ours kept);
-- ``.claude/settings.json`` — the PreToolUse guard hook (other hooks and settings kept).
+- ``.claude/settings.json`` — the PreToolUse guard hook (other hooks and settings kept), as an absolute,
+  fail-closed command (:func:`hook_command`) that ``init`` runs once before writing it.
 
-Planning is pure (:func:`plan_init`); a second run plans no change.
+Planning only reads (:func:`plan_init`); a second run plans no change.
 """
 
 from __future__ import annotations
 
 import difflib
 import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +36,10 @@ from infra_orchestrator.mcp_server import SERVER_NAME, TOOL_NAMES
 AGENT_FILE = ".claude/agents/infra-orchestrator.md"
 MCP_FILE = ".mcp.json"
 SETTINGS_FILE = ".claude/settings.json"
-HOOK_COMMAND = "infra-orchestrator guard hook"
+FAIL_CLOSED = " || exit 2"
+"""Appended to the hook command: Claude Code runs it with ``sh -c`` and lets a tool call through on any exit
+code but 0 and 2, so a missing executable (127) or a crash (a signal) must become 2."""
+OUR_HOOK = re.compile(r"infra[-_]orchestrator\b.*\bguard\s+hook\b")
 HOOK_MATCHER = "Edit|Write|MultiEdit|NotebookEdit|Bash"
 MCP_ENTRY = {"command": "infra-orchestrator", "args": ["mcp"]}
 
@@ -115,17 +126,67 @@ def merge_mcp(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "mcpServers": servers}
 
 
-def _has_hook(entries: list[Any]) -> bool:
-    return any(isinstance(e, dict) and any(isinstance(h, dict) and h.get("command") == HOOK_COMMAND
-                                           for h in e.get("hooks") or []) for e in entries)
+def installed_command() -> list[str]:
+    """The absolute command that runs this installation: the console script next to the running interpreter
+    (a venv's ``bin/``), else the one that was run, else the interpreter with ``-P -m infra_orchestrator``
+    (``-P``: a ``core/`` or ``tools/`` directory in the workspace cannot shadow the package)."""
+    exe = Path(sys.executable)
+    script = exe.parent / ("infra-orchestrator.exe" if os.name == "nt" else "infra-orchestrator")
+    if script.is_file() and os.access(script, os.X_OK):
+        return [str(script.absolute())]
+    argv0 = Path(sys.argv[0])
+    if argv0.name == "infra-orchestrator" and argv0.is_file():
+        return [str(argv0.resolve())]
+    return [str(exe.absolute()), "-P", "-m", "infra_orchestrator"]
 
 
-def merge_settings(data: dict[str, Any]) -> dict[str, Any]:
-    """``.claude/settings.json`` with the PreToolUse guard hook added (other hooks and keys kept)."""
+def hook_command(prefix: list[str] | None = None) -> str:
+    """The guard hook's command line: absolute (it needs no ``PATH``) and fail-closed."""
+    return shlex.join([*(prefix or installed_command()), "guard", "hook"]) + FAIL_CLOSED
+
+
+def check_hook_command(command: str, env: dict[str, str] | None = None) -> str | None:
+    """Run ``command`` once as Claude Code would (``sh -c``, a PreToolUse event on stdin) on a scratch
+    workspace where the event must be denied; None when it is, else what went wrong."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / CONFIG_FILENAME).write_text("phase3:\n  protected: [\"app/**\"]\n", encoding="utf-8")
+        event = {"hook_event_name": "PreToolUse", "tool_name": "Write", "cwd": str(root),
+                 "tool_input": {"file_path": str(root / "app" / "main.py"), "content": ""}}
+        try:
+            proc = subprocess.run(["/bin/sh", "-c", command], input=json.dumps(event), capture_output=True,
+                                  text=True, timeout=60, cwd=root, env=env)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return f"it could not be run ({type(exc).__name__}: {exc})"
+    try:
+        decision = json.loads(proc.stdout)["hookSpecificOutput"]["permissionDecision"]
+    except (ValueError, KeyError, TypeError):
+        decision = None
+    if proc.returncode == 0 and decision == "deny":
+        return None
+    detail = (proc.stderr.strip() or proc.stdout.strip() or "no output").splitlines()[-1][:300]
+    return f"it exited {proc.returncode} instead of denying a write into protected code ({detail})"
+
+
+def merge_settings(data: dict[str, Any], command: str, works: Callable[[str], bool] = lambda c: False,
+                   notes: list[str] | None = None) -> dict[str, Any]:
+    """``.claude/settings.json`` with the PreToolUse guard hook registered as ``command`` (other hooks and keys
+    kept). An existing guard hook is kept when it fails closed and ``works``; otherwise its command is replaced."""
     hooks = dict(data.get("hooks") or {})
-    pre = list(hooks.get("PreToolUse") or [])
-    if not _has_hook(pre):
-        pre.append({"matcher": HOOK_MATCHER, "hooks": [{"type": "command", "command": HOOK_COMMAND, "timeout": 10}]})
+    pre = [dict(e) if isinstance(e, dict) else e for e in hooks.get("PreToolUse") or []]
+    ours = [(e, k) for e in pre if isinstance(e, dict) for k, h in enumerate(e.get("hooks") or [])
+            if isinstance(h, dict) and isinstance(h.get("command"), str) and OUR_HOOK.search(h["command"])]
+    for entry, k in ours:
+        old = entry["hooks"][k]["command"]
+        if old == command or (old.endswith(FAIL_CLOSED) and works(old)):
+            continue
+        entry["hooks"] = [*entry["hooks"][:k], {**entry["hooks"][k], "command": command}, *entry["hooks"][k + 1:]]
+        if notes is not None:
+            why = "it fails open when the command is missing or crashes" if not old.endswith(FAIL_CLOSED) \
+                else "it does not run here"
+            notes.append(f"{SETTINGS_FILE}: replacing the guard hook command {old!r} ({why}) with {command!r}")
+    if not ours:
+        pre.append({"matcher": HOOK_MATCHER, "hooks": [{"type": "command", "command": command, "timeout": 10}]})
     hooks["PreToolUse"] = pre
     return {**data, "hooks": hooks}
 
@@ -163,9 +224,11 @@ def _config_file(root: Path, notes: list[str]) -> Planned | None:
     return Planned(CONFIG_FILENAME, None, header + body)
 
 
-def plan_init(root: Path) -> InitPlan:
-    """What ``init`` would write in ``root`` (pure: reads only)."""
+def plan_init(root: Path, command: str | None = None, works: Callable[[str], bool] = lambda c: False) -> InitPlan:
+    """What ``init`` would write in ``root`` (reads only): the guard hook registered as ``command``
+    (:func:`hook_command` by default); ``works`` tells whether an existing fail-closed hook command runs."""
     plan = InitPlan()
+    command = command or hook_command()
     config = _config_file(root, plan.notes)
     if config:
         plan.files.append(config)
@@ -174,7 +237,7 @@ def plan_init(root: Path) -> InitPlan:
         plan.notes.append(f"{AGENT_FILE} exists and differs from the generated one; left as is")
     plan.files.append(Planned(AGENT_FILE, agent_old, agent_old if agent_old is not None else agent_file()))
     plan.files.append(_json_file(root, MCP_FILE, merge_mcp))
-    plan.files.append(_json_file(root, SETTINGS_FILE, merge_settings))
+    plan.files.append(_json_file(root, SETTINGS_FILE, lambda d: merge_settings(d, command, works, plan.notes)))
     return plan
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,11 +11,12 @@ from pathlib import Path
 import pytest
 from clirun import ROOT
 
-from infra_orchestrator.hook import answer, bash_targets
+from infra_orchestrator.hook import answer
+from tools.shell import bash_targets
 
 FIXTURES = Path(__file__).parent / "fixtures" / "hooks"
 CONFIG = (ROOT / "examples" / "todo-phase-iv" / ".infra-orchestrator.yaml").read_text()
-HEAVY = ("typer", "rich", "langgraph", "anthropic", "pydantic")
+HEAVY = ("typer", "click", "rich", "langgraph", "anthropic", "pydantic", "mcp", "httpx")
 
 
 @pytest.fixture()
@@ -177,7 +179,7 @@ def test_prefixes_with_options(workspace: Path, command: str, decision: str | No
     ("su -c 'rm backend/src/main.py' root", "deny"),
     ("eval 'rm backend/src/main.py'", "deny"),
     ("bash -lc 'kubectl get pods'", None),
-    ("bash scripts/deploy.sh", None),
+    ("bash scripts/deploy.sh", "ask"),                  # a script it cannot read
 ])
 def test_shell_flags(workspace: Path, command: str, decision: str | None) -> None:
     assert bash_decision(workspace, command) == decision
@@ -296,17 +298,28 @@ def test_target_outside_the_cwd_workspace_is_judged_by_its_own(workspace: Path, 
     assert answer(json.dumps(elsewhere), str(workspace)) == ""
 
 
-def test_hook_work_is_fast(workspace: Path) -> None:
-    import time
-
+def test_long_compound_commands_are_judged(workspace: Path) -> None:
     command = " && ".join(["cd k8s", "kubectl apply -f .", "cd ..", "cp -r /tmp/x backend", "rm backend/n*/x",
                            "for f in k8s/*; do sed -i s/a/b/ \"$f\"; done", "git -C backend checkout -- src"] * 5)
     event = json.dumps({"tool_name": "Bash", "cwd": str(workspace), "tool_input": {"command": command}})
-    answer(event)
-    start = time.perf_counter()
-    for _ in range(10):
-        assert verdict(answer(event))["permissionDecision"] == "deny"
-    assert (time.perf_counter() - start) / 10 < 0.1
+    assert verdict(answer(event))["permissionDecision"] == "deny"
+
+
+def test_shell_scripts_are_read_when_they_can_be(workspace: Path) -> None:
+    (workspace / "deploy.sh").write_text("#!/bin/bash\nset -e\nkubectl apply -f k8s/\n")
+    (workspace / "wipe.sh").write_text("#!/bin/bash\ncd backend\nrm -rf src\n")
+    assert bash_decision(workspace, "bash deploy.sh") is None
+    assert bash_decision(workspace, "bash wipe.sh") == "deny"
+    assert bash_decision(workspace, ". ./wipe.sh") == "deny"
+    assert bash_decision(workspace, "cp wipe.sh deploy.sh && bash deploy.sh") == "ask"  # rewritten first
+    os.mkfifo(workspace / "fifo.sh")
+    assert bash_decision(workspace, "bash fifo.sh") == "ask"  # never opened
+
+
+def test_outer_workspaces_judge_too(workspace: Path, tmp_path: Path) -> None:
+    (workspace / "backend/.infra-orchestrator.yaml").write_text("phase3:\n  protected: []\n")
+    event = {"tool_name": "Write", "cwd": str(tmp_path), "tool_input": {"file_path": str(workspace / "backend/src/a.py")}}
+    assert verdict(answer(json.dumps(event)))["permissionDecision"] == "deny"
 
 
 def test_bash_targets_follow_cd_and_redirections() -> None:
@@ -360,8 +373,9 @@ def test_hook_process_answers_without_heavy_imports(workspace: Path) -> None:
                           cwd=ROOT, timeout=30)
     assert proc.returncode == 0
     assert verdict(proc.stdout)["permissionDecision"] == "deny"
-    imported = {line.split("|")[-1].strip().split(".")[0] for line in proc.stderr.splitlines() if "|" in line}
-    assert imported.isdisjoint(HEAVY), imported & set(HEAVY)
+    imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
+    assert {m.split(".")[0] for m in imported}.isdisjoint(HEAVY)
+    assert "infra_orchestrator.cli" not in imported and "core.config" not in imported
 
 
 def test_hook_process_is_silent_for_no_opinion(workspace: Path) -> None:

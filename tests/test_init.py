@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import yaml
 from clirun import invoke
+
+from infra_orchestrator.claude_init import FAIL_CLOSED, check_hook_command, hook_command, merge_settings
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "todo-phase-iv"
 WRITTEN = [".infra-orchestrator.yaml", ".claude/agents/infra-orchestrator.md", ".mcp.json", ".claude/settings.json"]
@@ -68,7 +72,7 @@ def test_existing_files_keep_their_hooks_servers_and_config(tmp_path):
     pre = merged["hooks"]["PreToolUse"]
     assert pre[0] == other_hook
     assert pre[1] == {"matcher": "Edit|Write|MultiEdit|NotebookEdit|Bash",
-                      "hooks": [{"type": "command", "command": "infra-orchestrator guard hook", "timeout": 10}]}
+                      "hooks": [{"type": "command", "command": hook_command(), "timeout": 10}]}
     assert set(json.loads((repo / ".mcp.json").read_text())["mcpServers"]) == {"other", "infra-orchestrator"}
     assert (repo / ".infra-orchestrator.yaml").read_text() == config_before
     before = _snapshot(repo)
@@ -83,7 +87,7 @@ def test_dry_run_prints_a_diff_and_writes_nothing(tmp_path):
     assert res.returncode == 0
     assert _snapshot(repo) == before
     assert "--- /dev/null\n+++ b/.mcp.json\n" in res.stdout
-    assert '+++ b/.claude/settings.json' in res.stdout and '"command": "infra-orchestrator guard hook",' in res.stdout
+    assert '+++ b/.claude/settings.json' in res.stdout and json.dumps(hook_command()) in res.stdout
     assert "b/.infra-orchestrator.yaml" not in res.stdout  # an existing config is never rewritten
 
 
@@ -99,3 +103,51 @@ def test_broken_json_is_an_input_error(tmp_path):
     (tmp_path / ".mcp.json").write_text("{nope")
     res = invoke("init", str(tmp_path))
     assert res.returncode == 2 and res.stderr.startswith("error: ") and "Traceback" not in res.stderr
+
+
+def _command(repo: Path) -> str:
+    settings = json.loads((repo / ".claude/settings.json").read_text())
+    return settings["hooks"]["PreToolUse"][-1]["hooks"][0]["command"]
+
+
+def test_the_written_hook_command_runs_without_path(tmp_path):
+    repo = _copy(tmp_path)
+    assert invoke("init", str(repo)).returncode == 0
+    command = _command(repo)
+    assert command.startswith("/") and command.endswith(" guard hook" + FAIL_CLOSED)
+    event = {"tool_name": "Edit", "cwd": str(repo), "tool_input": {"file_path": str(repo / "backend/src/main.py")}}
+    proc = subprocess.run(["/bin/sh", "-c", command], input=json.dumps(event), capture_output=True, text=True,
+                          env={"PATH": "/nonexistent"}, cwd=repo, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["hookSpecificOutput"]["permissionDecision"] == "deny"
+
+
+def test_a_missing_executable_blocks_instead_of_failing_open():
+    assert "exited 2" in check_hook_command("/nonexistent/infra-orchestrator guard hook" + FAIL_CLOSED)
+    assert "exited 127" in check_hook_command("/nonexistent/infra-orchestrator guard hook")
+    proc = subprocess.run(["/bin/sh", "-c", "/nonexistent/infra-orchestrator guard hook" + FAIL_CLOSED],
+                          input="{}", capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2  # Claude Code treats 2 as blocking; 127 would let the tool call through
+    assert check_hook_command(hook_command()) is None
+    assert check_hook_command(hook_command([sys.executable, "-P", "-m", "infra_orchestrator"])) is None
+
+
+def test_a_bare_or_broken_hook_command_is_replaced_once(tmp_path):
+    repo = _copy(tmp_path)
+    (repo / ".claude").mkdir()
+    for old in ("infra-orchestrator guard hook", "/gone/bin/infra-orchestrator guard hook" + FAIL_CLOSED):
+        settings = {"hooks": {"PreToolUse": [{"matcher": "Edit|Write|MultiEdit|NotebookEdit|Bash",
+                                              "hooks": [{"type": "command", "command": old, "timeout": 10}]}]}}
+        (repo / ".claude/settings.json").write_text(json.dumps(settings))
+        res = invoke("init", str(repo))
+        assert res.returncode == 0 and f"replacing the guard hook command {old!r}" in res.stderr
+        merged = json.loads((repo / ".claude/settings.json").read_text())
+        assert len(merged["hooks"]["PreToolUse"]) == 1 and _command(repo) == hook_command()
+
+
+def test_a_working_fail_closed_hook_command_is_kept():
+    custom = hook_command([sys.executable, "-P", "-m", "infra_orchestrator"])
+    data = {"hooks": {"PreToolUse": [{"matcher": "Bash", "hooks": [{"type": "command", "command": custom}]}]}}
+    kept = merge_settings(data, hook_command(), works=lambda c: check_hook_command(c) is None)
+    assert kept == data
+    assert merge_settings(data, hook_command())["hooks"]["PreToolUse"][0]["hooks"][0]["command"] == hook_command()

@@ -102,3 +102,24 @@ def test_init_usage_errors(tmp_path: Path) -> None:
     (tmp_path / ".infra-orchestrator.yaml").write_text("- a list\n")
     proc = invoke("guard", "init", str(tmp_path), "--write")
     assert proc.returncode == 2 and "top level must be a mapping" in proc.stderr
+
+
+def test_guard_init_write_refuses_a_deeply_nested_config(tmp_path: Path) -> None:
+    tree(tmp_path, "backend/src/main.py")
+    (tmp_path / ".infra-orchestrator.yaml").write_text("x: " + "[" * 50_000 + "]" * 50_000 + "\n")
+    res = invoke("guard", "init", str(tmp_path), "--write")
+    assert res.returncode == 2 and "nested deeper than 200 levels" in res.stderr
+
+
+def test_policy_file_names_match_their_owners() -> None:
+    from core.config import CONFIG_FILENAME
+    from tools import layout
+    from tools.ledger import LEDGER_DIR
+    from tools.lock import LOCK_FILENAME
+
+    assert (layout.CONFIG_FILENAME, layout.LOCK_FILENAME, layout.LEDGER_DIR) == (CONFIG_FILENAME, LOCK_FILENAME,
+                                                                                 LEDGER_DIR.as_posix())
+    assert layout.policy_file("backend/.infra-orchestrator.yaml") == CONFIG_FILENAME
+    assert layout.policy_file("history/approvals/ledger.jsonl") == "/history/approvals/"
+    assert layout.policy_file("k8s/phase3.lock") is None  # only the workspace's own lock
+    assert layout.encloses_policy(".claude") == "/.claude/settings.json" and layout.encloses_policy("k8s") is None

@@ -7,13 +7,10 @@ build configuration needs a human's approval. Pure and deterministic: no git, no
 
 from __future__ import annotations
 
-import posixpath
-
 from core.config import CONFIG_FILENAME, Phase3Config
-from core.errors import InputError
 from core.models import ChangeSet, FileChange, Finding
 from tools.catalog import finding
-from tools.layout import Boundaries, normalize_path
+from tools.layout import Boundaries, link_destination, normalize_path
 
 __all__ = ["Boundaries", "guard_change_set", "normalize_path", "undefined_finding"]
 
@@ -72,34 +69,13 @@ def _approval_finding(path: str, what: str) -> Finding:
     )
 
 
-def _symlink_destination(change: FileChange, root: str | None) -> str | None:
-    """Where a symlink points, relative to the workspace root; None when it leaves the workspace.
-
-    An absolute target counts when it lands inside ``root`` (the workspace's real path, when known)."""
-    target = change.symlink_target
-    if not target:
-        return None
-    if posixpath.isabs(target):
-        if root is None:
-            return None
-        target = posixpath.relpath(posixpath.normpath(target), root)
-        joined = target
-    else:
-        joined = posixpath.join(posixpath.dirname(change.path), target)
-    try:
-        return normalize_path(joined)
-    except InputError:
-        return None
-
-
 def _symlink_finding(change: FileChange, bounds: Boundaries, root: str | None) -> Finding | None:
     """A finding when a new or changed symlink points into protected code: a protected file, a protected
     directory, or a directory holding protected code (``k8s/app -> ../backend`` with ``backend/src/**``)."""
     if not change.is_symlink or change.status == "deleted":
         return None
-    dest = _symlink_destination(change, root)
-    if dest is None or ("protected" not in (bounds.classify(dest), bounds.classify(dest, is_dir=True))
-                        and not bounds.encloses_protected(dest)):
+    dest = link_destination(change.path, change.symlink_target or "", root)
+    if dest is None or not bounds.reaches_protected(dest):
         return None
     return finding(
         SYMLINK, file=change.path,

@@ -16,6 +16,23 @@ import pathspec
 from core.errors import InputError
 
 Zone = Literal["protected", "needs_approval", "allowed", "outside"]
+CONFIG_FILENAME = ".infra-orchestrator.yaml"  # core.config.CONFIG_FILENAME (not imported here: pydantic)
+LOCK_FILENAME = "phase3.lock"  # tools.lock.LOCK_FILENAME
+LEDGER_DIR = "history/approvals"  # tools.ledger.LEDGER_DIR
+POLICY_FILES = {  # gitignore glob (workspace-relative) → what it is
+    CONFIG_FILENAME: "the guard's configuration",
+    f"/{LOCK_FILENAME}": "the Phase III lock",
+    f"/{LEDGER_DIR}/": "the approval ledger",
+    "/.claude/settings.json": "the Claude Code settings that register this hook",
+    "/.claude/settings.local.json": "the Claude Code settings that register this hook",
+    "/.mcp.json": "the MCP servers Claude Code starts, the gatekeeper's among them",
+    ".gitattributes": "git attributes, which change how git reports protected files",
+    "/.git": "the git repository (its configuration, hooks and excludes)",
+}
+"""The policy files: the rules that judge a change and the settings that run the guard. Writing, moving or
+deleting one is a policy change, which only a human approves."""
+HOME_POLICY_FILES = (".claude/settings.json", ".claude/settings.local.json")
+"""Policy files under the user's home directory: Claude Code's user settings can register or drop hooks."""
 APP_DIRS = ("backend", "frontend", "api", "web", "server", "client")
 """Directory names that hold one tier of an in-place Phase III application."""
 BUILD_CONFIG = ("next.config.*", "package.json", "package-lock.json", "requirements*.txt", "pyproject.toml",
@@ -98,6 +115,13 @@ class Boundaries:
         hits = [g for g in globs if _spec([g]).match_file(norm) or _spec([g]).match_file(f"{norm}/")]
         return hits[-1] if hits else None
 
+    def reaches_protected(self, dest: str) -> str | None:
+        """The protected glob that ``dest`` (a link's destination) is, lies under, or encloses; None otherwise."""
+        for is_dir in (False, True):
+            if self.classify(dest, is_dir=is_dir) == "protected":
+                return self.matching_glob(dest, "protected") or next(iter(self.protected_globs), None)
+        return self.encloses_protected(dest)
+
     def encloses_protected(self, directory: str) -> str | None:
         """A protected glob whose fixed leading directories lie inside ``directory`` (so removing or moving
         the directory would take protected files with it); None when there is none. Best effort: globs
@@ -107,6 +131,44 @@ class Boundaries:
             prefix = literal_prefix(glob)
             if prefix and (norm == "." or prefix == norm or prefix.startswith(norm + "/")):
                 return glob
+        return None
+
+
+_POLICY_SPECS = [(glob, pathspec.GitIgnoreSpec.from_lines([glob])) for glob in POLICY_FILES]
+
+
+def policy_file(path: str, is_dir: bool = False) -> str | None:
+    """The :data:`POLICY_FILES` glob that ``path`` (workspace-relative) is, or lies under; None otherwise."""
+    norm = normalize_path(path)
+    return next((g for g, spec in _POLICY_SPECS if spec.match_file(f"{norm}/" if is_dir else norm)
+                 or spec.match_file(norm)), None)
+
+
+def encloses_policy(directory: str) -> str | None:
+    """A policy glob that removing or moving ``directory`` would take with it (the root holds them all)."""
+    norm = normalize_path(directory)
+    for glob in POLICY_FILES:
+        fixed = glob.strip("/")
+        if norm == "." or (glob.startswith("/") and (fixed == norm or fixed.startswith(norm + "/"))):
+            return glob
+    return None
+
+
+def link_destination(link: str, target: str, root: str | None = None) -> str | None:
+    """Where a symlink at workspace-relative ``link`` pointing to ``target`` lands, relative to the workspace;
+    None when it leaves the workspace. An absolute target counts when it lands inside ``root`` (the
+    workspace's real path, when known)."""
+    if not target:
+        return None
+    if posixpath.isabs(target):
+        if root is None:
+            return None
+        joined = posixpath.relpath(posixpath.normpath(target), root)
+    else:
+        joined = posixpath.join(posixpath.dirname(link), target)
+    try:
+        return normalize_path(joined)
+    except InputError:
         return None
 
 

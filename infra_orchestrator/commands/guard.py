@@ -31,9 +31,13 @@ def _merged_config(root: Path, phase3: dict) -> str:
     import yaml
 
     from core.config import CONFIG_FILENAME, Config
+    from core.yamlsafe import load
 
     path = root / CONFIG_FILENAME
-    data = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}) if path.exists() else {"version": 1}
+    try:
+        data = (load(path.read_text(encoding="utf-8"), str(path)) or {}) if path.exists() else {"version": 1}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: not readable YAML ({type(exc).__name__}); fix it before `guard init --write`") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a mapping; fix it before `guard init --write`")
     data["phase3"] = {**(data.get("phase3") or {}), **phase3}

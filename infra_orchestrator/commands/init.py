@@ -21,12 +21,20 @@ def init(
 ) -> None:
     """Write .infra-orchestrator.yaml (if missing), the Claude Code subagent, .mcp.json and the guard hook.
 
-    Merges into existing files without clobbering them; a second run changes nothing.
+    Merges into existing files without clobbering them; a second run changes nothing. The hook command is
+    absolute and fail-closed, and is run once on a sample event (with PATH stripped) before anything is written.
     """
-    from infra_orchestrator.claude_init import apply_plan, plan_init
+    import os
+
+    from core.errors import InputError
+    from infra_orchestrator.claude_init import apply_plan, check_hook_command, hook_command, plan_init
 
     root = workspace_dir(path)
-    plan = plan_init(root)
+    command = hook_command()
+    problem = check_hook_command(command, {"PATH": "/nonexistent", "HOME": os.environ.get("HOME", "/")})
+    if problem:
+        raise InputError(f"the guard hook command {command!r} does not work without PATH: {problem}; nothing written")
+    plan = plan_init(root, command, works=lambda existing: check_hook_command(existing) is None)
     for note in plan.notes:
         typer.echo(f"note: {note}", err=True)
     if dry_run:

@@ -1,0 +1,36 @@
+"""The console script: ``guard hook`` answers on a fast path; every other command goes to the typer CLI.
+
+``infra-orchestrator guard hook`` runs on every tool call Claude Code makes, so it must not pay for typer,
+rich or pydantic: it is answered here before the CLI is imported. Even a failure to import the hook
+(a broken installation) answers ``deny`` with exit code 2, so a broken guard blocks instead of letting the
+tool call through.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def _hook() -> int:
+    try:
+        from infra_orchestrator.hook import main as hook_main
+    except BaseException as exc:  # noqa: BLE001 - fail closed
+        import json
+
+        reason = f"Phase III guard: cannot start ({type(exc).__name__}: {exc}); denying to stay safe"
+        sys.stdout.write(json.dumps({"hookSpecificOutput": {"hookEventName": "PreToolUse",
+                                                            "permissionDecision": "deny",
+                                                            "permissionDecisionReason": reason}}) + "\n")
+        sys.stderr.write(reason + "\n")
+        return 2
+    return hook_main()
+
+
+def main() -> None:
+    """``guard hook`` (exactly) → the hook; anything else → :func:`infra_orchestrator.cli.main`."""
+    if sys.argv[1:] == ["guard", "hook"]:
+        sys.stdout.flush()
+        sys.exit(_hook())
+    from infra_orchestrator.cli import main as cli_main
+
+    cli_main()
