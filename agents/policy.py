@@ -135,6 +135,10 @@ def _workflow_status(m: MergeInput, live: list[Finding]) -> SummaryStatus:
         stale = sorted({s["stage"] for s in m.stage.get("stale") or []})
         reapprove = f"; re-approve first: {', '.join(stale)}" if stale else ""
         return SummaryStatus(status="FAIL", detail=f"{target}: {len(failing)} failing gate check(s): {ids}{reapprove}")
+    asking = [f for f in wf if f.question]
+    if asking:
+        ids = ", ".join(sorted({f.check_id for f in asking}))
+        return SummaryStatus(status="NEEDS INPUT", detail=f"{target}: {len(asking)} gate question(s): {ids}")
     gates = ", ".join(f"{stage} {state}" for stage, state in (m.stage.get("gates") or {}).items())
     if wf:
         return SummaryStatus(status="WARN", detail=f"{target}: {gates}; {len(wf)} warning(s)")

@@ -23,7 +23,8 @@ def _subject_and_paths(state: ReviewState, root: Path) -> tuple[dict, list[Path]
     req = state["request"]
     if req.get("kind") == "stage":
         feature, target = state["stage"]["feature"], state["stage"]["target"]
-        return {"feature": feature, "target": target}, judged_artifacts(root, root / "specs" / feature, target)
+        feature_dir = root / (state["stage"].get("feature_dir") or f"specs/{feature}")
+        return {"feature": feature, "target": target}, judged_artifacts(root, feature_dir, target)
     changes = state["changes"]
     subject = {"mode": changes["mode"], "base": changes.get("base"), "head": changes.get("head"),
                "paths": len(changes.get("files", [])), "intent": req.get("intent", "")}
