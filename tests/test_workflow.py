@@ -15,12 +15,7 @@ from featurekit import FIXTURES, copy_fixture, edit, hits, line_of, write
 
 from core.config import STAGES, WorkflowConfig
 from core.models import Category, Severity
-from tools.workflow import (
-    GATES,
-    evaluate_stage,
-    evaluate_transition,
-    stage_table,
-)
+from tools.workflow import DONE, GATES, evaluate_stage, evaluate_transition, stage_table
 
 FEATURE = "specs/001-todo-k8s"
 LEGACY_FEATURE = "specs/002-chat-api"
@@ -366,6 +361,14 @@ def test_unreadable_spec_is_a_finding(repo: Path) -> None:
     assert all(f.severity is Severity.high for f in findings)
     rows = {r.stage: r for r in stage_table(repo, "1", DEFAULT)}
     assert rows["specify"].status == "fail" and rows["specify"].failing == ["WF-FILE-UNREADABLE"]
+
+
+def test_unreadable_tasks_is_a_finding_in_every_stage_that_reads_it(repo: Path) -> None:
+    (repo / FEATURE / "tasks.md").write_bytes(b"- [x] T001 \xff\n")
+    rows = {r.stage: r for r in stage_table(repo, "1", DEFAULT)}
+    assert (rows["tasks"].failing, rows["implement"].failing) == (["WF-FILE-UNREADABLE"], ["WF-FILE-UNREADABLE"])
+    result = evaluate_transition(repo, "1", DONE, DEFAULT)
+    assert not result.passed and hits(result.findings, "WF-FILE-UNREADABLE") == [(f"{FEATURE}/tasks.md", None)]
 
 
 def test_directory_in_place_of_plan_is_a_finding(repo: Path) -> None:

@@ -119,9 +119,12 @@ def open_markers(text: str) -> list[tuple[int, str]]:
     """``(offset, marker)`` of every ``[NEEDS CLARIFICATION: …]`` still open: outside comments and code, and
     outside the answered questions of the Clarifications section (a question may quote the marker it settled)."""
     masked = mask(text)
+    parts, pos = [], 0
     for q in clarifications(text).questions:
         if q.answered:
-            masked = masked[:q.start] + blank(masked[q.start:q.end]) + masked[q.end:]
+            parts += [masked[pos:q.start], blank(masked[q.start:q.end])]
+            pos = q.end
+    masked = "".join([*parts, masked[pos:]])
     return [(m.start(), m.group()) for m in MARKER.finditer(masked)]
 
 

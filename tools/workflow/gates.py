@@ -18,7 +18,7 @@ from tools.workflow.artifacts import (
     placeholders,
 )
 from tools.workflow.gate import Context, Gate, Hit, asking, exists_gate
-from tools.workflow.markdown import blank, checkboxes, headings, line_of, mask, plain, section
+from tools.workflow.markdown import Unreadable, blank, checkboxes, headings, line_of, mask, plain, section
 from tools.workflow.records import adr_reference, analysis_reports, for_feature, list_adrs
 from tools.workflow.report import critical_findings
 from tools.workflow.tasks import open_tasks
@@ -365,8 +365,12 @@ IMPLEMENT = (
 
 
 def tasks_started(ctx: Context) -> bool:
-    """Implement has begun: a task is done (or its status cannot be read, so it must be judged)."""
-    found = ctx.tasks() if ctx.path("tasks.md").is_file() else None
+    """Implement has begun: a task is done (or its status cannot be read, so it must be judged); an unreadable
+    tasks.md counts as begun, so that its gates report it."""
+    try:
+        found = ctx.tasks()
+    except Unreadable:
+        return True
     return bool(found and found.with_status("done", "unknown"))
 
 

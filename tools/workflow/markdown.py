@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 MAX_BYTES = 5 * 1024 * 1024
@@ -52,8 +54,14 @@ def read(root: Path, path: Path) -> str | None:
         raise Unreadable(path, reason) from None
 
 
+@lru_cache(maxsize=32)
+def _newlines(text: str) -> tuple[int, ...]:
+    return tuple(m.start() for m in re.finditer("\n", text))
+
+
 def line_of(text: str, offset: int) -> int:
-    return text.count("\n", 0, offset) + 1
+    """1-based line of ``offset`` (a bisection: many findings in one large file stay linear)."""
+    return bisect_left(_newlines(text), offset) + 1
 
 
 def blank(text: str) -> str:
@@ -108,11 +116,13 @@ class Heading:
 def headings(text: str) -> list[Heading]:
     """Every ATX heading of ``text`` (mask code first: a ``#`` comment in a fence is not a heading)."""
     found = [(len(m.group(1)), plain(m.group(2)), m.start()) for m in _HEADING.finditer(text)]
-    out = []
-    for i, (level, title, start) in enumerate(found):
-        end = next((s for lv, _t, s in found[i + 1:] if lv <= level), len(text))
-        out.append(Heading(level, title, line_of(text, start), start, end))
-    return out
+    ends = [len(text)] * len(found)
+    open_: list[int] = []  # indexes of headings whose section is still open, levels increasing
+    for i, (level, _title, start) in enumerate(found):
+        while open_ and found[open_[-1]][0] >= level:
+            ends[open_.pop()] = start
+        open_.append(i)
+    return [Heading(level, title, line_of(text, start), start, ends[i]) for i, (level, title, start) in enumerate(found)]
 
 
 def section(text: str, pattern: re.Pattern[str], levels: tuple[int, ...] = (2, 3)) -> Heading | None:
@@ -120,10 +130,11 @@ def section(text: str, pattern: re.Pattern[str], levels: tuple[int, ...] = (2, 3
     return next((h for h in headings(text) if h.level in levels and pattern.search(h.title)), None)
 
 
-def heading_at(heads: list[Heading], offset: int) -> Heading | None:
-    """The nearest heading before ``offset``."""
-    before = [h for h in heads if h.start <= offset]
-    return before[-1] if before else None
+def heading_at(heads: list[Heading], offset: int, starts: list[int] | None = None) -> Heading | None:
+    """The nearest heading before ``offset`` (``heads`` in document order; pass their ``starts`` when asking
+    many times)."""
+    i = bisect_right(starts if starts is not None else [h.start for h in heads], offset)
+    return heads[i - 1] if i else None
 
 
 @dataclass(frozen=True)

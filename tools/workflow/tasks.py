@@ -78,9 +78,9 @@ class TaskList:
         return [t for t in self.tasks if t.status in statuses]
 
 
-def _task_section(heads: list[Heading], offset: int) -> bool:
+def _task_section(heads: list[Heading], starts: list[int], offset: int) -> bool:
     """Whether a checkbox at ``offset`` sits under a heading that holds tasks (task words win over others)."""
-    head = heading_at(heads, offset)
+    head = heading_at(heads, offset, starts)
     if head is None:
         return True
     return bool(_TASK_HEADING.search(head.title)) or not _NON_TASK_HEADING.search(head.title)
@@ -88,13 +88,14 @@ def _task_section(heads: list[Heading], offset: int) -> bool:
 
 def _checkbox_tasks(text: str, heads: list[Heading]) -> tuple[list[Task], list[Task]]:
     with_id, without_id = [], []
+    starts = [h.start for h in heads]
     for box in checkboxes(text):
         status: Status = "done" if box.checked else "open"
         lead = _LEADING_ID.match(plain(box.text))
         if lead:
             with_id.append(Task(lead.group("id").upper(), status, box.line, box.text, "checkbox",
                                 bool(CANONICAL.match(box.raw)) and box.indent == 0))
-        elif box.indent == 0 and _task_section(heads, box.offset):
+        elif box.indent == 0 and _task_section(heads, starts, box.offset):
             without_id.append(Task(None, status, box.line, box.text, "checkbox", False))
     return with_id, without_id
 
