@@ -86,7 +86,8 @@ def test_default_feature_prefers_specify_feature(tmp_path: Path) -> None:
 @pytest.fixture
 def many(tmp_path: Path) -> Path:
     """Features with a sequential, a four-digit and a timestamp prefix, and one kept outside ``specs/``."""
-    for rel in ("specs/001-todo-k8s", "specs/0012-search", "specs/20251104-1530-tags", "docs/specs/007-helm"):
+    for rel in ("specs/001-todo-k8s", "specs/0012-search", "specs/20251104-1530-tags", "docs/specs/007-helm",
+                "specs/phase4-k8s-deployment"):
         write(tmp_path, f"{rel}/spec.md", "# Feature Specification\n")
     return tmp_path
 
@@ -95,6 +96,7 @@ def many(tmp_path: Path) -> Path:
     ("12", "specs/0012-search"), ("0012-search", "specs/0012-search"), ("search", "specs/0012-search"),
     ("20251104-1530", "specs/20251104-1530-tags"), ("20251104-1530-other-branch", "specs/20251104-1530-tags"),
     ("001-fix-probes", "specs/001-todo-k8s"), ("docs/specs/007-helm", "docs/specs/007-helm"),
+    ("phase4-k8s-deployment", "specs/phase4-k8s-deployment"), ("specs/phase4-k8s-deployment/", "specs/phase4-k8s-deployment"),
 ])
 def test_resolve_by_prefix_like_spec_kit(many: Path, name: str, expected: str) -> None:
     assert resolve_feature(many, name) == many / expected

@@ -110,6 +110,8 @@ CASES: list[Case] = [
     Case("tasks/checkbox-open-enter-implement", lambda: {"tasks": checkbox_tasks(open_ids={"T005"})}, "implement",
          APPROVED),
     Case("tasks/checkbox-open-done", lambda: {"tasks": checkbox_tasks(open_ids={"T005"})}, "done", REJECTED),
+    Case("tasks/in-progress-checkbox", lambda: {"tasks": checkbox_tasks().replace("- [X] T005", "- [-] T005")}, "done",
+         REJECTED),
     Case("tasks/checkbox-lowercase-x", lambda: {"tasks": checkbox_tasks(box="x")}, "done", APPROVED),
     Case("tasks/success-metrics-checkboxes", lambda: {"tasks": checkbox_tasks(extra=SUCCESS_METRICS)}, "done",
          APPROVED),

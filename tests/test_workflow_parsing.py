@@ -128,7 +128,7 @@ def test_task_status_cells(cell: str, status: str) -> None:
 def test_checkbox_task_variants() -> None:
     found = parse_tasks(
         "# Tasks\n\n## Phase 1: Setup\n\n- [X] T001 Create project\n- [x] **T002** [P] Add config\n"
-        "- [ ] T003: Write tests\n- [ ] [T004] Wire routes\n* [x] [P] [US1] T005 Add model\n- [ ] T012a Follow-up\n"
+        "- [ ] T003: Write tests\n- [-] [T004] Wire routes\n* [x] [P] [US1] T005 Add model\n- [~] T012a Follow-up\n"
         "  - [ ] sub-step of T012a, not a task\n\n## Success Metrics\n\n- [ ] p95 under 200 ms\n\n"
         "```text\n- [ ] T999 example in a fence\n```\n<!-- - [ ] T998 in a comment -->\n")
     assert [(t.id, t.status, t.canonical) for t in found.tasks] == [

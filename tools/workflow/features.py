@@ -32,10 +32,20 @@ def _same_prefix(a: str, b: str) -> bool:
     return int(a) == int(b) if a.isdigit() and b.isdigit() else a == b
 
 
+def _is_feature(path: Path) -> bool:
+    """``specs/<prefix>-name/``, or an unnumbered ``specs/name/`` that holds a ``spec.md``."""
+    return path.is_dir() and (_parts(path.name) is not None or (path / "spec.md").is_file())
+
+
 def features(root: Path) -> list[Path]:
-    """The feature directories ``specs/<prefix>-name/`` of the workspace, sorted."""
+    """The feature directories under ``specs/`` of the workspace, sorted."""
     specs = root / "specs"
-    return sorted(p for p in specs.iterdir() if p.is_dir() and _parts(p.name)) if specs.is_dir() else []
+    return sorted(p for p in specs.iterdir() if _is_feature(p)) if specs.is_dir() else []
+
+
+def _prefix(path: Path) -> str | None:
+    parts = _parts(path.name)
+    return parts[0] if parts else None
 
 
 def _inside(root: Path, rel: str) -> Path | None:
@@ -54,7 +64,7 @@ def resolve_feature(root: Path, name: str) -> Path:
     raw = name.strip().rstrip("/")
     if "/" in raw or os.sep in raw:
         found_dir = _inside(root, raw)
-        if found_dir is not None and (found_dir.parent.name != "specs" or _parts(found_dir.name)):
+        if found_dir is not None and (found_dir.parent.name != "specs" or _is_feature(found_dir)):
             return found_dir
     wanted = raw.rsplit("/", 1)[-1]
     available = features(root)
@@ -62,12 +72,13 @@ def resolve_feature(root: Path, name: str) -> Path:
     if exact:
         return exact[0]
     parts = _parts(wanted)
+    numbered = [p for p in available if _prefix(p) is not None]
     if wanted.isdigit() or re.fullmatch(r"\d{8}-\d{4,6}", wanted):
-        found = [p for p in available if _same_prefix(_parts(p.name)[0], wanted)]
-    elif parts and any(_same_prefix(_parts(p.name)[0], parts[0]) for p in available):
-        found = [p for p in available if _same_prefix(_parts(p.name)[0], parts[0])]
+        found = [p for p in numbered if _same_prefix(_prefix(p), wanted)]
+    elif parts and any(_same_prefix(_prefix(p), parts[0]) for p in numbered):
+        found = [p for p in numbered if _same_prefix(_prefix(p), parts[0])]
     else:
-        found = [p for p in available if _parts(p.name)[1] == wanted]
+        found = [p for p in numbered if _parts(p.name)[1] == wanted]
     if len(found) == 1:
         return found[0]
     if found:

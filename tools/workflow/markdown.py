@@ -19,7 +19,8 @@ MAX_BYTES = 5 * 1024 * 1024
 _HTML_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
 _FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,}).*?(?:^[ \t]{0,3}\1[ \t]*$|\Z)", re.S | re.M)
 _HEADING = re.compile(r"^[ \t]{0,3}(#{1,6})[ \t]+(.*?)[ \t#]*$", re.M)
-_CHECKBOX = re.compile(r"^([ \t]*)[-*+][ \t]+\[([ xX])\][ \t]*(.*)$", re.M)
+_CHECKBOX = re.compile(r"^([ \t]*)[-*+][ \t]+\[([ xX~/>!-])\][ \t]*(.*)$", re.M)
+"""A task-list item; ``[-]``, ``[~]``, ``[/]``, ``[>]``, ``[!]`` (in progress, blocked) are not ticked."""
 _TABLE_SEPARATOR = re.compile(r"^\|?[ \t]*:?-{2,}:?[ \t]*(\|[ \t]*:?-{2,}:?[ \t]*)*\|?[ \t]*$")
 _FRONT_MATTER = re.compile(r"\A(?:\ufeff)?---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.S)
 _FRONT_KEY = re.compile(r"^([A-Za-z_][\w-]*)[ \t]*:[ \t]*(.*)$")
@@ -149,7 +150,7 @@ class Checkbox:
 
 def checkboxes(text: str) -> list[Checkbox]:
     """Every GitHub task-list item ``- [ ]`` / ``- [x]`` (also ``*``, ``+``, indented)."""
-    return [Checkbox(line_of(text, m.start()), m.start(), len(m.group(1).expandtabs(4)), m.group(2) != " ",
+    return [Checkbox(line_of(text, m.start()), m.start(), len(m.group(1).expandtabs(4)), m.group(2) in "xX",
                      m.group(3).strip(), m.group().strip()) for m in _CHECKBOX.finditer(text)]
 
 

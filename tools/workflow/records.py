@@ -85,7 +85,7 @@ def _record(root: Path, path: Path, folder: str) -> PromptRecord | None:
         return None
     command = _COMMAND.search(meta.get("command", ""))
     date = _DATE.search(meta.get("date", "") or meta.get("date_iso", "") or meta.get("created", ""))
-    ident = re.match(r"\d+", meta.get("id", "") or path.name)
+    ident = re.search(r"\d+", meta.get("id", "")) or re.match(r"\d+", path.name)
     return PromptRecord(path=path, stage=stage, command=command.group(1).lower() if command else "",
                         feature=meta.get("feature", "").strip() or folder, folder=folder,
                         date=date.group(1) if date else "", ident=int(ident.group()) if ident else None, text=text)
