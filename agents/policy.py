@@ -128,14 +128,14 @@ def _workflow_status(m: MergeInput, live: list[Finding]) -> SummaryStatus:
     if m.kind != "stage" or not m.stage:
         return SummaryStatus(status="SKIPPED", detail="change validation; no stage transition requested")
     wf = [f for f in live if f.category is Category.workflow]
-    failing = [f for f in wf if f.severity.at_least("high")]
+    failing = [f for f in wf if f.severity.at_least("high") or (f.question and answer_to(m, f) in NO)]
     target = f"{m.stage['feature']} at '{m.stage.get('current_stage') or 'not started'}', entering '{m.stage['target']}'"
     if failing:
         ids = ", ".join(sorted({f.check_id for f in failing}))
         stale = sorted({s["stage"] for s in m.stage.get("stale") or []})
         reapprove = f"; re-approve first: {', '.join(stale)}" if stale else ""
         return SummaryStatus(status="FAIL", detail=f"{target}: {len(failing)} failing gate check(s): {ids}{reapprove}")
-    asking = [f for f in wf if f.question]
+    asking = [f for f in wf if f.question and answer_to(m, f) not in YES + NO]
     if asking:
         ids = ", ".join(sorted({f.check_id for f in asking}))
         return SummaryStatus(status="NEEDS INPUT", detail=f"{target}: {len(asking)} gate question(s): {ids}")

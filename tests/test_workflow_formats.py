@@ -199,3 +199,23 @@ def test_asking_gate_reaches_the_decision_as_a_question(tmp_path: Path) -> None:
     asked = [f for f in decision.findings if f.check_id == "WF-CHECKLISTS-COMPLETE"]
     assert asked and asked[0].question and asked[0].location() == f"{FEATURE_DIR}/checklists/ux.md:4"
     assert decision.spec_kit_compliance.status == "NEEDS INPUT"
+
+
+@pytest.mark.parametrize(("answer", "expected"), [("yes", APPROVED), ("no", REJECTED)])
+def test_answering_the_gate_question_decides(tmp_path: Path, answer: str, expected: str) -> None:
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    from core.config import load_config
+    from graph.builder import build_graph
+    from graph.runner import resume_turn, start_turn
+    from graph.state import GraphContext
+
+    root = build(tmp_path, checklists={"ux.md": UX_OPEN})
+    graph, ctx = build_graph(checkpointer=InMemorySaver()), GraphContext(interactive=True, record=False)
+    loaded = load_config(root)
+    turn = start_turn(graph, "t", StageRequest(workspace=str(root), feature="003", target="implement"),
+                      config=loaded.config, config_path=loaded.path, ctx=ctx)
+    assert turn.question and "checklists are incomplete" in turn.question
+    done = resume_turn(graph, "t", answer, ctx)
+    assert done.decision is not None and done.decision.outcome.value == expected
+    assert done.decision.spec_kit_compliance.status != "NEEDS INPUT"
