@@ -137,13 +137,17 @@ def _workflow_status(m: MergeInput, live: list[Finding]) -> SummaryStatus:
     if m.kind != "stage" or not m.stage:
         return SummaryStatus(status="SKIPPED", detail="change validation; no stage transition requested")
     wf = [f for f in live if f.category is Category.workflow]
-    failing = [f for f in wf if f.severity.at_least("high")]
+    failing = [f for f in wf if f.severity.at_least("high") or (f.question and answer_to(m, f) in NO)]
     target = f"{m.stage.feature} at '{m.stage.current_stage or 'not started'}', entering '{m.stage.target}'"
     if failing:
         ids = ", ".join(sorted({f.check_id for f in failing}))
         stale = sorted({s.stage for s in m.stage.stale})
         reapprove = f"; re-approve first: {', '.join(stale)}" if stale else ""
         return SummaryStatus(status="FAIL", detail=f"{target}: {len(failing)} failing gate check(s): {ids}{reapprove}")
+    asking = [f for f in wf if f.question and answer_to(m, f) not in YES + NO]
+    if asking:
+        ids = ", ".join(sorted({f.check_id for f in asking}))
+        return SummaryStatus(status="NEEDS INPUT", detail=f"{target}: {len(asking)} gate question(s): {ids}")
     gates = ", ".join(f"{stage} {state}" for stage, state in m.stage.gates.items())
     if wf:
         return SummaryStatus(status="WARN", detail=f"{target}: {gates}; {len(wf)} warning(s)")
