@@ -19,7 +19,7 @@ from tools.checks import run_checks, run_diff_checks, run_dockerfile_checks
 from tools.contract import phase3_workspace_findings
 from tools.guard import guard_change_set
 from tools.manifests import load_manifest_text
-from tools.rendering import render_all
+from tools.rendering import at_values_lines, render_all
 from tools.schema import SCHEMA_ID, validate_objects
 from tools.workspace import decode_text, read_text, resolve_inside, walk
 
@@ -200,7 +200,8 @@ def schema_findings(objects: list[K8sObject], config: Config) -> list[Finding]:
 
 def engine_findings(collected: Collected, config: Config) -> list[Finding]:
     """The engine alone: intake findings, the check catalog and schema validation over the collected objects."""
-    return [*collected.findings, *run_checks(collected.objects, config), *schema_findings(collected.objects, config)]
+    checked = at_values_lines(run_checks(collected.objects, config), collected.objects)  # Helm values lines
+    return [*collected.findings, *checked, *schema_findings(collected.objects, config)]
 
 
 def deterministic_findings(req: ChangeRequest | StageRequest, collected: Collected, config: Config) -> list[Finding]:
