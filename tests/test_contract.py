@@ -279,3 +279,18 @@ def test_workload_port_settings_count_as_what_the_app_listens_on() -> None:
     other = deployment("api", "api:1", 9100, "/health", [])
     other.body["spec"]["template"]["spec"]["containers"][0]["args"] = ["--port", "9100"]
     assert [f for f in check_contract([contract], [other]) if f.check_id == "CONTRACT-PORT"] == []
+
+
+def test_a_spa_served_by_nginx_runs_no_app_code(tmp_path: Path) -> None:
+    web = tmp_path / "web"
+    (web / "src").mkdir(parents=True)
+    (web / "package.json").write_text('{"scripts": {"start": "react-scripts start", "build": "react-scripts build"}}')
+    (web / "src/api.js").write_text("export const API = process.env.REACT_APP_API_URL;\n"
+                                    "export const KEY = process.env.MAPS_KEY;\n")
+    (web / "Dockerfile").write_text("FROM node:22-alpine AS build\nWORKDIR /app\nCOPY . .\nRUN npm ci && npm run build\n"
+                                    "FROM nginx:1.27-alpine\nCOPY --from=build /app/build /usr/share/nginx/html\n")
+    contract = extract_contract(tmp_path, "web/src")
+    assert contract.entry == "nginx" and contract.env == {} and contract.routes == set()
+    assert check_contract([contract], [deployment("web", "web:1", 80, "/", [])]) == []
+    (web / "Dockerfile").write_text("FROM node:22-alpine\nWORKDIR /app\nCOPY . .\nCMD [\"npx\", \"serve\", \"-s\", \"build\"]\n")
+    assert extract_contract(tmp_path, "web/src").entry == "serve -s build"

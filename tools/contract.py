@@ -75,6 +75,10 @@ def extract_contract(root: Path, app_root: str, single_app: bool = True) -> AppC
     contract = AppContract(root=app_root)
     entry = find_entry(root, app_root, contract.name, single_app)
     app_files = [f for f in _sources(root, entry.project) if not is_dev_path(f, entry.project)]
+    if entry.static:  # a web server serving built files: no app code reads the environment at run time
+        contract.entry = "; ".join(entry.commands)
+        contract.baked_env = entry.baked_env
+        return contract
     if entry.known:
         starts = list(entry.files)
         if entry.next_app:

@@ -105,7 +105,8 @@ def _env_names(args: str) -> set[str]:
 
 
 def parse_dockerfile(text: str) -> tuple[list[list[str]], set[str], set[int], str]:
-    """(ENTRYPOINT and CMD of the final stage, ENV names, EXPOSEd ports, WORKDIR), following ``FROM <stage>``."""
+    """(ENTRYPOINT and CMD of the final stage, ENV names, EXPOSEd ports, WORKDIR), following ``FROM <stage>``;
+    a final stage on a web server image (nginx, httpd, caddy) without a command runs that server."""
     stages: list[tuple[str, str, list[tuple[str, str]]]] = []
     for keyword, args in _instructions(text):
         if keyword == "FROM":
@@ -138,4 +139,8 @@ def parse_dockerfile(text: str) -> tuple[list[list[str]], set[str], set[int], st
                 ports |= {int(p) for p in re.findall(r"\b(\d{2,5})(?:/tcp)?\b", args)}
             elif keyword == "WORKDIR":
                 workdir = args.strip("\"'")
-    return [c for c in (entrypoint, cmd) if c], env, ports, workdir
+    commands = [c for c in (entrypoint, cmd) if c]
+    base = chain[0][1] if chain else ""
+    if not commands and re.match(r"^(?:[\w.-]+(?::\d+)?/)*(?:nginx|httpd|caddy)(?:[:@]|$)", base):
+        commands = [[base.split("/")[-1].split(":")[0].split("@")[0]]]  # the web server image's own command
+    return commands, env, ports, workdir

@@ -29,6 +29,7 @@ FLAGS = {"--reload", "--proxy-headers", "--factory", "--no-access-log", "--prelo
 _APP_SPEC = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*(?:\(.*\))?$")
 _JS_EXTENSIONS = (".ts", ".tsx", ".js", ".mjs", ".cjs", ".jsx")
 MAX_DEPTH = 6
+STATIC_SERVERS = {"nginx", "httpd", "httpd-foreground", "caddy", "serve", "http-server", "lighttpd"}
 
 
 @dataclass
@@ -45,10 +46,12 @@ class Entry:
     next_app: bool = False
     ports: set[int] = field(default_factory=set)
     baked_env: set[str] = field(default_factory=set)
+    static: bool = False
+    """The container only serves files (nginx, serve...): no app code runs in it."""
 
     @property
     def known(self) -> bool:
-        return bool(self.files) or self.next_app
+        return bool(self.files) or self.next_app or self.static
 
 
 def read(root: Path, rel: str) -> str | None:
@@ -153,7 +156,7 @@ def _port_options(ctx: _Context, args: list[str], default: int | None) -> None:
         value = arg.split("=", 1)[1] if "=" in arg else (args[i + 1] if i + 1 < len(args) else "")
         if arg.split("=")[0] in ("--port", "-p", "--bind", "-b"):
             given = True
-            match = re.search(r"(\d{2,5})$", value)
+            match = re.search(r"(\d{2,5})\}?$", value)  # 8000, 0.0.0.0:8000, ${PORT:-8000}
             if match:
                 ctx.entry.ports.add(int(match.group(1)))
     if not given and default:
@@ -253,7 +256,10 @@ def _interpret(ctx: _Context, prog: str, args: list[str], tokens: list[str]) -> 
         loc = (location.group(1) if location else "alembic").replace("%(here)s/", "")
         if _add_file(ctx, f"{loc}/env.py") or _add_file(ctx, "migrations/env.py"):
             entry.commands.append(" ".join(tokens))
-    elif prog == "next" and args and args[0] == "start":
+    elif prog in STATIC_SERVERS or (prog in ("npx", "serve") and args and args[0] in STATIC_SERVERS):
+        entry.static = True
+        entry.commands.append(" ".join(tokens))
+    elif prog == "next" and args and args[0] in ("start", "dev"):
         entry.next_app = True
         entry.commands.append(" ".join(tokens))
         _port_options(ctx, args, 3000)

@@ -219,31 +219,43 @@ def _failure(message: str, tree: ChartNode, chart_yaml: str) -> tuple[Finding, s
     return finding, _workspace_path(tree, culprit) if culprit else None
 
 
+def _leave_out(copy: dict[str, Path], culprit: str) -> bool:
+    """Delete the copy of the workspace template ``culprit``; False when it is not there (e.g. in a .tgz)."""
+    owner = max((d for d in copy if d in (".", "") or culprit.startswith(d + "/")), key=len, default=None)
+    if owner is None:
+        return False
+    target = copy[owner] / (culprit if owner in (".", "") else culprit[len(owner) + 1:])
+    if not target.is_file():
+        return False
+    target.unlink()
+    return True
+
+
 def _render_release(root: Path, tree: ChartNode, values: list[Path], config: Config,
                     render: Callable[[Path, list[Path], Config], dict[str, str]]) -> tuple[dict[str, str], list[Finding]]:
     """Render, leaving out each failing template in turn (in a copy of the chart) so the rest is checked."""
     chart_yaml = f"{tree.dir}/Chart.yaml" if tree.dir not in (".", "") else "Chart.yaml"
     findings: list[Finding] = []
     with tempfile.TemporaryDirectory(prefix="infra-orchestrator-helm-") as tmp:
+        target = Path(tmp) / (PurePosixPath(tree.dir).name or "chart")
         copy: dict[str, Path] | None = None
-        if any(n.vendor for n in tree.walk()):
-            copy = _copy_release(root, tree, Path(tmp) / (PurePosixPath(tree.dir).name or "chart"))
-        for _ in range(MAX_EXCLUDED):
-            try:
-                return render(copy[tree.dir] if copy else root / tree.dir, values, config), findings
-            except (RenderError, subprocess.TimeoutExpired, OSError) as exc:
-                message = _whole(str(exc)) if str(exc) else type(exc).__name__
+        try:
+            if any(n.vendor for n in tree.walk()):
+                copy = _copy_release(root, tree, target)
+            for _ in range(MAX_EXCLUDED):
+                try:
+                    return render(copy[tree.dir] if copy else root / tree.dir, values, config), findings
+                except (RenderError, subprocess.TimeoutExpired) as exc:
+                    message = _whole(str(exc)) if str(exc) else type(exc).__name__
                 finding, culprit = _failure(message, tree, chart_yaml)
                 findings.append(finding)
-                if culprit is None:
+                copy = copy or (_copy_release(root, tree, target) if culprit else None)
+                if culprit is None or copy is None or not _leave_out(copy, culprit):
                     return {}, findings
-                copy = copy or _copy_release(root, tree, Path(tmp) / (PurePosixPath(tree.dir).name or "chart"))
-                owner = max((d for d in copy if d in (".", "") or culprit.startswith(d + "/")), key=len, default=None)
-                target = copy[owner] / (culprit if owner in (".", "") else culprit[len(owner) + 1:]) \
-                    if owner is not None else None
-                if target is None or not target.is_file():
-                    return {}, findings
-                target.unlink()
+        except (OSError, shutil.Error) as exc:
+            findings.append(_finding(RENDER_ID, Severity.high, f"chart {tree.dir} could not be rendered: "
+                                     f"{type(exc).__name__}: {_first_line(str(exc))}", chart_yaml,
+                                     remediation="Run `helm template` on the chart and fix the error."))
     return {}, findings
 
 
