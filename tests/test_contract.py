@@ -294,3 +294,15 @@ def test_a_spa_served_by_nginx_runs_no_app_code(tmp_path: Path) -> None:
     assert check_contract([contract], [deployment("web", "web:1", 80, "/", [])]) == []
     (web / "Dockerfile").write_text("FROM node:22-alpine\nWORKDIR /app\nCOPY . .\nCMD [\"npx\", \"serve\", \"-s\", \"build\"]\n")
     assert extract_contract(tmp_path, "web/src").entry == "serve -s build"
+
+
+def test_odd_dockerfiles_and_scripts_end_in_a_fallback_not_a_crash(tmp_path: Path) -> None:
+    api = tmp_path / "api"
+    (api / "src").mkdir(parents=True)
+    (api / "src/index.js").write_text("const key = process.env.API_KEY;\n")
+    (api / "package.json").write_text('{"scripts": {"start": "npm start", "dev": "npm run dev"}, "bin": 7}')
+    (api / "Dockerfile").write_text('FROM node:22\nCMD ["node", \nENTRYPOINT ["./missing-entrypoint.sh"]\n')
+    contract = extract_contract(tmp_path, "api")
+    assert contract.entry is None and contract.env["API_KEY"].required  # every module counts, nothing crashed
+    (api / "Dockerfile").write_text("FROM scratch\n" + "CMD sh -c 'sh -c \"sh -c true\"'\n" * 3)
+    assert extract_contract(tmp_path, "api").env["API_KEY"].required

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -232,3 +233,46 @@ def test_a_literal_written_in_the_template_stays_on_the_template(tmp_path):
     findings = engine_findings(collect(ChangeRequest(workspace=str(tmp_path)), tmp_path, Config()), Config())
     secret = next(f for f in findings if f.check_id == "SEC-SECRET-ENV-LITERAL")
     assert secret.file == "umbrella/charts/backend/templates/deployment.yaml" and "set by" not in secret.message
+
+
+# --- hostile and odd charts ------------------------------------------------------------------------------
+
+
+def write_chart(base: Path, chart_yaml: str, templates: dict[str, str], values: str = "") -> None:
+    (base / "templates").mkdir(parents=True)
+    (base / "Chart.yaml").write_text(chart_yaml)
+    (base / "values.yaml").write_text(values)
+    for name, text in templates.items():
+        (base / "templates" / name).write_text(text)
+
+
+def test_odd_chart_metadata_and_unclosed_actions_do_not_break_the_values_checks(tmp_path):
+    write_chart(tmp_path / "odd", "apiVersion: v2\nname: odd\nversion: 1.0.0\ndependencies: {name: x}\n",
+                {"cm.yaml": "data: {{ .Values.a " + "{{ " * 200_000}, "a: 1\nb: 2\n")
+    findings = rendering.chart_values_findings(tmp_path, "odd", Config())
+    assert [(f.check_id, f.message.split("'")[1]) for f in findings] == [(UNUSED_ID, "b")]
+
+
+@needs_helm
+def test_a_dependency_outside_the_workspace_is_not_followed(tmp_path):
+    outside = tmp_path / "outside"
+    write_chart(outside, "apiVersion: v2\nname: outside\nversion: 1.0.0\n", {"cm.yaml": "kind: ConfigMap\n"})
+    ws = tmp_path / "ws"
+    write_chart(ws / "app", "apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n"
+                "  - {name: outside, version: 1.0.0, repository: 'file://../../outside'}\n", {})
+    result = render_chart(ws, "app", Config(), helm_backend())
+    [problem] = [f for f in result.findings if f.check_id == NOT_RENDERED_ID]
+    assert problem.severity is Severity.medium and "outside the workspace" in problem.message
+    assert result.objects == []
+
+
+@needs_helm
+def test_a_dependency_alias_cannot_write_outside_the_render_copy(tmp_path):
+    ws = tmp_path / "ws"
+    write_chart(ws / "lib", "apiVersion: v2\nname: lib\nversion: 1.0.0\n",
+                {"cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: lib}\n"})
+    write_chart(ws / "app", "apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n"
+                "  - {name: lib, alias: ../../../escaped, version: 1.0.0, repository: 'file://../lib'}\n", {})
+    render_chart(ws, "app", Config(), helm_backend())
+    assert not any(p.name == "escaped" for p in Path(tempfile.gettempdir()).iterdir())
+    assert not (ws / "escaped").exists() and not (tmp_path / "escaped").exists()

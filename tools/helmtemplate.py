@@ -21,7 +21,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-_ACTION = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}", re.DOTALL)
 _VALUES = r"(?:(?<![\w)\]$])\.|\$\w*\.)Values"
 """``.Values``, ``$.Values`` or ``$root.Values``, not ``.Foo.Values``."""
 _REF = re.compile(_VALUES + r"((?:\.[A-Za-z_][A-Za-z0-9_]*)*)")
@@ -92,13 +91,19 @@ def _extra_uses(action: str) -> list[str]:
 
 
 def _actions(text: str) -> list[tuple[str, int]]:
-    """Each action's inner text and 1-based line; comments dropped."""
+    """Each action's inner text and 1-based line; comments dropped. Linear: an unclosed ``{{`` ends the scan."""
     out = []
-    for m in _ACTION.finditer(text):
-        inner = m.group(1)
-        if inner.startswith("/*"):
-            continue
-        out.append((inner, text.count("\n", 0, m.start()) + 1))
+    pos, line, counted = 0, 1, 0
+    while (start := text.find("{{", pos)) != -1:
+        end = text.find("}}", start + 2)
+        if end == -1:
+            break
+        inner = text[start + 2:end].removeprefix("-").removesuffix("-").strip()
+        line += text.count("\n", counted, start)
+        counted = start
+        if not inner.startswith("/*"):
+            out.append((inner, line))
+        pos = end + 2
     return out
 
 

@@ -200,7 +200,9 @@ def _copy_release(root: Path, tree: ChartNode, target: Path, copy: bool = True) 
     where = {tree.dir: target}
     for child in tree.children:
         if child.dir:
-            name = child.name if child.vendor else PurePosixPath(child.dir).name
+            name = PurePosixPath(child.dir).name
+            if child.vendor:  # the dependency's name decides nothing on disk: keep it a plain directory name
+                name = child.name if re.fullmatch(r"[A-Za-z0-9][\w.-]*", child.name) else f"dependency-{len(where)}"
             where |= _copy_release(root, child, target / "charts" / name, copy=child.vendor)
     return where
 
