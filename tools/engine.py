@@ -28,7 +28,7 @@ from tools.checks import run_checks, run_diff_checks, run_dockerfile_checks
 from tools.contract import phase3_workspace_findings
 from tools.guard import guard_change_set
 from tools.manifests import load_manifest_text
-from tools.rendering import render_all
+from tools.rendering import at_values_lines, render_all
 from tools.schema import SCHEMA_ID, validate_objects
 from tools.workspace import decode_text, read_text, resolve_inside, walk
 
@@ -228,7 +228,8 @@ def check_findings(root: Path, collected: Collected, config: Config) -> list[Fin
     for rel, text in collected.dockerfiles.items():
         findings += run_dockerfile_checks(text, rel, config)
     findings += destructive_findings(root, collected.changes, collected.objects, config)
-    return deselect([*findings, *run_checks(collected.objects, config), *schema_findings(collected.objects, config)],
+    return deselect([*findings, *at_values_lines(run_checks(collected.objects, config), collected.objects),
+                     *schema_findings(collected.objects, config)],
                     config.checks)
 
 
