@@ -57,10 +57,11 @@ def finding_lines(findings: list[Finding]) -> str:
 def _decide(req: ChangeRequest | StageRequest) -> CallToolResult:
     from agents.llm import make_provider
     from graph.runner import run_request
+    from tools.policy_source import policy_for_request
 
-    loaded = load_config(Path(req.workspace))
-    decision, text = run_request(req, config=loaded.config, config_path=loaded.path,
-                                 provider=make_provider(loaded.config))
+    policy = policy_for_request(req)  # the base revision's config, or the operator's (INFRA_ORCH_CONFIG)
+    decision, text = run_request(req, config=policy.config, config_path=policy.source,
+                                 provider=make_provider(policy.config, config_trusted=policy.origin == "operator"))
     return result(text, decision.model_dump(mode="json"))
 
 

@@ -54,13 +54,16 @@ def emit_decision(decision, fmt: DecisionFormat) -> None:
     raise typer.Exit(decision.exit_code)
 
 
-def run_decision(req, label: str):
+def run_decision(req, label: str, config_file: Path | None = None):
+    """Decide ``req`` under the trusted policy: the operator's file (``--config`` / ``INFRA_ORCH_CONFIG``) or the
+    base revision's config; the decision's ``metadata.config_file`` names the source."""
     from agents.llm import make_provider
-    from core.config import load_config
     from graph.runner import run_request
+    from tools.policy_source import policy_for_request
 
-    loaded = load_config(Path(req.workspace))
-    provider = make_provider(loaded.config)
+    policy = policy_for_request(req, config_file)
+    provider = make_provider(policy.config, config_trusted=policy.origin == "operator")
     with progress_reporter(label) as step:
-        decision, _ = run_request(req, config=loaded.config, config_path=loaded.path, provider=provider, progress=step)
+        decision, _ = run_request(req, config=policy.config, config_path=policy.source, provider=provider,
+                                  progress=step)
     return decision
