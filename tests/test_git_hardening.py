@@ -176,6 +176,8 @@ def test_read_at_and_snapshot_read_blobs_raw(repo: Path):
     assert read_at(repo, "HEAD", "backend/src/app.py") == APP.encode()
     assert read_entry_at(repo, "HEAD", "k8s/link") == ("120000", b"app.yaml")
     assert read_at(repo, "HEAD", "nope") is None
+    assert read_at(repo, "HEAD", "k8s/*.yaml") is None  # a path, never a pattern
+    assert read_at(repo, "HEAD", "backend") is None  # a directory is no file
     with snapshot_tree(repo, "HEAD") as tree:
         assert (tree / "backend/src/app.py").read_bytes() == APP.encode()  # no eol, no filter, not export-ignored
         assert os.readlink(tree / "k8s/link") == "app.yaml"

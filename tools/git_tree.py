@@ -62,11 +62,14 @@ def file_blob_id(path: Path, fmt: str = "sha1") -> str:
     return digest.hexdigest()
 
 
-def tree_entries(root: Path, rev: str) -> dict[str, TreeEntry]:
-    """Every entry of ``rev`` under ``root`` (files, symlinks, submodules), keyed by path relative to ``root``."""
+def tree_entries(root: Path, rev: str, path: str | None = None) -> dict[str, TreeEntry]:
+    """Every entry of ``rev`` under ``root`` (files, symlinks, submodules), keyed by path relative to ``root``;
+    only ``path`` (taken literally) and what is under it when given."""
     sha = resolve_ref(root, rev)
     out: dict[str, TreeEntry] = {}
-    for record in run_git_bytes(root, "ls-tree", "-r", "-z", sha).split(b"\0"):
+    limit = ("--", path) if path is not None else ()
+    listing = run_git_bytes(root, "ls-tree", "-r", "-z", sha, *limit, env={"GIT_LITERAL_PATHSPECS": "1"})
+    for record in listing.split(b"\0"):
         if not record:
             continue
         meta, _, raw_path = record.partition(b"\t")
@@ -100,7 +103,7 @@ def read_blobs(root: Path, shas: Iterable[str]) -> dict[str, bytes]:
 def read_entry_at(root: Path, rev: str, path: str) -> tuple[str, bytes] | None:
     """``(mode, raw content)`` of ``path`` (relative to ``root``) at ``rev``; a symlink's content is its target.
     None when ``rev`` holds no file there."""
-    entry = tree_entries(root, rev).get(path)
+    entry = tree_entries(root, rev, path).get(path)
     if entry is None or entry.type != "blob":
         return None
     return entry.mode, read_blobs(root, [entry.sha]).get(entry.sha, b"")
