@@ -215,3 +215,17 @@ def test_attributes_of_a_revision_and_of_the_work_tree(repo: Path):
 
 def test_blob_ids_match_git(repo: Path):
     assert blob_id(APP.encode()) == run_git(repo, "rev-parse", "HEAD:backend/src/app.py").strip()
+
+
+def test_a_gitignore_edit_cannot_hide_a_new_file_in_the_same_change(repo: Path):
+    (repo / "backend/src/.gitignore").write_text("# cache\n__pycache__/\n")
+    commit(repo, {}, "ignore the cache")
+    (repo / ".gitignore").write_text("*.log\nbackend/src/evil.py\n")
+    (repo / "backend/src/.gitignore").write_text("# cache\n__pycache__/\nhidden_*.py\n")
+    for rel in ("backend/src/evil.py", "backend/src/hidden_1.py", "backend/src/__pycache__/app.pyc", "x.log"):
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text("x\n")
+    assert "evil" not in plain_status(repo) and "hidden_1" not in plain_status(repo)
+    assert paths(change_set_from_worktree(repo)) == {
+        ".gitignore": "modified", "backend/src/.gitignore": "modified",
+        "backend/src/evil.py": "added", "backend/src/hidden_1.py": "added"}  # what HEAD already ignored stays out

@@ -316,15 +316,18 @@ def change_set_from_worktree(root: Path) -> ChangeSet:
 
     Beyond git's diff, every file of HEAD is compared byte for byte with the work tree
     (:func:`tools.git_tree.content_edits`), so index flags (``skip-worktree``, ``assume-unchanged``), a forged
-    stat cache, clean filters and encoding attributes hide nothing. In a repository without commits yet,
-    everything is compared with the empty tree.
+    stat cache, clean filters and encoding attributes hide nothing; untracked files that only the work tree's own
+    ``.gitignore`` edits ignore are listed too (:func:`tools.git_tree.newly_ignored`). In a repository without
+    commits yet, everything is compared with the empty tree.
     """
-    from tools.git_tree import content_edits
+    from tools.git_tree import content_edits, newly_ignored
 
     _require_repo(root)
     has_head = bool(run_git(root, "rev-parse", "--verify", "--quiet", "HEAD", check=False).strip())
     base = "HEAD" if has_head else _empty_tree(root)
     files = _diff_worktree(root, base) + _untracked(root)
+    edited_ignores = [f.path for f in files if f.status != "deleted" and f.path.rsplit("/", 1)[-1] == ".gitignore"]
+    files += [FileChange(path=p, status="added") for p in newly_ignored(root, edited_ignores)] if has_head else []
     seen = {p for f in files for p in (f.path, f.old_path) if p}
     hidden = content_edits(root, "HEAD", seen) if has_head else []
     files = sorted(files + hidden, key=lambda f: f.path)

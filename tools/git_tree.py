@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import posixpath
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
+
+import pathspec
 
 from core.errors import GitError
 from core.models import FileChange
@@ -242,6 +245,28 @@ def _quick_differs(root: Path, entry: TreeEntry, fmt: str) -> bool:
         return file_blob_id(full, fmt) != entry.sha or bool(os.stat(full).st_mode & 0o111) != (entry.mode == "100755")
     except OSError:
         return True
+
+
+def newly_ignored(root: Path, ignore_files: Iterable[str]) -> list[str]:
+    """Untracked files that only the work tree's edits of ``ignore_files`` (``.gitignore`` paths) hide: matched by
+    a line HEAD's version of that file lacks. A change cannot hide a new file by ignoring it in the same change."""
+    out: set[str] = set()
+    for rel in ignore_files:
+        full = root / rel
+        if full.is_symlink() or not full.is_file():
+            continue
+        before = set((read_at(root, "HEAD", rel) or b"").decode("utf-8", errors="replace").splitlines())
+        added = [line for line in full.read_text(encoding="utf-8", errors="replace").splitlines()
+                 if line not in before and line.strip() and not line.startswith("#")]
+        if not added:
+            continue
+        spec, where = pathspec.GitIgnoreSpec.from_lines(added), posixpath.dirname(rel)
+        listed = run_git_bytes(root, "ls-files", "-z", "--others", "--ignored", "--exclude-per-directory=.gitignore",
+                               "--", where or ".", env={"GIT_LITERAL_PATHSPECS": "1"})
+        for path in (p.decode("utf-8", errors="surrogateescape") for p in listed.split(b"\0") if p):
+            if spec.match_file(path[len(where) + 1:] if where else path):
+                out.add(path)
+    return sorted(out)
 
 
 def _under(path: str, wanted: list[str]) -> bool:
