@@ -229,3 +229,4 @@ def test_a_gitignore_edit_cannot_hide_a_new_file_in_the_same_change(repo: Path):
     assert paths(change_set_from_worktree(repo)) == {
         ".gitignore": "modified", "backend/src/.gitignore": "modified",
         "backend/src/evil.py": "added", "backend/src/hidden_1.py": "added"}  # what HEAD already ignored stays out
+

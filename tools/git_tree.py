@@ -195,7 +195,10 @@ def _compare(root: Path, entry: TreeEntry | None, rel: str, blob: bytes | None, 
         return "type_changed"
     if link:
         return None if os.fsencode(os.readlink(full)) == blob else "modified"
-    if file_blob_id(full, fmt) != entry.sha and not (blob is not None and checkout.same(full, rel, blob)):
+    try:
+        if file_blob_id(full, fmt) != entry.sha and not (blob is not None and checkout.same(full, rel, blob)):
+            return "modified"
+    except OSError:  # unreadable: it cannot be shown unchanged, so it counts as changed
         return "modified"
     executable = bool(os.stat(full).st_mode & 0o111)
     return "mode_changed" if executable != (entry.mode == "100755") else None
