@@ -55,6 +55,10 @@ class MergeInput:
     changed_paths: list[str]
     object_count: int
     scope_note: str = ""
+    policy_source: str = ""
+    """Where the configuration came from (the base revision, the operator's file, or the work tree)."""
+    infra_files: int | None = None
+    """Infrastructure files in scope (None: unknown); a stage decision with none has no Kubernetes verdict."""
     change_mode: str = "directory"
     stage: TransitionResult | None = None
     """The stage gates' result (its findings are in ``findings``), for stage requests."""
@@ -123,6 +127,8 @@ def _phase3_status(m: MergeInput, live: list[Finding]) -> SummaryStatus:
 
 def _k8s_status(m: MergeInput, live: list[Finding]) -> SummaryStatus:
     k8s = [f for f in live if f.category in K8S_CATEGORIES]
+    if m.kind == "stage" and m.infra_files == 0 and not k8s:
+        return SummaryStatus(status="N/A", detail=m.scope_note or "no infrastructure in this feature's scope")
     blocking = [f for f in k8s if blocks(f, m.policy.fail_on)]
     base = f"{m.object_count} object(s) analysed"
     if blocking:
@@ -296,6 +302,8 @@ def _analysis(m: MergeInput, outcome: Outcome, live: list[Finding]) -> str:
         f"Findings: {sev}. Specialists consulted: {consulted}. "
         f"Policy: findings at or above '{m.policy.fail_on.value}' reject; Phase III violations are never overridable."
     )
+    if m.policy_source:
+        text += f" Policy source: {m.policy_source}."
     if suppressed:
         text += f" {suppressed} finding(s) suppressed with a reason."
     return text + f" Outcome: {outcome.value}."

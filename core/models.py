@@ -104,7 +104,7 @@ class Finding(BaseModel):
 class SummaryStatus(BaseModel):
     """One line of the four-line Validation Summary."""
 
-    status: Literal["PASS", "FAIL", "WARN", "NOT AFFECTED", "DEGRADED", "NEEDS INPUT", "SKIPPED"]
+    status: Literal["PASS", "FAIL", "WARN", "NOT AFFECTED", "DEGRADED", "NEEDS INPUT", "SKIPPED", "N/A"]
     detail: str = ""
 
     def render(self) -> str:

@@ -26,6 +26,7 @@ from core.models import (
     StageRequest,
 )
 from tools.engine import Collected
+from tools.policy_source import TrustedPolicy
 from tools.workflow import TransitionResult
 
 T = TypeVar("T")
@@ -40,6 +41,8 @@ class ReviewState(TypedDict, total=False):
     """ChangeRequest or StageRequest, dumped."""
     config: dict[str, Any]
     config_path: str | None
+    policy: dict[str, Any]
+    """Where the config came from (:meth:`tools.policy_source.TrustedPolicy.reference`)."""
     changes: dict[str, Any]
     scope: list[str]
     scope_note: str
@@ -103,6 +106,12 @@ class View:
     def __init__(self, state: ReviewState):
         self.state = state
         self.cache: dict[str, Any] = {}
+
+    @property
+    def policy(self) -> TrustedPolicy | None:
+        """The trusted policy the run was started with (None when a caller passed a bare config)."""
+        ref = self.state.get("policy")
+        return TrustedPolicy.restore(self.config, ref) if ref else None
 
     @property
     def collected(self) -> Collected:

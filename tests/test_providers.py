@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -31,7 +32,7 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def review(workspace: Path, fake: FakeModelServer, *, on_failure: str = "clarify", **provider: object):
     config = Config(phase3=Phase3Config(protected=["app/src/**"]), policy=PolicyConfig(on_agent_failure=on_failure),
                     provider=ProviderConfig(name="anthropic", base_url=fake.base_url, **provider))
-    p = make_provider(config)
+    p = make_provider(config, {**os.environ, "ANTHROPIC_BASE_URL": fake.base_url})  # the operator names the fake
     p.backoff_s = 0.01
     decision, text = run_request(ChangeRequest(workspace=str(workspace), intent="ship web"), config=config, provider=p)
     return decision, text, p
@@ -108,8 +109,8 @@ def test_a_plan_consulting_nobody_on_a_stage_request_still_decides(tmp_path: Pat
     monkeypatch.setenv("ANTHROPIC_API_KEY", "test")
     (tmp_path / "specs" / "001-demo").mkdir(parents=True)  # a feature, and nothing any specialist owns
     with FakeModelServer(lambda c: plan([]) if c.agent == "supervisor" else approve()) as fake:
-        config = Config(phase3=Phase3Config(protected=["app/src/**"]),
-                        provider=ProviderConfig(name="anthropic", base_url=fake.base_url))
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", fake.base_url)  # the operator chooses the endpoint
+        config = Config(phase3=Phase3Config(protected=["app/src/**"]), provider=ProviderConfig(name="anthropic"))
         req = StageRequest(workspace=str(tmp_path), feature="001", target="specify")
         decision, text = run_request(req, config=config, provider=make_provider(config))
     assert [c.agent for c in fake.calls] == ["supervisor"]  # nobody consulted, nothing else called
@@ -233,7 +234,7 @@ def test_openai_compatible_provider_forces_the_function_and_repairs(workspace: P
     with FakeModelServer(responder) as fake:
         config = Config(phase3=Phase3Config(protected=["app/src/**"]),
                         provider=ProviderConfig(name="openai", base_url=fake.openai_base_url, model="llama3.1"))
-        provider = make_provider(config)
+        provider = make_provider(config, {**os.environ, "OPENAI_BASE_URL": fake.openai_base_url})
         decision, text = run_request(ChangeRequest(workspace=str(workspace)), config=config, provider=provider)
     assert decision.outcome is Outcome.approved, text
     assert {v.provider for v in decision.verdicts} == {"openai"} and not decision.metadata.degraded_agents

@@ -292,6 +292,9 @@ def contract_findings(root: Path, objects: list[K8sObject], phase3: Phase3Config
     return check_contract([extract_contract(root, r, single_app=len(roots) == 1) for r in roots], objects)
 
 
-def phase3_workspace_findings(root: Path, objects: list[K8sObject], phase3: Phase3Config) -> list[Finding]:
-    """The guard's evidence beyond the change set: ``phase3.lock`` verification and the runtime contract."""
-    return lock_findings(root, phase3) + contract_findings(root, objects, phase3)
+def phase3_workspace_findings(root: Path, objects: list[K8sObject], phase3: Phase3Config, *,
+                              lock: bool = True) -> list[Finding]:
+    """The guard's evidence beyond the change set: the runtime contract and (``lock``) the work tree's
+    ``phase3.lock`` verified against the work tree. A review with a trusted policy verifies the base's lock
+    against the reviewed head instead (``tools.lock.lock_findings_at``)."""
+    return (lock_findings(root, phase3) if lock else []) + contract_findings(root, objects, phase3)

@@ -6,9 +6,9 @@ timeouts and the decision budget. The static system prompt, the check catalog an
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
+from agents.llm.credentials import Endpoint, resolve_endpoint
 from agents.llm.llm import Prompt, Repair, Reply, Tool, ToolCallingProvider, Usage
 from core.config import ProviderConfig
 
@@ -48,14 +48,17 @@ class AnthropicProvider(ToolCallingProvider):
 
     name = "anthropic"
 
-    def __init__(self, config: ProviderConfig, *, backoff_s: float = 0.5):
+    def __init__(self, config: ProviderConfig, *, backoff_s: float = 0.5, endpoint: Endpoint | None = None):
+        """``endpoint``: where to send, with which key; by default resolved from the environment, treating
+        ``config`` as the repository's (:func:`agents.llm.credentials.resolve_endpoint`)."""
         import anthropic
 
         super().__init__(config, backoff_s=backoff_s)
         self._errors = anthropic
+        self.endpoint = endpoint or resolve_endpoint(config, "anthropic")
         self.client = anthropic.Anthropic(
-            api_key=os.environ.get("ANTHROPIC_API_KEY") or None,
-            base_url=config.base_url or os.environ.get("ANTHROPIC_BASE_URL") or None,
+            api_key=self.endpoint.api_key,
+            base_url=self.endpoint.base_url,
             max_retries=0,
             timeout=config.timeout_s,
         )

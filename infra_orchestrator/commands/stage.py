@@ -41,6 +41,9 @@ def stage_approve(
     record: Annotated[bool, typer.Option("--record", help="Create history/approvals/ so the decision is recorded "
                                                           "(recorded anyway when it exists).")] = False,
     fmt: Annotated[DecisionFormat, typer.Option("--format", "-f", help="Output format.")] = DecisionFormat.text,
+    config_file: Annotated[Optional[Path], typer.Option(
+        "--config", "-c", help="Operator config to judge by (default: INFRA_ORCH_CONFIG, else the config of the "
+        "base revision).")] = None,
 ) -> None:
     """Approve a stage transition: [STAGE APPROVAL DECISION: ...] with the four-line Validation Summary."""
     from core.models import StageRequest
@@ -55,7 +58,7 @@ def stage_approve(
     if record:
         opt_in(root)
     req = StageRequest(workspace=str(root), feature=name, target=to, intent=intent)
-    emit_decision(run_decision(req, f"Checking {name} → {to}"), fmt)
+    emit_decision(run_decision(req, f"Checking {name} → {to}", config_file), fmt)
 
 
 def stage_status(
