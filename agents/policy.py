@@ -92,14 +92,24 @@ def declined_findings(m: MergeInput, findings: list[Finding]) -> list[Finding]:
     ]
 
 
+BOUNDARIES_UNDEFINED = "PHASE3-BOUNDARIES-UNDEFINED"
+
+
 def floor_outcome(m: MergeInput, live: list[Finding]) -> Outcome:
     """The deterministic outcome of the live (unsuppressed, or Phase III) findings, with the person's answers."""
     if any(is_phase3_violation(f) for f in live):
         return Outcome.rejected
     if m.kind == "stage" and any(f.category is Category.workflow and f.severity.at_least("high") for f in live):
         return Outcome.rejected
+    if boundaries_unanswered(m, live):  # the seed: "if Phase III boundaries are unclear, halt and ask"
+        return Outcome.clarification
     unanswered = [f for f in live if not (f.question and answer_to(m, f) in YES)]
     return rule_outcome(unanswered, m.policy.fail_on)
+
+
+def boundaries_unanswered(m: MergeInput, live: list[Finding]) -> list[Finding]:
+    """The undefined-boundaries question while nobody has answered it (then nothing else can be judged)."""
+    return [f for f in live if f.check_id == BOUNDARIES_UNDEFINED and f.question and not answer_to(m, f)]
 
 
 def _phase3_status(m: MergeInput, live: list[Finding]) -> SummaryStatus:
@@ -253,10 +263,12 @@ def decide(m: MergeInput) -> Decision:
     if degraded and outcome is Outcome.approved and m.policy.on_agent_failure == "clarify":
         outcome = Outcome.clarification
         reasoning.append(f"Agent(s) {', '.join(degraded)} failed: an approval needs every consulted agent (fail closed).")
+    if boundaries_unanswered(m, live) and outcome is Outcome.rejected and not any(map(is_phase3_violation, live)):
+        outcome = Outcome.clarification  # the boundaries question comes before any verdict (never an approval)
     if any(is_phase3_violation(f) for f in live):
         reasoning.append("Phase III code is immutable: the change touches protected paths and cannot be approved.")
     for v in m.verdicts:
-        if (counted := counted_outcome(v, settled)).rank > floor.rank:
+        if floor.rank < (counted := counted_outcome(v, settled)).rank <= outcome.rank:  # escalations that count
             reasoning.append(f"{v.agent} escalated to {counted.value}: {v.summary}")
     reasoning += [v.summary for v in m.verdicts]
 
@@ -264,6 +276,12 @@ def decide(m: MergeInput) -> Decision:
     blocking = [f for f in live if blocks(f, m.policy.fail_on) or is_phase3_violation(f)]
     next_steps = list(dict.fromkeys(f.remediation for f in blocking if f.remediation))
     next_steps += questions
+    if undefined := boundaries_unanswered(m, live):  # the question first, then how to answer it
+        first = [undefined[0].question, undefined[0].remediation]
+        next_steps = [*first, *(s for s in next_steps if s not in first)]
+        reasoning.insert(0, "Phase III boundaries are not declared, so this change cannot be judged yet: declare "
+                            "them (or confirm to proceed without Phase III protection); the findings below still "
+                            "apply once they are.")
     next_steps += [f"Present trade-offs for decision: {' vs '.join(c.agents)} on {c.target()} — {c.detail}"
                    for c in conflicts]
     if m.stage and m.stage.next_action and (outcome is Outcome.approved or not m.stage.passed):
