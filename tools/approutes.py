@@ -33,15 +33,17 @@ _JS_PREFIX = re.compile(r"\b\w+\.use\(\s*([\"'`])(/[^\"'`]*)\1\s*,")
 _JS_STATIC = re.compile(r"\.use\(\s*(?:[\"'`][^\"'`]*[\"'`]\s*,\s*)?(?:express\.static|serveStatic|fastifyStatic)")
 
 
-def _dotted(node: ast.AST) -> str:
+def dotted(node: ast.AST) -> str:
+    """``a.b.c`` of a name or attribute chain ("" for anything else)."""
     if isinstance(node, ast.Name):
         return node.id
     if isinstance(node, ast.Attribute):
-        return f"{_dotted(node.value)}.{node.attr}"
+        return f"{dotted(node.value)}.{node.attr}"
     return ""
 
 
-def _literal(node: ast.AST | None):
+def literal(node: ast.AST | None):
+    """The value of a constant node (None for anything else)."""
     return node.value if isinstance(node, ast.Constant) else None
 
 
@@ -66,11 +68,11 @@ def python_routes(tree: ast.Module, contract: AppContract) -> None:
     prefixes: dict[str, str] = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and len(node.targets) == 1:
-            func = _dotted(node.value.func)
+            func = dotted(node.value.func)
             if func.endswith(("APIRouter", "Blueprint")):
                 given, prefix = _prefix_of(node.value, "prefix", "url_prefix")
                 if isinstance(prefix, str):
-                    prefixes[_dotted(node.targets[0])] = prefix
+                    prefixes[dotted(node.targets[0])] = prefix
                 elif given:
                     contract.routes_uncertain.append(f"a router with a computed prefix ({func})")
     for node in ast.walk(tree):
@@ -86,14 +88,14 @@ def python_routes(tree: ast.Module, contract: AppContract) -> None:
 def _decorator_route(call: ast.Call, prefixes: dict[str, str]) -> str | None:
     if not isinstance(call.func, ast.Attribute) or call.func.attr not in _ROUTE_METHODS:
         return None
-    path = _literal(call.args[0]) if call.args else _keyword(call, "path")[1] or _keyword(call, "rule")[1]
+    path = literal(call.args[0]) if call.args else _keyword(call, "path")[1] or _keyword(call, "rule")[1]
     if not isinstance(path, str):
         return None
-    return (prefixes.get(_dotted(call.func.value), "") + path) or "/"
+    return (prefixes.get(dotted(call.func.value), "") + path) or "/"
 
 
 def _python_call(call: ast.Call, prefixes: dict[str, str], contract: AppContract) -> None:
-    func = _dotted(call.func)
+    func = dotted(call.func)
     name = func.rsplit(".", 1)[-1]
     if name == "FastAPI":
         _fastapi_docs(call, contract)
@@ -106,7 +108,7 @@ def _python_call(call: ast.Call, prefixes: dict[str, str], contract: AppContract
     elif name == "mount" and "." in func:
         contract.routes_uncertain.append("a mounted sub-application or static files (mount)")
     elif call.args and (name in ("add_api_route", "add_url_rule") or (name in ("Route", "path") and func == name)):
-        path = _literal(call.args[0])
+        path = literal(call.args[0])
         if isinstance(path, str) and (name != "path" or not path.startswith("/")):
             contract.routes.add(path if path.startswith("/") else "/" + path)
     elif name in ("Mount", "re_path", "include") and "." not in func:

@@ -13,7 +13,7 @@ import ast
 import re
 from dataclasses import dataclass, field
 
-from tools.approutes import js_server_routes, next_route, python_routes
+from tools.approutes import dotted, js_server_routes, literal, next_route, python_routes
 
 NEXT_DEFAULT_PORT = 3000
 GENERIC_DIRS = {"src", "app", "lib"}
@@ -98,18 +98,6 @@ def is_static(route: str) -> bool:
 
 # --- Python -------------------------------------------------------------------------------------------
 
-def _dotted(node: ast.AST) -> str:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        return f"{_dotted(node.value)}.{node.attr}"
-    return ""
-
-
-def _literal(node: ast.AST | None):
-    return node.value if isinstance(node, ast.Constant) else None
-
-
 def _keyword(call: ast.Call, name: str) -> ast.AST | None:
     return next((k.value for k in call.keywords if k.arg == name), None)
 
@@ -117,15 +105,15 @@ def _keyword(call: ast.Call, name: str) -> ast.AST | None:
 def _env_read(node: ast.AST) -> tuple[str, bool, bool] | None:
     """(name, has a default, raises when unset) of ``os.getenv``/``environ.get``/``os.environ["X"]``."""
     if isinstance(node, ast.Call):
-        func = _dotted(node.func)
+        func = dotted(node.func)
         if not (func.endswith("getenv") or func.endswith("environ.get")) or not node.args:
             return None
-        name = _literal(node.args[0])
+        name = literal(node.args[0])
         if not isinstance(name, str):
             return None
         return name, len(node.args) > 1 or _keyword(node, "default") is not None, False
-    if isinstance(node, ast.Subscript) and _dotted(node.value).endswith("environ") and isinstance(node.ctx, ast.Load):
-        name = _literal(node.slice)
+    if isinstance(node, ast.Subscript) and dotted(node.value).endswith("environ") and isinstance(node.ctx, ast.Load):
+        name = literal(node.slice)
         return (name, False, True) if isinstance(name, str) else None
     return None
 
@@ -134,7 +122,7 @@ def _wrapped(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> ast.AST:
     """Climb through wrappers that keep the value's meaning (``int(x)``, ``x.strip()``)."""
     while True:
         parent = parents.get(node)
-        if isinstance(parent, ast.Call) and node in parent.args and _dotted(parent.func) in _TRANSPARENT:
+        if isinstance(parent, ast.Call) and node in parent.args and dotted(parent.func) in _TRANSPARENT:
             node = parent
         elif isinstance(parent, ast.Attribute) and parent.attr in _TRANSPARENT and \
                 isinstance(parents.get(parent), ast.Call) and parents[parent].func is parent:
@@ -147,7 +135,7 @@ def _raises(body: list[ast.stmt]) -> bool:
     """The block stops the app (``raise``, ``sys.exit``): the variable it tests is required after all."""
     for stmt in body:
         for node in ast.walk(stmt):
-            if isinstance(node, ast.Raise) or (isinstance(node, ast.Call) and _dotted(node.func) in
+            if isinstance(node, ast.Raise) or (isinstance(node, ast.Call) and dotted(node.func) in
                                                ("sys.exit", "exit", "os._exit", "quit")):
                 return True
     return False
@@ -157,7 +145,7 @@ def _in_guarded_try(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
     child, parent = node, parents.get(node)
     while parent is not None:
         if isinstance(parent, ast.Try) and child in parent.body and any(
-                h.type is None or _dotted(h.type) in ("KeyError", "Exception", "LookupError") for h in parent.handlers):
+                h.type is None or dotted(h.type) in ("KeyError", "Exception", "LookupError") for h in parent.handlers):
             return not any(_raises(h.body) for h in parent.handlers)
         child, parent = parent, parents.get(parent)
     return False
@@ -186,7 +174,7 @@ def _read_kind(node: ast.AST, raises: bool, parents: dict[ast.AST, ast.AST]) -> 
 
 
 def _unwrap(node: ast.AST) -> ast.AST:
-    while isinstance(node, ast.Call) and _dotted(node.func) in _TRANSPARENT and node.args:
+    while isinstance(node, ast.Call) and dotted(node.func) in _TRANSPARENT and node.args:
         node = node.args[0]
     while isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _TRANSPARENT:
         node = node.func.value
@@ -196,10 +184,10 @@ def _unwrap(node: ast.AST) -> ast.AST:
 def _settings_prefix(cls: ast.ClassDef) -> str:
     """The literal ``env_prefix`` of a BaseSettings class (``model_config`` or inner ``Config``)."""
     for node in ast.walk(cls):
-        if isinstance(node, ast.Call) and isinstance(_literal(_keyword(node, "env_prefix")), str):
-            return _literal(_keyword(node, "env_prefix"))
-        if isinstance(node, ast.Assign) and [_dotted(t) for t in node.targets] == ["env_prefix"]:
-            value = _literal(node.value)
+        if isinstance(node, ast.Call) and isinstance(literal(_keyword(node, "env_prefix")), str):
+            return literal(_keyword(node, "env_prefix"))
+        if isinstance(node, ast.Assign) and [dotted(t) for t in node.targets] == ["env_prefix"]:
+            value = literal(node.value)
             if isinstance(value, str):
                 return value
     return ""
@@ -215,9 +203,9 @@ def _field_default(value: ast.AST | None) -> tuple[bool, str | None]:
     """(has a default, literal alias) of a settings field's assigned value."""
     if value is None:
         return False, None
-    if isinstance(value, ast.Call) and _dotted(value.func).endswith("Field"):
-        alias = _literal(_keyword(value, "validation_alias")) or _literal(_keyword(value, "alias")) or \
-            _literal(_keyword(value, "env"))
+    if isinstance(value, ast.Call) and dotted(value.func).endswith("Field"):
+        alias = literal(_keyword(value, "validation_alias")) or literal(_keyword(value, "alias")) or \
+            literal(_keyword(value, "env"))
         first = value.args[0] if value.args else _keyword(value, "default")
         has = (first is not None and not (isinstance(first, ast.Constant) and first.value is Ellipsis)) or \
             _keyword(value, "default_factory") is not None
@@ -248,7 +236,7 @@ def _settings_classes(tree: ast.Module) -> list[ast.ClassDef]:
     while changed:
         changed = False
         for cls in classes:
-            if cls.name not in names and any(_dotted(b).endswith("BaseSettings") or _dotted(b) in names for b in cls.bases):
+            if cls.name not in names and any(dotted(b).endswith("BaseSettings") or dotted(b) in names for b in cls.bases):
                 names.add(cls.name)
                 changed = True
     return [c for c in classes if c.name in names]
@@ -261,8 +249,8 @@ def python_contract(source: str, rel: str, contract: AppContract, *, env: bool =
     except (SyntaxError, ValueError):
         return
     parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
-    tested = {_literal(n.left) for n in ast.walk(tree) if isinstance(n, ast.Compare) and len(n.ops) == 1 and
-              isinstance(n.ops[0], ast.In) and _dotted(n.comparators[0]).endswith("environ")}
+    tested = {literal(n.left) for n in ast.walk(tree) if isinstance(n, ast.Compare) and len(n.ops) == 1 and
+              isinstance(n.ops[0], ast.In) and dotted(n.comparators[0]).endswith("environ")}
     python_routes(tree, contract)
     reads = [(node, read) for node in ast.walk(tree) if (read := _env_read(node))]
     kinds = {id(node): ("optional", []) if read[1] or read[0] in tested else _read_kind(node, read[2], parents)
@@ -276,12 +264,12 @@ def python_contract(source: str, rel: str, contract: AppContract, *, env: bool =
             alternatives = tuple(r[0] for o in others if (r := _env_read(o)))
             contract.add_env(EnvVar(name, kind in ("required", "group"), rel, node.lineno, alternatives))
         if read and read[0] == "PORT" and isinstance(node, ast.Call) and len(node.args) > 1:
-            default = str(_literal(node.args[1]) or "")
+            default = str(literal(node.args[1]) or "")
             if default.isdigit():
                 contract.ports.add(int(default))
         if isinstance(node, ast.Call):
-            port = _literal(_keyword(node, "port"))
-            if _dotted(node.func).endswith("run") and isinstance(port, int):
+            port = literal(_keyword(node, "port"))
+            if dotted(node.func).endswith("run") and isinstance(port, int):
                 contract.ports.add(port)
     if env:
         for cls in _settings_classes(tree):
