@@ -1,69 +1,70 @@
-"""Re-record the scenarios' ``recordings/`` against the fake Messages server instead of the API.
+"""Re-record every scenario's ``recordings/`` from the scripted expert instead of the API.
 
-Synthetic answers for replay where no API key is at hand: every specialist APPROVES with no finding (the
-rule floor decides), except the model scenarios below, which script an outage, a hallucinated finding and a
-trade-off. Real recordings come from ``infra-orchestrator eval --provider anthropic --record``.
+Synthetic answers for replay where no API key is at hand. Scenarios with an ``expert.yaml`` get the scripted
+expert's answers (:mod:`expert`): the findings an experienced reviewer adds where the rules pass, and the
+scripted model faults (an outage, a hallucinated finding, a declared trade-off). Every other specialist
+approves with no finding (the rule floor decides). The run records in mode ``replay``, so replay-only
+scenarios are recorded too. Real recordings come from ``infra-orchestrator eval --provider anthropic --record``.
 
-    uv run python evals/record_fake.py            # from the repository root
+    uv run python evals/record_fake.py            # from the repository root; about a minute
+    uv run python evals/record_fake.py ID...      # only these scenarios
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
 
-from fakes.anthropic_server import Error, FakeModelServer, ToolUse, approve, default_responder  # noqa: E402
+from expert import Expert, load_script, resolve_lines  # noqa: E402
 
-SCENARIOS = ROOT / "evals" / "scenarios"
-WORKER = {"kind": "Deployment", "name": "worker", "namespace": "shop"}
+from infra_orchestrator.evals.replay import ReplayServer, provider_factory, replay_key, replayed  # noqa: E402
+from infra_orchestrator.evals.runner import run_suite  # noqa: E402
+from infra_orchestrator.evals.scenario import discover  # noqa: E402
+from infra_orchestrator.evals.workspace import WorkspaceBuilder  # noqa: E402
 
-
-def outage(call):
-    """The security specialist's model is overloaded on every attempt."""
-    return Error(529, retry_after=0.01) if call.agent == "security" else default_responder(call)
-
-
-def hallucination(call):
-    """Security reports a ClusterRole that is nowhere in its input."""
-    if call.agent != "security":
-        return default_responder(call)
-    return approve(findings=[{"check_id": "AGENT-RBAC-WILDCARD", "severity": "high", "category": "security",
-                              "message": "ClusterRole admin grants * on *",
-                              "resource": {"kind": "ClusterRole", "name": "admin"}}])
+SCENARIOS = HERE / "scenarios"
+FIXTURES = HERE / "fixtures"
 
 
-def conflict(call):
-    """Scalability wants more replicas of the worker; security wants fewer exposed pods."""
-    if call.agent != "scalability":
-        return default_responder(call)
-    return ToolUse({"outcome": "APPROVED", "summary": "One replica is a single point of failure.",
-                    "recommendations": ["run 3 replicas"],
-                    "conflicts_with": [{"agent": "security", "resource": WORKER,
-                                        "tradeoff": "3 replicas for availability vs fewer exposed pods"}]})
+def scripts_for(scenarios, fixtures: Path) -> dict:
+    """Every scenario's expert script with its citations' lines found in the scenario's built head tree."""
+    out = {}
+    with tempfile.TemporaryDirectory(prefix="infra-eval-expert-") as tmp:
+        builder = WorkspaceBuilder(fixtures, Path(tmp))
+        for loaded in scenarios:
+            script = load_script(loaded.path)
+            if script is not None:
+                try:
+                    out[loaded.scenario.id] = resolve_lines(script, builder.build(loaded))
+                except ValueError as exc:
+                    raise SystemExit(f"{loaded.path / 'expert.yaml'}: {exc}") from None
+    return out
 
 
-SCRIPTED = {"model-outage": outage, "model-hallucinated-finding": hallucination,
-            "model-conflicting-verdicts": conflict}
+def record(scenarios, fixtures: Path = FIXTURES, concurrency: int = 4):
+    """Record ``scenarios`` (loaded) from the scripted expert; return the results of the recording run."""
+    runnable = [s for s in scenarios if "replay" in s.scenario.modes]
+    expert = Expert(scripts_for(runnable, fixtures))
+    with replay_key(), ReplayServer({s.scenario.id: s.path for s in runnable}, upstream=expert) as server:
+        return run_suite(runnable, mode="replay", provider_factory=provider_factory(server), fixtures=fixtures,
+                         concurrency=concurrency, after=replayed(server))
 
 
-def record(target: Path, responder) -> None:
-    """Run ``eval --record`` over ``target`` with the fake server as the API."""
-    with FakeModelServer(responder) as fake:
-        env = {**os.environ, "ANTHROPIC_API_KEY": "fake-key", "ANTHROPIC_BASE_URL": fake.base_url,
-               "INFRA_ORCH_NO_PROGRESS": "1"}
-        proc = subprocess.run(["uv", "run", "infra-orchestrator", "eval", str(target), "--provider", "anthropic",
-                               "--record", "--concurrency", "4", "--report", str(ROOT / ".infra-orchestrator" /
-                                                                                  "record-report")],
-                              cwd=ROOT, env=env, capture_output=True, text=True, check=False)
-        sys.stdout.write(proc.stdout.splitlines()[-1] + "\n" if proc.stdout else proc.stderr)
+def main(argv: list[str]) -> int:
+    scenarios = discover(SCENARIOS)
+    if argv:
+        scenarios = [s for s in scenarios if s.scenario.id in set(argv)]
+    results = record(scenarios)
+    bad = [f"{r.id}: {r.status} ({r.actual.value if r.actual else r.error})" for r in results if r.status != "pass"]
+    files = sum(1 for s in scenarios for _ in (s.path / "recordings").glob("*/*.json"))
+    sys.stdout.write(f"recorded {len(results)} scenario(s), {files} recording(s)\n")
+    sys.stdout.write("".join(f"  not passing while recording: {line}\n" for line in bad))
+    return 0
 
 
 if __name__ == "__main__":
-    record(SCENARIOS, default_responder)
-    for sid, responder in SCRIPTED.items():
-        record(SCENARIOS / sid, responder)
+    raise SystemExit(main(sys.argv[1:]))

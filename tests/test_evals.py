@@ -62,7 +62,7 @@ def test_shipped_scenarios_pass_with_no_false_approved(shipped) -> None:
 def test_concurrency_does_not_change_results(shipped, monkeypatch: pytest.MonkeyPatch) -> None:
     _, report = shipped
     isolate_git_env(monkeypatch)
-    serial = run_suite(discover(SCENARIOS), provider_name="offline", provider_factory=_offline,
+    serial = run_suite(discover(SCENARIOS), mode="offline", provider_factory=_offline,
                        fixtures=FIXTURES, concurrency=1)
     parallel = json.loads((report / "results.json").read_text())["results"]
     assert _comparable([r.model_dump(mode="json") for r in serial]) == _comparable(parallel)

@@ -6,6 +6,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -14,14 +15,25 @@ from pydantic import BaseModel, Field
 from agents.llm.base import Provider
 from core.config import Config
 from core.models import ChangeRequest, Decision, Outcome, StageRequest
+from infra_orchestrator.evals.grading import Grading, ModelFinding, grade, model_findings
 from infra_orchestrator.evals.scenario import FindingSpec, LoadedScenario, RequestSpec, Scenario
 from infra_orchestrator.evals.workspace import BASE_REF, HEAD_REF, WorkspaceBuilder
 
 Status = Literal["pass", "fail", "error", "skipped"]
 ProviderFactory = Callable[[LoadedScenario, Config], Provider]
 """Makes the provider for one scenario (replay serves that scenario's recordings)."""
-AfterCheck = Callable[[LoadedScenario], "str | None"]
-"""Run after a scenario's decision; a message makes the scenario an ERROR (replay: unrecorded requests)."""
+
+
+@dataclass
+class Replayed:
+    """What replay says after a scenario: an error (unrecorded requests) and stale recordings it served."""
+
+    error: str | None = None
+    stale: list[str] = field(default_factory=list)
+
+
+AfterCheck = Callable[[LoadedScenario], Replayed]
+"""Run after a scenario's decision; an error makes the scenario an ERROR (replay: unrecorded requests)."""
 
 USAGE_KEYS = ("input_tokens", "output_tokens", "cache_write_tokens", "cache_read_tokens")
 _PRICE_KEYS = dict(zip(USAGE_KEYS, ("input", "output", "cache_write", "cache_read"), strict=True))
@@ -31,6 +43,7 @@ WORKDIR_PREFIX = "infra-eval-"
 class SeenFinding(BaseModel):
     check: str
     file: str | None = None
+    line: int | None = None
     severity: str
     source: str
     suppressed: bool = False
@@ -45,11 +58,26 @@ class ScenarioResult(BaseModel):
     pending: list[str] = Field(default_factory=list)
     status: Status
     expected: Outcome
+    """The outcome judged in this run's mode (offline: the rules alone, ``rules_outcome`` when set)."""
+    expert: Outcome | None = None
+    """For a graded scenario: the outcome an expert gives (``expect.outcome``), whatever the mode."""
     actual: Outcome | None = None
     findings: list[SeenFinding] = Field(default_factory=list)
     missing: list[FindingSpec] = Field(default_factory=list, description="expected findings that did not appear")
     forbidden: list[FindingSpec] = Field(default_factory=list, description="absent-listed findings that appeared")
     matched: int = 0
+    model_findings: list[ModelFinding] = Field(default_factory=list, description="findings a model added")
+    grading: Grading | None = None
+    """The model-added findings graded against the scenario's labels (graded scenarios only)."""
+    dropped: int = 0
+    """Model findings dropped before the decision because they cited nothing verifiable (ungrounded)."""
+    stale: list[str] = Field(default_factory=list, description="recordings served although their key or "
+                             "prompt changed (replay)")
+    repeats: list[str] = Field(default_factory=list, description="with --repeat: the outcome of every run")
+    agreement: float | None = None
+    """With --repeat: the share of runs that agree with the most common outcome."""
+    judge: dict[str, Any] | None = None
+    """With --judge: the LLM judge's grade of the model-added findings."""
     degraded_agents: list[str] = Field(default_factory=list)
     usage: dict[str, int] = Field(default_factory=dict)
     cost_usd: float = 0.0
@@ -85,29 +113,35 @@ def usage_and_cost(decision: Decision, prices: dict[str, float]) -> tuple[dict[s
     cost = sum(usage[k] * prices.get(_PRICE_KEYS[k], 0.0) for k in USAGE_KEYS) / 1e6
     return {k: v for k, v in usage.items() if v}, round(cost, 6)
 
-def judge(scenario: Scenario, decision: Decision) -> dict[str, Any]:
-    """Compare a decision with the expectation: status, missing and forbidden findings, matched count."""
+def judge(scenario: Scenario, decision: Decision, mode: str = "offline") -> dict[str, Any]:
+    """Compare a decision with the expectation of ``mode``: status, missing and forbidden findings, matched
+    count, and the grade of the model-added findings. With a model (replay, live) a graded scenario also
+    fails when a required labelled finding is missing."""
     seen = [(f.check_id, f.file) for f in decision.findings if not f.suppressed]
     missing = [s for s in scenario.expect.findings if not any(s.matches(c, p) for c, p in seen)]
     forbidden = [s for s in scenario.expect.absent if any(s.matches(c, p) for c, p in seen)]
-    ok = decision.outcome is scenario.expect.outcome and not missing and not forbidden
+    added = model_findings(decision)
+    graded = grade(scenario.expect.model_findings, added) if scenario.graded or added else None
+    labels_ok = mode == "offline" or graded is None or not graded.missed_required
+    ok = decision.outcome is scenario.expect.outcome_for(mode) and not missing and not forbidden and labels_ok
     return {"status": "pass" if ok else "fail", "missing": missing, "forbidden": forbidden,
-            "matched": len(scenario.expect.findings) - len(missing)}
+            "matched": len(scenario.expect.findings) - len(missing), "model_findings": added, "grading": graded}
 
 
-def _base_result(s: Scenario, status: Status, **extra: Any) -> ScenarioResult:
+def _base_result(s: Scenario, status: Status, mode: str, **extra: Any) -> ScenarioResult:
     return ScenarioResult(id=s.id, title=s.title, tags=s.tags, pending=s.pending, status=status,
-                          expected=s.expect.outcome, **extra)
+                          expected=s.expect.outcome_for(mode), expert=s.expect.outcome if s.graded else None,
+                          **extra)
 
 
-def run_scenario(loaded: LoadedScenario, *, provider_name: str, provider_factory: ProviderFactory,
+def run_scenario(loaded: LoadedScenario, *, mode: str, provider_factory: ProviderFactory,
                  builder: WorkspaceBuilder, graph=None, after: AfterCheck | None = None) -> ScenarioResult:
     """Build the scenario's repository with ``builder``, run the graph once and judge the decision."""
     from graph.runner import prepare, review
 
     s = loaded.scenario
-    if provider_name not in s.providers:
-        return _base_result(s, "skipped", error=f"not applicable to provider '{provider_name}'")
+    if mode not in s.modes:
+        return _base_result(s, "skipped", mode, error=f"not run in mode '{mode}' (modes: {', '.join(s.modes)})")
     started = time.perf_counter()
     def decide(req: RequestSpec, repo: Path) -> tuple[Decision, Config]:
         request = build_request(req, repo)
@@ -121,21 +155,23 @@ def run_scenario(loaded: LoadedScenario, *, provider_name: str, provider_factory
     try:
         decision, config = decide(s.request, builder.build(loaded, setup if s.setup else None))
     except Exception as exc:  # noqa: BLE001 - a scenario error is a result, never a crashed run
-        return _base_result(s, "error", error=f"{type(exc).__name__}: {exc}",
+        return _base_result(s, "error", mode, error=f"{type(exc).__name__}: {exc}",
                             latency_ms=round((time.perf_counter() - started) * 1000, 1))
     latency = round((time.perf_counter() - started) * 1000, 1)
-    problem = after(loaded) if after else None
-    if problem:
-        return _base_result(s, "error", actual=decision.outcome, error=problem, latency_ms=latency)
+    replay = after(loaded) if after else Replayed()
+    if replay.error:
+        return _base_result(s, "error", mode, actual=decision.outcome, error=replay.error, latency_ms=latency,
+                            stale=replay.stale)
     usage, cost = usage_and_cost(decision, config.provider.price_per_mtok)
-    findings = [SeenFinding(check=f.check_id, file=f.file, severity=f.severity.value, source=f.source,
+    findings = [SeenFinding(check=f.check_id, file=f.file, line=f.line, severity=f.severity.value, source=f.source,
                             suppressed=f.suppressed) for f in decision.findings]
-    return _base_result(s, actual=decision.outcome, findings=findings, usage=usage, cost_usd=cost,
-                        degraded_agents=decision.metadata.degraded_agents,
-                        latency_ms=latency, **judge(s, decision))
+    return _base_result(s, mode=mode, actual=decision.outcome, findings=findings, usage=usage, cost_usd=cost,
+                        degraded_agents=decision.metadata.degraded_agents, stale=replay.stale,
+                        dropped=int(decision.metadata.counts.get("ungrounded_findings", 0) or 0),
+                        latency_ms=latency, **judge(s, decision, mode))
 
 
-def run_suite(scenarios: list[LoadedScenario], *, provider_name: str, provider_factory: ProviderFactory,
+def run_suite(scenarios: list[LoadedScenario], *, mode: str, provider_factory: ProviderFactory,
               fixtures: Path, concurrency: int = 1, after: AfterCheck | None = None,
               on_result: Callable[[ScenarioResult], None] | None = None) -> list[ScenarioResult]:
     """Run every scenario on ``concurrency`` threads sharing one compiled graph; results sorted by id."""
@@ -146,7 +182,7 @@ def run_suite(scenarios: list[LoadedScenario], *, provider_name: str, provider_f
         builder = WorkspaceBuilder(fixtures, Path(tmp))
 
         def one(loaded: LoadedScenario) -> ScenarioResult:
-            result = run_scenario(loaded, provider_name=provider_name, provider_factory=provider_factory,
+            result = run_scenario(loaded, mode=mode, provider_factory=provider_factory,
                                   builder=builder, graph=graph, after=after)
             if on_result:
                 on_result(result)

@@ -12,7 +12,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from core.errors import InputError
-from core.models import Outcome
+from core.models import Category, Outcome, Severity
 
 SCENARIO_FILE = "scenario.yaml"
 PENDING_PREFIX = "pending:"
@@ -76,10 +76,51 @@ class FindingSpec(_Strict):
         return check_id == self.check and (self.path is None or file == self.path)
 
 
+Mode = Literal["offline", "replay", "live"]
+"""How a run obtains model answers: none (rules only), recorded answers, or the live API."""
+MODES: tuple[str, ...] = ("offline", "replay", "live")
+
+
+class ModelFindingSpec(_Strict):
+    """A labelled finding an expert expects the model to add: a concern at a file and a line or field."""
+
+    concern: str = Field(description="short name of the concern (for reports), e.g. rwo-volume-many-replicas")
+    category: Category | list[Category] = Field(description="the category (or categories) that fit the concern")
+    checks: list[str] = Field(default_factory=list, description="check ids that name the concern (fnmatch "
+                              "patterns, e.g. AGENT-RWO-*); a finding matches by category or by one of these")
+    file: str = Field(description="workspace-relative file the finding must cite")
+    line: int | None = Field(None, ge=1, description="line the finding should cite (within `tolerance`)")
+    field: str | None = Field(None, description="dotted field path the finding may cite instead, e.g. "
+                              "spec.replicas (a finding citing a field inside it matches too)")
+    tolerance: int = Field(3, ge=0, description="how many lines away from `line` a citation still matches")
+    severity: Severity = Field(Severity.low, description="severity floor: a finding below it does not match")
+    required: bool = Field(True, description="with a model (replay, live) the scenario fails when this label "
+                           "is not matched; false for a secondary concern that only counts for recall")
+
+    @model_validator(mode="after")
+    def _line_or_field(self) -> ModelFindingSpec:
+        if self.line is None and not self.field:
+            raise ValueError("a labelled model finding needs a `line` or a `field`")
+        return self
+
+    @property
+    def categories(self) -> list[Category]:
+        return self.category if isinstance(self.category, list) else [self.category]
+
+
 class Expectation(_Strict):
-    outcome: Outcome
+    outcome: Outcome = Field(description="the expected outcome (with a model: the expert's outcome)")
+    rules_outcome: Outcome | None = Field(None, description="the outcome expected of the rules alone (mode "
+                                          "offline) when it differs from `outcome`: a change the rules pass "
+                                          "but an expert objects to")
     findings: list[FindingSpec] = Field(default_factory=list, description="findings that must appear")
     absent: list[FindingSpec] = Field(default_factory=list, description="findings that must not appear")
+    model_findings: list[ModelFindingSpec] = Field(default_factory=list, description="labelled findings the "
+                                                   "model should add (scored for precision and recall)")
+
+    def outcome_for(self, mode: str) -> Outcome:
+        """The outcome a run in ``mode`` is judged against (offline: the rules alone)."""
+        return (self.rules_outcome or self.outcome) if mode == "offline" else self.outcome
 
 
 class Scenario(_Strict):
@@ -90,10 +131,10 @@ class Scenario(_Strict):
     tags: list[str] = Field(default_factory=list, description="`pending:<feature>` marks a scenario whose "
                             "feature is not built yet: reported, never failing the run")
     difficulty: Literal["easy", "medium", "hard"] = "medium"
-    providers: list[Literal["offline", "replay", "anthropic"]] = Field(
-        default_factory=lambda: ["offline", "replay", "anthropic"],
-        description="providers the scenario applies to (others report it as skipped), e.g. a model outage "
-        "needs a recorded failure")
+    modes: list[Mode] = Field(
+        default_factory=lambda: list(MODES),
+        description="modes the scenario runs in (others report it as skipped): offline (rules only), replay "
+        "(recorded answers), live (the API); a scripted model fault (an outage) runs in replay only")
     request: RequestSpec
     setup: list[RequestSpec] = Field(default_factory=list, description="requests run in order on the base, "
                                      "before the head layer (e.g. a stage approval the ledger records when "
@@ -102,6 +143,11 @@ class Scenario(_Strict):
     expect: Expectation
     answers: dict[str, str] = Field(default_factory=dict, description="clarification question -> answer "
                                     "(for chat sessions; not used by one-shot runs)")
+
+    @property
+    def graded(self) -> bool:
+        """Whether the scenario labels findings the model should add."""
+        return bool(self.expect.model_findings)
 
     @property
     def pending(self) -> list[str]:
