@@ -102,10 +102,13 @@ def eval_command(
 ) -> None:
     """Evaluate the gatekeeper over recorded scenarios. Exit 1 on a false APPROVED, a scenario error or a
     regression (see evals/README.md), 2 on bad input or an unavailable provider."""
+    from infra_orchestrator.bundled import scenarios_dir
     from infra_orchestrator.evals.report import build_report, load_baseline, write_report
     from infra_orchestrator.evals.runner import run_suite
     from infra_orchestrator.evals.scenario import discover
 
+    if directory == Path("evals/scenarios") and not directory.exists():  # an installed tool: its bundled suite
+        directory = scenarios_dir() or directory
     scenarios = discover(directory, tags)
     before = load_baseline(baseline) if baseline else None
     fixtures_dir = fixtures or _default_fixtures(directory)
