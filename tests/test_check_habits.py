@@ -120,6 +120,8 @@ def test_stdin_is_checked_under_the_name_it_stands_for(repo, monkeypatch):
     binary = subprocess.run([sys.executable, "-m", "infra_orchestrator", "check", "-"], cwd=repo, input=b"\xff\xfe\x00",
                             capture_output=True, timeout=120)
     assert binary.returncode == 2 and b"UTF-8" in binary.stderr
+    huge = run_cli("check", "-", cwd=repo, input="# padding\n" * 600_000)
+    assert huge.returncode == 2 and "byte limit" in huge.stderr
 
 
 def test_github_format_emits_workflow_annotations(repo, monkeypatch):

@@ -67,7 +67,7 @@ def run_engine(root: Path, rels: list[str], config) -> list:
 def _workspace_findings(target, in_context: bool, cwd: Path, profile: str | None) -> tuple[list, Severity]:
     from infra_orchestrator.commands.check_targets import about, display, unit_of
 
-    config = load(target.root, target.config, profile)
+    config = load(target.config_root, target.config, profile)
     if in_context and not target.whole:  # every object of the workspace read; findings about the paths named
         named = [unit_of(target.root, rel) for rel in target.paths()]
         found = [f for f in run_engine(target.root, [], config) if about(f.file, named)]
@@ -80,29 +80,34 @@ def _stdin_findings(name: str | None, cwd: Path, config_file: Path | None,
                     profile: str | None) -> tuple[list, Severity]:
     import sys
 
+    from core.config import CONFIG_FILENAME
     from infra_orchestrator.commands.check_targets import stdin_workspace
     from tools.engine import in_scope, is_dockerfile, is_yaml
+    from tools.workspace import MAX_FILE_BYTES
 
     stream = getattr(sys.stdin, "buffer", None)
     if stream is None:
         raise InputError("'-' reads stdin, but there is no standard input")
+    data = stream.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise InputError(f"stdin is over the {MAX_FILE_BYTES:,}-byte limit of one file")
     try:
-        text = stream.read().decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(f"stdin is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     with stdin_workspace(text, name, cwd, config_file) as target:
-        config = load(target.root, target.config, profile)
+        config = load(target.config_root, target.config, profile)
         if name is None:  # unnamed stdin is a manifest, wherever kubernetes.paths points
             config.kubernetes.paths, config.checks.exclude_paths = list(target.rels), []
         if not in_scope(target.rels, config) or not (is_yaml(target.rels[0]) or is_dockerfile(target.rels[0])):
+            own = target.config_root / CONFIG_FILENAME
+            source = target.config or (own if own.is_file() else None)
             raise InputError(f"'{name or '-'}' is not a YAML manifest or Dockerfile in scope (kubernetes.paths, "
-                             f"checks.exclude_paths{' of ' + str(target.config) if target.config else ''}): "
-                             "nothing to check")
+                             f"checks.exclude_paths{' of ' + str(source) if source else ''}): nothing to check")
         found = run_engine(target.root, target.rels, config)
     shown = name or "-"
     return [f.model_copy(update={"file": shown}) if f.file == target.rels[0] else f for f in found], \
         config.policy.fail_on
-
 
 
 def summary_line(findings: list, fail_on: Severity) -> str:
@@ -207,12 +212,13 @@ def check(
     threshold = fail_on
     with _no_cyclic_gc():
         if stdin or stdin_filename is not None:
-            found, configured = _stdin_findings(stdin_filename, cwd, config_file, profile)
-            threshold, findings = threshold or configured, found
-        for target in [] if stdin or stdin_filename is not None else targets(given or [Path(".")], cwd, config_file):
-            found, configured = _workspace_findings(target, in_context, cwd, profile)
+            findings, configured = _stdin_findings(stdin_filename, cwd, config_file, profile)
             threshold = threshold or configured
-            findings += found
+        else:
+            for target in targets(given or [Path(".")], cwd, config_file):
+                found, configured = _workspace_findings(target, in_context, cwd, profile)
+                threshold = threshold or configured
+                findings += found
     findings.sort(key=Finding.sort_key)
     failed = any(not f.suppressed and f.severity.at_least(threshold) for f in findings)
     painted = fmt is OutputFormat.text and use_color(color, sys.stdout if output_file is None else _NotATerminal())

@@ -26,12 +26,18 @@ STDIN_NAME = "stdin.yaml"
 
 @dataclass
 class Target:
-    """One engine run: a workspace ``root``, the paths of it to analyse (``[]``: all of it), its config file."""
+    """One engine run: a workspace ``root``, the paths of it to analyse (``[]``: all of it), and where its
+    configuration comes from: ``config`` (``--config``, read wherever it is) or else the workspace's own file in
+    ``config_root`` (read confined to that directory, as ``core.config.load_config`` reads a workspace's)."""
 
     root: Path
     config: Path | None
     rels: list[str] = field(default_factory=list)
     whole: bool = False
+    config_root: Path | None = None
+
+    def __post_init__(self) -> None:
+        self.config_root = self.config_root or self.root
 
     def paths(self) -> list[str]:
         return [] if self.whole else sorted(set(self.rels))
@@ -71,7 +77,7 @@ def targets(paths: list[Path], cwd: Path, explicit_config: Path | None = None) -
         real = path.resolve()
         found = None if explicit_config else find_config(real if real.is_dir() else real.parent)
         if found is not None:
-            add(found.parent, found, real.relative_to(found.parent).as_posix())
+            add(found.parent, None, real.relative_to(found.parent).as_posix())
         elif real.is_dir():
             add(real, explicit_config, "")
         else:
@@ -109,8 +115,8 @@ def stdin_workspace(text: str, name: str | None, cwd: Path, explicit_config: Pat
     """A temporary workspace holding stdin's text at the path ``--stdin-filename`` names (relative to the
     workspace of its configuration), so the engine reads it as it would read that file."""
     given = (cwd / name).resolve() if name else cwd / STDIN_NAME
-    config = explicit_config or find_config(given.parent if given.parent.exists() else cwd)
-    root = config.parent if config is not None and explicit_config is None else cwd
+    found = None if explicit_config else find_config(given.parent if given.parent.exists() else cwd)
+    root = found.parent if found is not None else cwd
     rel = given.relative_to(root).as_posix() if _inside(given, root) else given.name
     if name and unit_of(root, rel) != rel:
         raise InputError(f"'{name}' belongs to the Helm chart or kustomization '{unit_of(root, rel)}': "
@@ -119,4 +125,4 @@ def stdin_workspace(text: str, name: str | None, cwd: Path, explicit_config: Pat
         dest = Path(tmp) / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
         dest.write_text(text, encoding="utf-8")
-        yield Target(root=Path(tmp), config=config, rels=[rel])
+        yield Target(root=Path(tmp), config=explicit_config, rels=[rel], config_root=root if found else Path(tmp))
