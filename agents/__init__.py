@@ -1,0 +1,1 @@
+__distribution__ = "infra-orchestrator"  # start-up check: infra_orchestrator/shadow.py

@@ -5,3 +5,4 @@ front-ends (``infra_orchestrator``).
 """
 
 __version__ = "0.1.0"
+__distribution__ = "infra-orchestrator"  # start-up check: infra_orchestrator/shadow.py

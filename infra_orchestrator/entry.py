@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import sys
 
+from infra_orchestrator.shadow import exit_if_shadowed
+
 
 def _hook() -> int:
     try:
@@ -28,6 +30,7 @@ def _hook() -> int:
 
 def main() -> None:
     """``guard hook`` (exactly) → the hook; anything else → :func:`infra_orchestrator.cli.main`."""
+    exit_if_shadowed()  # a package of ours replaced by another distribution's: exit 2 (infra_orchestrator/shadow.py)
     if sys.argv[1:] == ["guard", "hook"]:
         sys.stdout.flush()
         sys.exit(_hook())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+__distribution__ = "infra-orchestrator"  # start-up check: infra_orchestrator/shadow.py
+
 import hashlib
 from dataclasses import dataclass
 from functools import cache

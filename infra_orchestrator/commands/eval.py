@@ -171,6 +171,7 @@ def eval_command(
 ) -> None:
     """Evaluate the gatekeeper over recorded scenarios. Exit 1 on a false APPROVED, a scenario error or a
     regression (see evals/README.md), 2 on bad input or an unavailable provider."""
+    from infra_orchestrator.bundled import scenarios_dir
     from infra_orchestrator.evals.render import write_report
     from infra_orchestrator.evals.report import build_report, load_baseline, select_shard, with_repeats
     from infra_orchestrator.evals.runner import run_suite
@@ -178,6 +179,8 @@ def eval_command(
 
     _check_options(provider, record, judge, repeat)
     mode = MODES[provider.value]
+    if directory == Path("evals/scenarios") and not directory.exists():  # an installed tool: its bundled suite
+        directory = scenarios_dir() or directory
     scenarios = discover(directory, tags)
     if shard:
         scenarios = select_shard(scenarios, shard)
