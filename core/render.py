@@ -66,7 +66,9 @@ def render_markdown(d: Decision) -> str:
         for f in d.findings:
             sev = f"{f.severity.value}{' (suppressed)' if f.suppressed else ''}"
             msg = f.message.replace("|", "\\|")
-            out.append(f"| {sev} | `{f.check_id}` | {f.location()} | {f.resource.label()} | {msg} |")
+            field = (f.field or "").replace("|", "\\|")
+            where = f"{f.location()} `{field}`" if field else f.location()
+            out.append(f"| {sev} | `{f.check_id}` | {where} | {f.resource.label()} | {msg} |")
         out.append("")
     if d.reasoning:
         out += ["### Reasoning", "", *d.reasoning, ""]

@@ -28,6 +28,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode
 from core.config import Config
 from core.models import Finding, K8sObject, Severity
 from tools.catalog import finding
+from tools.helm_locations import relocate
 from tools.manifests import load_manifest_text
 from tools.workspace import read_text
 
@@ -206,6 +207,7 @@ def render_chart(root: Path, chart_dir: str, config: Config, backend: str | None
                                                chart_yaml, remediation="Run `helm template` on the chart and fix "
                                                "the error.")])
     objects, findings = _rendered_objects(manifests, chart_dir)
+    relocate(root, chart_dir, objects, config.helm.values.get(chart_dir, []))  # rendered lines -> template lines
     return RenderResult(objects=objects, findings=findings)
 
 

@@ -6,8 +6,9 @@ import re
 from collections.abc import Iterator
 
 from core.models import Category, K8sObject, Severity
-from tools.checks.core import check
-from tools.checks.podspec import WORKLOAD_KINDS, as_dict, as_list, containers
+from tools import fieldpath
+from tools.checks.core import Hit, check
+from tools.checks.podspec import WORKLOAD_KINDS, as_dict, containers
 
 _SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL", re.IGNORECASE)
 _NOT_A_VALUE_SUFFIXES = ("_FILE", "_PATH", "_NAME")
@@ -47,13 +48,13 @@ def literal_secret(name: str, value: object) -> str | None:
        remediation="Move the value into a Secret (managed by External Secrets, Sealed Secrets or SOPS) and "
                    "reference it with valueFrom.secretKeyRef; rotate the exposed value.",
        peers={"kube-linter": "env-var-secret", "polaris": "sensitiveContainerEnvVar"})
-def secret_env_literal(obj: K8sObject) -> Iterator[str]:
+def secret_env_literal(obj: K8sObject) -> Iterator[Hit]:
     for c in containers(obj):
-        for env in as_list(c.spec.get("env")):
-            name = str(as_dict(env).get("name") or "")
-            why = literal_secret(name, as_dict(env).get("value"))
+        for where, env in c.entries("env"):
+            name = str(env.get("name") or "")
+            why = literal_secret(name, env.get("value"))
             if why:
-                yield c.hit(f"sets env {name or '<unnamed>'} to {why}")
+                yield c.hit(f"sets env {name or '<unnamed>'} to {why}", f"{where}.value")
 
 
 @check(id="SEC-SECRET-COMMITTED", category=Category.security, severity=Severity.high,
@@ -63,14 +64,14 @@ def secret_env_literal(obj: K8sObject) -> Iterator[str]:
                    "encoding, not encryption.",
        remediation="Keep secret values out of Git: use External Secrets Operator, Sealed Secrets or SOPS-encrypted "
                    "files, and rotate any value that was committed.")
-def secret_committed(obj: K8sObject) -> Iterator[str]:
+def secret_committed(obj: K8sObject) -> Iterator[Hit]:
     if obj.kind != "Secret":
         return
-    keys = [*as_dict(obj.body.get("data")), *as_dict(obj.body.get("stringData"))]
-    if keys:
-        yield (f"Secret '{obj.name or '<unnamed>'}' commits {len(keys)} value(s) in data/stringData; base64 is "
-               "not encryption — anyone who can read the repository can decode them (use External Secrets, "
-               "Sealed Secrets or SOPS)")
+    data, string_data = as_dict(obj.body.get("data")), as_dict(obj.body.get("stringData"))
+    if data or string_data:
+        yield Hit(f"Secret '{obj.name or '<unnamed>'}' commits {len(data) + len(string_data)} value(s) in "
+                  "data/stringData; base64 is not encryption — anyone who can read the repository can decode them "
+                  "(use External Secrets, Sealed Secrets or SOPS)", field="data" if data else "stringData")
 
 
 def configmap_secret(key: str, value: object) -> str | None:
@@ -90,10 +91,11 @@ def configmap_secret(key: str, value: object) -> str | None:
                    "readable by anyone with view rights and are not encrypted at rest.",
        remediation="Move the value into a Secret managed by External Secrets, Sealed Secrets or SOPS; rotate it.",
        peers={"polaris": "sensitiveConfigmapContent"})
-def secret_in_configmap(obj: K8sObject) -> Iterator[str]:
+def secret_in_configmap(obj: K8sObject) -> Iterator[Hit]:
     if obj.kind != "ConfigMap":
         return
     for key, value in as_dict(obj.body.get("data")).items():
         why = configmap_secret(str(key), value)
         if why:
-            yield f"ConfigMap '{obj.name or '<unnamed>'}' key '{key}' holds {why}"
+            yield Hit(f"ConfigMap '{obj.name or '<unnamed>'}' key '{key}' holds {why}",
+                      field=fieldpath.key("data", key))
