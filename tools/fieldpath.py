@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections import deque
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 Marks = dict[str, tuple[int, int]]
 
 MAX_MARKS = 20_000
-"""Fields recorded per object, shallowest first (a huge CRD schema stops there; deeper lookups use a parent)."""
+"""Fields recorded per object (a huge CRD schema stops there; a lookup below uses a recorded parent)."""
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 _LAST = re.compile(r'(\[\d+\]|\["(?:[^"\\]|\\.)*"\]|\.?[A-Za-z_][A-Za-z0-9_-]*)$')
@@ -83,42 +82,71 @@ def parent(path: str) -> str | None:
     return path[: match.start()] if match else ""
 
 
+_SHARED_PATHS: dict[str, str] = {}
+_SHARED_MARKS: dict[tuple[int, int], tuple[int, int]] = {}
+_SEGMENTS: dict[str, str] = {}
+_SHARED_LIMIT = 1 << 18
+"""Paths and positions are shared across all loaded objects (the same fields recur in every manifest), so a
+map costs little more than its dict entries; past the limit a table starts afresh."""
+
+
+def _segment(name: str) -> str:
+    """``.name`` or ``["na.me"]``: how a key extends a path (cached: manifests use few distinct key names)."""
+    if len(_SEGMENTS) >= _SHARED_LIMIT:
+        _SEGMENTS.clear()
+    found = _SEGMENTS[name] = f".{name}" if _PLAIN.match(name) else f"[{json.dumps(name)}]"
+    return found
+
+
+def _share(table: dict, value):  # type: ignore[no-untyped-def]
+    if len(table) >= _SHARED_LIMIT:
+        table.clear()
+    table[value] = value
+    return value
+
+
 def record(node: Node, line_offset: int = 0, limit: int = MAX_MARKS) -> Marks:
     """The 1-based ``(line, column)`` of the root and of every key and sequence item below ``node``.
 
     ``line_offset`` is the number of source lines before the text the node was composed from. Keys brought in
-    by a merge (``<<: *base``) count where the anchor defines them, unless the mapping sets them itself.
+    by a merge (``<<: *base``) count where the anchor defines them, unless the mapping sets them itself. A
+    parent's path is always entered before its children's. Past ``limit`` fields the rest is not recorded.
     """
-    marks: Marks = {"": (line_offset + node.start_mark.line + 1, node.start_mark.column + 1)}
-    queue: deque[tuple[Node, str, bool]] = deque([(node, "", False)])
-    while queue and len(marks) < limit:
-        current, prefix, merged = queue.popleft()
-        if isinstance(current, MappingNode):
+    base = line_offset + 1
+    marks: Marks = {"": (base + node.start_mark.line, node.start_mark.column + 1)}
+    stack: list[tuple[Node, str, bool]] = [(node, "", False)]
+    pop, push = stack.pop, stack.append
+    paths, positions, segments = _SHARED_PATHS, _SHARED_MARKS, _SEGMENTS
+    while stack and len(marks) < limit:  # hot loop: one pass per node of every loaded object
+        current, prefix, merged = pop()
+        if type(current) is MappingNode:
             for k, v in current.value:
-                if not isinstance(k, ScalarNode):
+                if type(k) is not ScalarNode:
                     continue
                 if k.tag == _MERGE_TAG:
-                    sources = v.value if isinstance(v, SequenceNode) else [v]
-                    queue.extend((s, prefix, True) for s in sources if isinstance(s, MappingNode))
+                    for source in (v.value if type(v) is SequenceNode else [v]):
+                        if type(source) is MappingNode:
+                            push((source, prefix, True))
                     continue
-                path = key(prefix, k.value)
-                mark = (line_offset + k.start_mark.line + 1, k.start_mark.column + 1)
-                if merged:
-                    marks.setdefault(path, mark)
-                else:
-                    marks[path] = mark
-                if isinstance(v, (MappingNode, SequenceNode)):
-                    queue.append((v, path, merged))
-        elif isinstance(current, SequenceNode):
+                segment = segments.get(k.value) or _segment(k.value)
+                path = prefix + segment if prefix or segment[0] == "[" else k.value
+                path = paths.get(path) or _share(paths, path)
+                position = (base + k.start_mark.line, k.start_mark.column + 1)
+                position = positions.get(position) or _share(positions, position)
+                if not merged or path not in marks:
+                    marks[path] = position
+                if type(v) is not ScalarNode:
+                    push((v, path, merged))
+        elif type(current) is SequenceNode:
             for i, child in enumerate(current.value):
-                path = item(prefix, i)
-                mark = (line_offset + child.start_mark.line + 1, child.start_mark.column + 1)
-                if merged:
-                    marks.setdefault(path, mark)
-                else:
-                    marks[path] = mark
-                if isinstance(child, (MappingNode, SequenceNode)):
-                    queue.append((child, path, merged))
+                path = f"{prefix}[{i}]"
+                path = paths.get(path) or _share(paths, path)
+                position = (base + child.start_mark.line, child.start_mark.column + 1)
+                position = positions.get(position) or _share(positions, position)
+                if not merged or path not in marks:
+                    marks[path] = position
+                if type(child) is not ScalarNode:
+                    push((child, path, merged))
     return marks
 
 

@@ -77,29 +77,52 @@ def _unquote(text: str) -> str:
     return text
 
 
-def _line_refs(text: str, with_stack: list[str | None]) -> list[str]:
-    """The values paths a line reads: ``.Values.a.b``, and ``.b`` / ``.`` relative to an enclosing ``with``."""
+@dataclass(frozen=True)
+class _Block:
+    """An open ``with``/``range``/``if``/``define`` block: the values path ``.`` stands for (``with``/``range``
+    over ``.Values.x``), and a ``range``'s variables."""
+
+    word: str
+    path: str | None = None
+    variables: tuple[str, ...] = ()
+
+
+_RANGE_VARS = re.compile(r"^range\s+(\$\w+)\s*(?:,\s*(\$\w+)\s*)?:=")
+MATCH = "~"
+"""Prefix of a ref to a collection whose member is found by value (a ``range`` item)."""
+
+
+def _line_refs(text: str, blocks: list[_Block]) -> list[str]:
+    """The values paths a line reads: ``.Values.a.b``; ``.b`` / ``.`` inside ``{{ with .Values.a }}``; a
+    ``range`` item over ``.Values.a`` (``$v`` or ``.``) as ``~a`` (its key is found by the rendered value)."""
     refs: list[str] = []
-    context = next((c for c in reversed(with_stack) if c is not None), None) if with_stack else None
+    inner = next((b for b in reversed(blocks) if b.word in ("with", "range")), None)
     for action in _ACTION.findall(text):
         refs += [m[1:] for m in _VALUES.findall(action)]
-        if context is not None and with_stack and with_stack[-1] is not None:
-            refs += [f"{context}.{m}" for m in _DOT_PATH.findall(action) if m.split(".")[0] not in _BUILTINS]
+        if inner is None or inner.path is None:
+            continue
+        if inner.word == "with":
+            refs += [f"{inner.path}.{m}" for m in _DOT_PATH.findall(action) if m.split(".")[0] not in _BUILTINS]
             if _BARE_DOT.search(action):
-                refs.append(context)
+                refs.append(inner.path)
+        elif inner.word == "range" and (any(re.search(rf"\{v}\b", action) for v in inner.variables)
+                                        or (not inner.variables and _BARE_DOT.search(action))):
+            refs.append(MATCH + inner.path)
     return list(dict.fromkeys(refs))
 
 
-def _control(action: str, with_stack: list[str | None]) -> None:
+def _control(action: str, blocks: list[_Block]) -> None:
     words = action.split()
     word = words[0] if words else ""
-    if word == "end" and with_stack:
-        with_stack.pop()
-    elif word == "with":
+    if word == "end" and blocks:
+        blocks.pop()
+    elif word in ("with", "range"):
         match = _VALUES.search(action)
-        with_stack.append(match.group(1)[1:] if match else None)
-    elif word in ("if", "range", "define", "block"):
-        with_stack.append(None)
+        variables = _RANGE_VARS.match(action)
+        blocks.append(_Block(word, match.group(1)[1:] if match else None,
+                             tuple(v for v in variables.groups() if v) if variables else ()))
+    elif word in ("if", "define", "block"):
+        blocks.append(_Block(word))
 
 
 def _attach(stack: list[TNode], node: TNode) -> None:
@@ -120,7 +143,7 @@ def parse_template(lines: list[str], start: int = 0) -> TNode:
     """The key tree of one template document (``lines``; ``start`` is the number of lines before them)."""
     root = TNode("root", start + 1, 1)
     stack: list[TNode] = [root]
-    with_stack: list[str | None] = []
+    blocks: list[_Block] = []
     block_indent: int | None = None
     for number, raw in enumerate(lines, start + 1):
         stripped = raw.strip()
@@ -135,9 +158,9 @@ def parse_template(lines: list[str], start: int = 0) -> TNode:
             actions = _ACTION.findall(stripped)
             if actions and all((a.split() or [""])[0] in _CONTROL for a in actions):
                 for action in actions:
-                    _control(action, with_stack)
+                    _control(action, blocks)
                 continue
-            expand = TNode("expand", number, indent + 1, refs=_line_refs(stripped, with_stack))
+            expand = TNode("expand", number, indent + 1, refs=_line_refs(stripped, blocks))
             owner = next((n for n in reversed(stack) if n.col < expand.col or n.kind == "root"), root)
             owner.children.append(expand)
             continue
@@ -150,7 +173,7 @@ def parse_template(lines: list[str], start: int = 0) -> TNode:
         if match:
             value = rest[match.end():].strip()
             node = TNode("key", number, col + 1, key=_unquote(match.group("key").strip()), value=value,
-                         refs=_line_refs(value, with_stack), inline=bool(value) and not _BLOCK_SCALAR.match(value))
+                         refs=_line_refs(value, blocks), inline=bool(value) and not _BLOCK_SCALAR.match(value))
             _attach(stack, node)
             if _BLOCK_SCALAR.match(value):
                 block_indent = col
@@ -204,13 +227,14 @@ def _follow(parent: _Resolved, part: str | int) -> _Resolved:
     return _Resolved(expand or parent.node, (part,), child_value)
 
 
-def _refs(resolved: _Resolved) -> list[str]:
+def _refs(resolved: _Resolved, values: ValuesIndex) -> list[str]:
     """Values paths behind a resolved field (the rest of the path extends an expanded value)."""
     node = resolved.node
     refs = node.refs
     if not refs and node.kind == "key" and not node.inline:
         expand = _expansion(node)
         refs = expand.refs if expand is not None else []
+    refs = [values.member(ref[1:], resolved.value) if ref.startswith(MATCH) else ref for ref in refs]
     return [fieldpath.build(list(resolved.rest), ref) for ref in refs]
 
 
@@ -219,6 +243,7 @@ class ValuesIndex:
 
     def __init__(self, root: Path, files: list[str]):
         self.files: list[tuple[str, fieldpath.Marks]] = []
+        self.merged: dict[str, Any] = {}
         for rel in files:
             text, problem = read_text(root, rel) if (root / rel).is_file() else (None, None)
             if text is None or problem is not None:
@@ -226,10 +251,32 @@ class ValuesIndex:
             try:
                 check_depth(text, rel)
                 node = yaml.compose(text, Loader=LOADER)
-            except (yaml.YAMLError, YamlTooDeep):
+                data = yaml.load(text, Loader=LOADER)
+            except (yaml.YAMLError, YamlTooDeep, ValueError, TypeError):
                 continue
             if node is not None:
                 self.files.append((rel, fieldpath.record(node)))
+            if isinstance(data, dict):
+                self.merged = _merge(self.merged, data)
+
+    def member(self, path: str, rendered: Any) -> str:
+        """The member of the collection at ``path`` that a ``range`` rendered as ``rendered`` (its key, or the
+        key whose value it is); ``path`` itself when none matches."""
+        collection: Any = self.merged
+        for part in path.split("."):
+            collection = collection.get(part) if isinstance(collection, dict) else None
+        if isinstance(rendered, (dict, list)) or rendered is None:
+            return path
+        text = str(rendered)
+        if isinstance(collection, dict):
+            found = next((k for k in collection if str(k) == text), None) or \
+                next((k for k, v in collection.items() if not isinstance(v, (dict, list)) and str(v) == text), None)
+            return fieldpath.key(path, found) if found is not None else path
+        if isinstance(collection, list):
+            index = next((i for i, v in enumerate(collection) if not isinstance(v, (dict, list)) and str(v) == text),
+                         None)
+            return fieldpath.item(path, index) if index is not None else path
+        return path
 
     def where(self, path: str) -> str | None:
         """``.Values.path at file:line`` for the deepest defined part of ``path`` (None when no file has any)."""
@@ -239,6 +286,13 @@ class ValuesIndex:
             if found and mark and (best is None or len(found) >= best[0]):
                 best = (len(found), rel, found, mark[0])
         return None if best is None else f".Values.{best[2]} at {best[1]}:{best[3]}"
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in override.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
 
 
 def _documents(lines: list[str]) -> list[TNode]:
@@ -275,7 +329,7 @@ def relocate_object(obj: K8sObject, doc: TNode, values: ValuesIndex) -> None:
         resolved[path] = here
         node = here.node
         marks[path] = (node.line, node.content_col or node.col)
-        where = [w for w in (values.where(ref) for ref in _refs(here)) if w]
+        where = [w for w in (values.where(ref) for ref in _refs(here, values)) if w]
         if where:
             sources[path] = "; ".join(dict.fromkeys(where))
     obj.marks = marks

@@ -354,6 +354,7 @@ def render_kustomization(root: Path, directory: str, command: list[str] | None) 
         item.file = kfile
     for obj in objects:
         obj.rendered_from = kfile
+        obj.marks = {}  # positions in the build output, not in the kustomization file: findings keep obj.line
     return RenderResult(objects=objects, findings=findings, owned_dirs=[directory])
 
 

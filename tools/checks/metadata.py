@@ -273,11 +273,13 @@ def deprecated_sa_field(obj: K8sObject) -> Iterator[Hit]:
         yield pod_hit(obj, f"{name_of(obj)} uses the deprecated serviceAccount field", "serviceAccount")
 
 
-def _unsorted_path(value: object, path: str = "") -> str | None:
+def _unsorted_path(value: object, path: str = "") -> tuple[str, str] | None:
+    """``(mapping path, path of its first key out of order)`` of the first mapping whose keys are not sorted."""
     if isinstance(value, dict):
         keys = [str(k) for k in value]
-        if keys != sorted(keys):
-            return path
+        late = next((b for a, b in zip(keys, keys[1:], strict=False) if b < a), None)
+        if late is not None:
+            return path, fieldpath.key(path, late)
         return next((p for k, v in value.items() if (p := _unsorted_path(v, fieldpath.key(path, k))) is not None),
                     None)
     if isinstance(value, list):
@@ -292,9 +294,9 @@ def _unsorted_path(value: object, path: str = "") -> str | None:
        remediation="Sort the keys (e.g. yq -P 'sort_keys(..)').",
        peers={"kube-linter": "sorted-keys"})
 def sorted_keys(obj: K8sObject) -> Iterator[Hit]:
-    path = _unsorted_path(obj.body)
-    if path is not None:
-        yield Hit(f"keys under {path or '<root>'} are not sorted", field=path)
+    found = _unsorted_path(obj.body)
+    if found is not None:
+        yield Hit(f"keys under {found[0] or '<root>'} are not sorted", field=found[1])
 
 
 @check(id="SCH-GENERATE-NAME", category=Category.schema, severity=Severity.medium,

@@ -5,6 +5,7 @@ label selectors. Every helper tolerates malformed bodies (wrong types read as em
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,8 @@ RESOURCE_FIELDS = ("containers", "initContainers")
 _ROLE = {"containers": "container", "initContainers": "init container", "ephemeralContainers": "ephemeral container"}
 
 PROBE_FIELDS = ("livenessProbe", "readinessProbe", "startupProbe")
+DOC_PATHS = ("/docs", "/swagger", "/redoc", "/openapi.json", "/swagger.json", "/swagger-ui")
+IANA_SVC_NAME = re.compile(r"^(?=.*[a-z])[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 
 POD_LEVEL_SECURITY_FIELDS = frozenset(
     {"runAsNonRoot", "runAsUser", "runAsGroup", "seccompProfile", "seLinuxOptions", "appArmorProfile",
@@ -281,3 +284,36 @@ class PodIndex:
 
 def _hashable(value: Any) -> bool:
     return isinstance(value, (str, int, float, bool)) or value is None
+
+
+def spread_problem(constraint: dict) -> tuple[str, str] | None:
+    """``(field, problem)`` of the first invalid field of a topology spread constraint."""
+    skew = constraint.get("maxSkew")
+    if not (type(skew) is int and skew >= 1):
+        return "maxSkew", f"maxSkew '{skew}' is not a positive integer"
+    if not constraint.get("topologyKey"):
+        return "topologyKey", "topologyKey is missing"
+    if constraint.get("whenUnsatisfiable") not in ("DoNotSchedule", "ScheduleAnyway"):
+        return "whenUnsatisfiable", f"whenUnsatisfiable '{constraint.get('whenUnsatisfiable')}' is invalid"
+    return None
+
+
+def port_problems(ports: list[tuple[str, dict]]) -> Iterator[tuple[str, str]]:
+    """``(field, problem)`` for each invalid entry of ``(path, port)`` pairs."""
+    names: set[str] = set()
+    for where, port in ports:
+        name = port.get("name")
+        if name is not None and (not isinstance(name, str) or len(name) > 15 or not IANA_SVC_NAME.match(name)):
+            yield f"{where}.name", (f"port name '{name}' is not a valid IANA service name (<= 15 lowercase letters, "
+                                    "digits, '-')")
+        elif isinstance(name, str) and name in names:
+            yield f"{where}.name", f"port name '{name}' is declared twice"
+        names.add(as_str(name))
+        if port.get("containerPort") is None:
+            yield f"{where}.containerPort", f"port '{name or '<unnamed>'}' has no containerPort"
+
+
+def is_doc_path(path: object) -> bool:
+    """Whether an HTTP path is a documentation page (``/docs``, ``/swagger``, ``/openapi.json``...)."""
+    text = str(path or "").split("?", 1)[0].rstrip("/").lower()
+    return any(text == p or text.startswith(p + "/") for p in DOC_PATHS)

@@ -4,7 +4,6 @@ rollout strategy, selectors, env and ports, Jobs and CronJobs.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from core.models import Category, K8sObject, Severity
@@ -18,20 +17,21 @@ from tools.checks.podspec import (
     as_list,
     as_str,
     containers,
+    is_doc_path,
     is_long_running,
     name_of,
     pod_hit,
     pod_labels,
     pod_spec,
     pod_template,
+    port_problems,
     quantity,
     selector_matches,
     spec_of,
+    spread_problem,
 )
 
-DOC_PATHS = ("/docs", "/swagger", "/redoc", "/openapi.json", "/swagger.json", "/swagger-ui")
 SELECTOR_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"})
-_IANA_SVC_NAME = re.compile(r"^(?=.*[a-z])[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 
 
 def _serving_containers(obj: K8sObject) -> list:
@@ -242,18 +242,6 @@ def anti_affinity(obj: K8sObject) -> Iterator[Hit]:
                            "topologySpreadConstraints", "topologySpreadConstraints")
 
 
-def _spread_problem(constraint: dict) -> tuple[str, str] | None:
-    """``(field, problem)`` of the first invalid field of a topology spread constraint."""
-    skew = constraint.get("maxSkew")
-    if not (type(skew) is int and skew >= 1):
-        return "maxSkew", f"maxSkew '{skew}' is not a positive integer"
-    if not constraint.get("topologyKey"):
-        return "topologyKey", "topologyKey is missing"
-    if constraint.get("whenUnsatisfiable") not in ("DoNotSchedule", "ScheduleAnyway"):
-        return "whenUnsatisfiable", f"whenUnsatisfiable '{constraint.get('whenUnsatisfiable')}' is invalid"
-    return None
-
-
 @check(id="REL-TOPOLOGY-SPREAD", category=Category.scalability, severity=Severity.medium,
        kinds=WORKLOAD_KINDS,
        title="Invalid topology spread constraint",
@@ -264,7 +252,7 @@ def _spread_problem(constraint: dict) -> tuple[str, str] | None:
        peers={"kube-score": "pod-topology-spread-constraints", "polaris": "topologySpreadConstraint"})
 def topology_spread(obj: K8sObject) -> Iterator[Hit]:
     for i, constraint in enumerate(as_list(pod_spec(obj).get("topologySpreadConstraints"))):
-        problem = _spread_problem(as_dict(constraint))
+        problem = spread_problem(as_dict(constraint))
         if problem:
             yield pod_hit(obj, f"topologySpreadConstraints[{i}]: {problem[1]}",
                           f"topologySpreadConstraints[{i}].{problem[0]}")
@@ -339,21 +327,6 @@ def duplicate_env(obj: K8sObject) -> Iterator[Hit]:
             seen.add(name)
 
 
-def _port_problems(ports: list[tuple[str, dict]]) -> Iterator[tuple[str, str]]:
-    """``(field, problem)`` for each invalid entry of ``(path, port)`` pairs."""
-    names: set[str] = set()
-    for where, port in ports:
-        name = port.get("name")
-        if name is not None and (not isinstance(name, str) or len(name) > 15 or not _IANA_SVC_NAME.match(name)):
-            yield f"{where}.name", (f"port name '{name}' is not a valid IANA service name (<= 15 lowercase letters, "
-                                    "digits, '-')")
-        elif isinstance(name, str) and name in names:
-            yield f"{where}.name", f"port name '{name}' is declared twice"
-        names.add(as_str(name))
-        if port.get("containerPort") is None:
-            yield f"{where}.containerPort", f"port '{name or '<unnamed>'}' has no containerPort"
-
-
 @check(id="REL-PORTS", category=Category.scalability, severity=Severity.medium,
        kinds=WORKLOAD_KINDS,
        title="Invalid container port",
@@ -363,7 +336,7 @@ def _port_problems(ports: list[tuple[str, dict]]) -> Iterator[tuple[str, str]]:
        peers={"kube-linter": "invalid-target-ports", "kube-score": "container-ports-check"})
 def ports(obj: K8sObject) -> Iterator[Hit]:
     for c in containers(obj, ("containers", "initContainers")):
-        for where, problem in _port_problems(c.entries("ports")):
+        for where, problem in port_problems(c.entries("ports")):
             yield c.hit(problem, where)
 
 
@@ -432,11 +405,6 @@ def naked_pod(obj: K8sObject) -> Iterator[Hit]:
         yield Hit(f"{name_of(obj)} is not managed by a controller", field="kind")
 
 
-def _doc_path(path: object) -> bool:
-    text = str(path or "").split("?", 1)[0].rstrip("/").lower()
-    return any(text == p or text.startswith(p + "/") for p in DOC_PATHS)
-
-
 @check(id="REL-PROBE-DOCS-PATH", category=Category.scalability, severity=Severity.medium,
        kinds=WORKLOAD_KINDS,
        title="Probe points at a documentation page",
@@ -448,5 +416,5 @@ def probe_docs_path(obj: K8sObject) -> Iterator[Hit]:
     for c in containers(obj, ("containers", "initContainers")):
         for field, probe in c.probes().items():
             path = as_dict(probe.get("httpGet")).get("path")
-            if _doc_path(path):
+            if is_doc_path(path):
                 yield c.hit(f"{field} checks the documentation path '{path}'", f"{field}.httpGet.path")
