@@ -184,3 +184,20 @@ data:
     assert [c.key for c in root.children] == ["apiVersion", "kind", "data"]
     data = root.children[2]
     assert [c.key for c in data.children] == ["script.sh", "other"] and data.children[1].line == 8
+
+
+@needs_helm
+def test_range_items_and_variables_name_their_values_lines(chart):
+    result = render_chart(chart, "chart", Config(), helm_backend())
+    [ingress] = [o for o in result.objects if o.kind == "Ingress"]
+    template = text_of(chart, "chart/templates/ingress.yaml")
+    values = text_of(chart, "chart/values.yaml")
+    assert ingress.body["spec"]["rules"][1]["host"] == "localhost"
+    assert ingress.marks["spec.rules[1].host"] == at(template, "host: {{")  # both items: the range body
+    assert ingress.value_sources["spec.rules[1].host"] == \
+        f".Values.ingress.hosts[1].host at chart/values.yaml:{at(values, 'host: localhost')[0]}"
+    port = "spec.rules[0].http.paths[0].backend.service.port.number"
+    assert ingress.marks[port] == at(template, "number: {{ $svcPort")
+    assert ingress.value_sources[port] == f".Values.service.port at chart/values.yaml:{at(values, 'port: 80')[0]}"
+    [tls] = [f for f in run_checks(result.objects, Config()) if f.check_id == "SEC-INGRESS-TLS"]
+    assert (tls.file, tls.field, tls.line) == ("chart/templates/ingress.yaml", "spec.tls", at(template, "spec:")[0])

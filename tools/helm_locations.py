@@ -48,6 +48,10 @@ _VALUES = re.compile(r"\$?\.Values((?:\.[A-Za-z_][A-Za-z0-9_-]*)+)")
 _DOT_PATH = re.compile(r"(?<![\w$\])}.])\.([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)")
 _BARE_DOT = re.compile(r"(?:^|[\s(|])\.(?=$|[\s)|])")
 _SEPARATOR = re.compile(r"^---(\s|$)")
+_ASSIGNMENT = re.compile(r"^\$\w+\s*:?=")
+"""``{{- $name := include "x" . }}`` sets a variable and renders nothing."""
+_VALUE_VARIABLE = re.compile(r"^\$(\w+)\s*:?=\s*\$?\.Values((?:\.[A-Za-z_][A-Za-z0-9_-]*)+)\s*$")
+_VARIABLE = re.compile(r"\$(\w+)")
 _BUILTINS = ("Values", "Release", "Chart", "Capabilities", "Files", "Template")
 
 
@@ -92,13 +96,15 @@ MATCH = "~"
 """Prefix of a ref to a collection whose member is found by value (a ``range`` item)."""
 
 
-def _line_refs(text: str, blocks: list[_Block]) -> list[str]:
-    """The values paths a line reads: ``.Values.a.b``; ``.b`` / ``.`` inside ``{{ with .Values.a }}``; a
-    ``range`` item over ``.Values.a`` (``$v`` or ``.``) as ``~a`` (its key is found by the rendered value)."""
+def _line_refs(text: str, blocks: list[_Block], variables: dict[str, str]) -> list[str]:
+    """The values paths a line reads: ``.Values.a.b``; a variable set to one (``$port := .Values.a.b``);
+    ``.b`` / ``.`` inside ``{{ with .Values.a }}``; a ``range`` item over ``.Values.a`` (``$v``, ``.`` or
+    ``.field``) as ``~a`` or ``~a|field`` (the member is found by the rendered value)."""
     refs: list[str] = []
     inner = next((b for b in reversed(blocks) if b.word in ("with", "range")), None)
     for action in _ACTION.findall(text):
         refs += [m[1:] for m in _VALUES.findall(action)]
+        refs += [variables[v] for v in _VARIABLE.findall(action) if v in variables]
         if inner is None or inner.path is None:
             continue
         if inner.word == "with":
@@ -108,12 +114,17 @@ def _line_refs(text: str, blocks: list[_Block]) -> list[str]:
         elif inner.word == "range" and (any(re.search(rf"\{v}\b", action) for v in inner.variables)
                                         or (not inner.variables and _BARE_DOT.search(action))):
             refs.append(MATCH + inner.path)
+        elif inner.word == "range" and not inner.variables:
+            refs += [f"{MATCH}{inner.path}|{m}" for m in _DOT_PATH.findall(action) if m.split(".")[0] not in _BUILTINS]
     return list(dict.fromkeys(refs))
 
 
-def _control(action: str, blocks: list[_Block]) -> None:
+def _control(action: str, blocks: list[_Block], variables: dict[str, str]) -> None:
     words = action.split()
     word = words[0] if words else ""
+    assigned = _VALUE_VARIABLE.match(action)
+    if assigned:
+        variables[assigned.group(1)] = assigned.group(2)[1:]
     if word == "end" and blocks:
         blocks.pop()
     elif word in ("with", "range"):
@@ -144,6 +155,7 @@ def parse_template(lines: list[str], start: int = 0) -> TNode:
     root = TNode("root", start + 1, 1)
     stack: list[TNode] = [root]
     blocks: list[_Block] = []
+    variables: dict[str, str] = {}
     block_indent: int | None = None
     for number, raw in enumerate(lines, start + 1):
         stripped = raw.strip()
@@ -156,11 +168,11 @@ def parse_template(lines: list[str], start: int = 0) -> TNode:
             continue
         if _ONLY_ACTIONS.match(stripped):
             actions = _ACTION.findall(stripped)
-            if actions and all((a.split() or [""])[0] in _CONTROL for a in actions):
+            if actions and all((a.split() or [""])[0] in _CONTROL or _ASSIGNMENT.match(a) for a in actions):
                 for action in actions:
-                    _control(action, blocks)
+                    _control(action, blocks, variables)
                 continue
-            expand = TNode("expand", number, indent + 1, refs=_line_refs(stripped, blocks))
+            expand = TNode("expand", number, indent + 1, refs=_line_refs(stripped, blocks, variables))
             owner = next((n for n in reversed(stack) if n.col < expand.col or n.kind == "root"), root)
             owner.children.append(expand)
             continue
@@ -173,7 +185,7 @@ def parse_template(lines: list[str], start: int = 0) -> TNode:
         if match:
             value = rest[match.end():].strip()
             node = TNode("key", number, col + 1, key=_unquote(match.group("key").strip()), value=value,
-                         refs=_line_refs(value, blocks), inline=bool(value) and not _BLOCK_SCALAR.match(value))
+                         refs=_line_refs(value, blocks, variables), inline=bool(value) and not _BLOCK_SCALAR.match(value))
             _attach(stack, node)
             if _BLOCK_SCALAR.match(value):
                 block_indent = col
@@ -259,23 +271,35 @@ class ValuesIndex:
             if isinstance(data, dict):
                 self.merged = _merge(self.merged, data)
 
-    def member(self, path: str, rendered: Any) -> str:
-        """The member of the collection at ``path`` that a ``range`` rendered as ``rendered`` (its key, or the
-        key whose value it is); ``path`` itself when none matches."""
+    def member(self, ref: str, rendered: Any) -> str:
+        """The member of the collection a ``range`` item came from: ``ref`` is ``path`` (the item itself: found
+        by its key, or by its value) or ``path|field`` (a field of the item: found by that field's value);
+        the collection's path when nothing matches."""
+        path, _, sub = ref.partition("|")
         collection: Any = self.merged
         for part in path.split("."):
             collection = collection.get(part) if isinstance(collection, dict) else None
         if isinstance(rendered, (dict, list)) or rendered is None:
             return path
         text = str(rendered)
+
+        def value(member: Any) -> Any:
+            for part in sub.split(".") if sub else []:
+                member = member.get(part) if isinstance(member, dict) else None
+            return member
+
+        def same(member: Any) -> bool:
+            found = value(member)
+            return not isinstance(found, (dict, list)) and found is not None and str(found) == text
+
+        suffix = f".{sub}" if sub else ""
         if isinstance(collection, dict):
-            found = next((k for k in collection if str(k) == text), None) or \
-                next((k for k, v in collection.items() if not isinstance(v, (dict, list)) and str(v) == text), None)
-            return fieldpath.key(path, found) if found is not None else path
+            found = (None if sub else next((k for k in collection if str(k) == text), None)) or \
+                next((k for k, v in collection.items() if same(v)), None)
+            return fieldpath.key(path, found) + suffix if found is not None else path
         if isinstance(collection, list):
-            index = next((i for i, v in enumerate(collection) if not isinstance(v, (dict, list)) and str(v) == text),
-                         None)
-            return fieldpath.item(path, index) if index is not None else path
+            index = next((i for i, v in enumerate(collection) if same(v)), None)
+            return fieldpath.item(path, index) + suffix if index is not None else path
         return path
 
     def where(self, path: str) -> str | None:

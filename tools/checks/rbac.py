@@ -22,7 +22,9 @@ _WRITE = frozenset({"create", "update", "patch", "delete", "deletecollection"})
 
 def rules(obj: K8sObject) -> list[dict]:
     """The rules of a Role or ClusterRole (empty for anything else or malformed rules)."""
-    return [r for _, r in indexed_rules(obj)]
+    if obj.kind not in ROLE_KINDS:
+        return []
+    return [r for r in as_list(obj.body.get("rules")) if isinstance(r, dict)]
 
 
 def indexed_rules(obj: K8sObject) -> list[tuple[str, dict]]:
