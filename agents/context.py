@@ -26,7 +26,7 @@ def supervisor_input(req: ChangeRequest | StageRequest, findings: list[Finding],
 
 def _relevant_objects(findings: list[Finding], objects: list[K8sObject]) -> list[ObjectSummary]:
     """The objects a specialist's findings point at (by file and line), capped; all objects if none."""
-    cited = {(f.file, f.line) for f in findings}
+    cited = {(f.file, f.object_line or f.line) for f in findings}
     cited_files = {f.file for f in findings}
     chosen = [o for o in objects if (o.file, o.line) in cited] or [o for o in objects if o.file in cited_files]
     chosen = chosen or objects

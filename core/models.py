@@ -91,11 +91,19 @@ class Finding(BaseModel):
     """A finding with a question cannot be decided by the tool: the decision needs a human answer."""
     suppressed: bool = False
     suppression_reason: str | None = None
+    field: str | None = None
+    """The field the finding is about, from the object's root: ``spec.template.spec.containers[1].image``."""
+    column: int | None = None
+    """1-based column of ``line`` where the field (or, for a missing field, its closest parent) starts."""
+    object_line: int | None = None
+    """The line the object starts on (``line`` is the field's)."""
 
     def location(self) -> str:
         if not self.file:
             return ""
-        return f"{self.file}:{self.line}" if self.line else self.file
+        if not self.line:
+            return self.file
+        return f"{self.file}:{self.line}:{self.column}" if self.column else f"{self.file}:{self.line}"
 
     def sort_key(self) -> tuple:
         return (-self.severity.rank, self.category.value, self.file or "", self.line or 0, self.check_id)
@@ -212,6 +220,10 @@ class K8sObject(BaseModel):
     values_lines: dict[str, str] = Field(default_factory=dict)
     """For Helm-rendered objects: ``env:<container>:<NAME>`` / ``image:<container>`` -> ``file:line:path`` of the
     values line that set the rendered value (see ``tools.rendering.at_values_lines``)."""
+    marks: dict[str, tuple[int, int]] = Field(default_factory=dict, repr=False)
+    """Field path -> 1-based (line, column) in ``file`` of every key and sequence item (``tools.fieldpath``)."""
+    value_sources: dict[str, str] = Field(default_factory=dict, repr=False)
+    """Helm: field path -> the values file line(s) that set it (``.Values.image.tag at chart/values.yaml:7``)."""
 
     def ref(self) -> ResourceRef:
         return ResourceRef(api_version=self.api_version or None, kind=self.kind or None,

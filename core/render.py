@@ -73,7 +73,8 @@ def render_markdown(d: Decision) -> str:
         out += ["**Validation Summary:**", "", *summary_lines(d), ""]
     out += [d.analysis, ""]
     if d.findings:
-        out += ["### Findings", "", *_bullets([finding_line(f) for f in d.findings]), ""]
+        out += ["### Findings", "", *_bullets([finding_line(f) + (f" (`{f.field}`)" if f.field else "")
+                                              for f in d.findings]), ""]
     if d.reasoning:
         out += ["### Reasoning", "", *d.reasoning, ""]
     out += ["### Next steps", "", *_bullets(d.next_steps)]

@@ -43,9 +43,9 @@ def test_session_explains_the_last_decision(tmp_path):
     assert code == 0
     assert "Nothing decided yet in this thread" in out
     assert "[CHANGE VALIDATION: REJECTED]" in out
-    assert "k8s/backend-deployment.yaml:1: critical SEC-SECRET-ENV-LITERAL " in out  # "why was the backend…"
+    assert "k8s/backend-deployment.yaml:34:15: critical SEC-SECRET-ENV-LITERAL " in out  # "why was the backend…"
     assert "fix: " in out
-    assert "k8s/backend-deployment.yaml:1: high SEC-IMAGE-TAG container 'backend'" in out
+    assert "k8s/backend-deployment.yaml:22:11: high SEC-IMAGE-TAG container 'backend'" in out
     assert "Spec-Kit Plus status: 001" in out
     assert "Sorry — did not understand 'make me a sandwich'." in out
     assert "│ 1 │ review k8s │ REJECTED │" in out

@@ -117,9 +117,9 @@ def test_text_output_is_one_line_per_finding_and_exit_1_at_fail_on(repo, monkeyp
     result = invoke("check", repo.name, "--fail-on", "high")
     assert result.returncode == 1, result.stderr
     lines = result.stdout.splitlines()
-    assert f"{repo.name}/k8s/app.yaml:1: high SEC-IMAGE-TAG container 'web' image 'web:latest' uses the mutable " \
+    assert f"{repo.name}/k8s/app.yaml:15:11: high SEC-IMAGE-TAG container 'web' image 'web:latest' uses the mutable " \
            "':latest' tag" in lines
-    assert f"{repo.name}/Dockerfile:3: medium DOCKER-SHELL-FORM CMD is in shell form: signals are not forwarded " \
+    assert f"{repo.name}/Dockerfile:3:1: medium DOCKER-SHELL-FORM CMD is in shell form: signals are not forwarded " \
            "to the process" in lines
     assert not any("REL-LIVENESS-PROBE" in line for line in lines)  # suppressed: counted, not listed
     assert lines[-1].endswith("1 suppressed; fail-on high")
@@ -161,7 +161,7 @@ def test_sarif_output_validates_and_carries_rules_locations_and_suppressions(rep
     assert tag["level"] == "error"
     assert tag["locations"][0]["physicalLocation"] == {"artifactLocation": {"uri": "k8s/app.yaml",
                                                                             "uriBaseId": "%SRCROOT%"},
-                                                       "region": {"startLine": 1}}
+                                                       "region": {"startLine": 15, "startColumn": 11}}
     probe = next(r for r in run["results"] if r["ruleId"] == "REL-LIVENESS-PROBE")
     [suppression] = probe["suppressions"]
     assert suppression["kind"] == "inSource" and suppression["justification"].endswith("handled by the mesh")

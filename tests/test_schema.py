@@ -48,7 +48,10 @@ def test_wrong_type_is_high_and_unknown_field_is_medium_with_file_and_line():
     assert "spec.replicas: wrong type, expected integer" in by_severity[Severity.high].message
     assert "'colour' was unexpected" in by_severity[Severity.medium].message
     assert all(f.check_id == SCHEMA_ID and f.category.value == "schema" for f in result)
-    assert {(f.file, f.line) for f in result} == {("k8s/app.yaml", 2)}
+    assert {(f.file, f.object_line) for f in result} == {("k8s/app.yaml", 2)}
+    assert (by_severity[Severity.high].field, by_severity[Severity.high].line) == ("spec.replicas", 6)
+    assert (by_severity[Severity.medium].field, by_severity[Severity.medium].line,
+            by_severity[Severity.medium].column) == ("spec.template.spec.containers[0].colour", 16, 11)
 
 
 def test_missing_required_field_is_high():

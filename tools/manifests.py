@@ -26,6 +26,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from core.errors import InputError
 from core.models import Finding, K8sObject, Severity
+from tools import fieldpath
 from tools.catalog import finding
 from tools.workspace import UNREADABLE_ID, read_text
 
@@ -213,7 +214,7 @@ def _is_empty(data: Any) -> bool:
     return data is None or (isinstance(data, (str, dict, list)) and not data)
 
 
-def _make_object(data: dict, file: str, line: int, doc_index: int) -> K8sObject:
+def _make_object(data: dict, file: str, line: int, doc_index: int, node: Node | None, offset: int) -> K8sObject:
     metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
     name = next((v for v in (metadata.get("name"), metadata.get("generateName")) if isinstance(v, str) and v), "")
     namespace = metadata.get("namespace")
@@ -221,7 +222,9 @@ def _make_object(data: dict, file: str, line: int, doc_index: int) -> K8sObject:
     return K8sObject.model_construct(api_version=data["apiVersion"], kind=data["kind"], name=name,
                                      namespace=namespace if isinstance(namespace, str) and namespace else None,
                                      file=file, line=line, doc_index=doc_index,
-                                     body={str(k): v for k, v in data.items()}, rendered_from=None)
+                                     body={str(k): v for k, v in data.items()}, rendered_from=None,
+                                     marks=fieldpath.record(node, offset) if node is not None else {},
+                                     value_sources={})
 
 
 def _not_k8s(file: str, line: int, what: str) -> Finding:
@@ -238,7 +241,7 @@ def _objects_of(data: Any, node: Node, file: str, line: int, doc_index: int,
         return [], [_not_k8s(file, line, f"document {doc_index}")]
     items = data.get("items")
     if not (data["kind"].endswith("List") and isinstance(items, list)):
-        return [_make_object(data, file, line, doc_index)], []
+        return [_make_object(data, file, line, doc_index, node, offset)], []
     items_node = _mapping_value(node, "items")
     item_nodes = items_node.value if isinstance(items_node, SequenceNode) else []
     objects: list[K8sObject] = []
@@ -246,7 +249,8 @@ def _objects_of(data: Any, node: Node, file: str, line: int, doc_index: int,
     for i, item in enumerate(items):
         item_line = offset + item_nodes[i].start_mark.line + 1 if i < len(item_nodes) else line
         if _is_k8s(item):
-            objects.append(_make_object(item, file, item_line, doc_index))
+            objects.append(_make_object(item, file, item_line, doc_index,
+                                        item_nodes[i] if i < len(item_nodes) else None, offset))
         elif not _is_empty(item):
             findings.append(_not_k8s(file, item_line, f"item {i} of the {data['kind']}"))
     return objects, findings

@@ -31,6 +31,7 @@ import yaml
 from core.config import Config
 from core.models import Finding, K8sObject, Severity
 from tools.catalog import finding
+from tools.helm_locations import relocate
 from tools.helmchart import ChartNode, chart_tree, release_roots
 from tools.helmorigin import annotate_origins, at_values_lines
 from tools.helmvalues import UNDEFINED_ID, UNUSED_ID, chart_values_findings, deep_merge, is_defined, scopes
@@ -294,6 +295,7 @@ def render_chart(root: Path, chart_dir: str, config: Config, backend: str | None
                 for p in tree.problems]
     manifests, failures = _render_release(root, tree, values, config, _helm_cli if backend == "cli" else _helm_sdk)
     objects, findings = _rendered_objects(manifests, tree)
+    relocate(root, chart_dir, objects, config.helm.values.get(chart_dir, []))  # rendered lines -> template lines
     annotate_origins(objects, scopes(root, chart_dir, config))
     return RenderResult(objects=objects, findings=problems + failures + findings)
 
@@ -334,6 +336,7 @@ def render_kustomization(root: Path, directory: str, command: list[str] | None) 
         item.file = kfile
     for obj in objects:
         obj.rendered_from = kfile
+        obj.marks = {}  # positions in the build output, not in the kustomization file: findings keep obj.line
     return RenderResult(objects=objects, findings=findings, owned_dirs=[directory])
 
 

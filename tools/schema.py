@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import fastjsonschema
 
 from core.models import Finding, K8sObject, Severity
+from tools import fieldpath
 from tools.catalog import finding
 
 if TYPE_CHECKING:  # jsonschema costs ~0.3 s to import: only objects that fail validation need it
@@ -137,8 +139,12 @@ def _explainer(version: str, filename: str) -> Draft7Validator:
     return Draft7Validator(self_contained_schema(version, filename) or {})
 
 
-def _finding(obj: K8sObject, severity: Severity, message: str) -> Finding:
-    return finding(SCHEMA_ID, message, severity=severity, resource=obj.ref(), file=obj.file, line=obj.line)
+def _finding(obj: K8sObject, severity: Severity, message: str, path: Iterable[str | int] = ()) -> Finding:
+    field = fieldpath.build([p if isinstance(p, int) else str(p) for p in path])
+    mark = fieldpath.locate(obj.marks, field)[1]
+    return finding(SCHEMA_ID, message, severity=severity, resource=obj.ref(), file=obj.file,
+                   line=mark[0] if mark else obj.line, column=mark[1] if mark else None, field=field or None,
+                   object_line=obj.line)
 
 
 def describe_error(error: ValidationError) -> tuple[Severity, str]:
@@ -156,6 +162,14 @@ def describe_error(error: ValidationError) -> tuple[Severity, str]:
     return Severity.high, f"{where}: does not satisfy '{error.validator}'"
 
 
+def _unexpected(error: ValidationError) -> list[str]:
+    """The first unknown field of an ``additionalProperties`` error (the finding points at it)."""
+    if error.validator != "additionalProperties" or not isinstance(error.instance, dict):
+        return []
+    known = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
+    return [str(k) for k in error.instance if k not in known][:1]
+
+
 def validate_object(obj: K8sObject, version: str) -> list[Finding]:
     """Validate one object against its bundled schema; [] when valid or when the kind has no schema."""
     filename = schema_file(obj.api_version, obj.kind)
@@ -171,7 +185,8 @@ def validate_object(obj: K8sObject, version: str) -> list[Finding]:
     findings = []
     for error in errors[:MAX_ERRORS_PER_OBJECT]:
         severity, message = describe_error(error)
-        findings.append(_finding(obj, severity, f"{obj.kind} does not match the Kubernetes {version} schema: {message}"))
+        findings.append(_finding(obj, severity, f"{obj.kind} does not match the Kubernetes {version} schema: {message}",
+                                 [*error.absolute_path, *_unexpected(error)]))
     return findings
 
 
@@ -195,7 +210,7 @@ def validate_objects(objects: list[K8sObject], version: str) -> list[Finding]:
                 unknown.add((obj.api_version, obj.kind))
                 findings.append(_finding(obj, Severity.info,
                                          f"no bundled schema for {obj.kind} ({obj.api_version}) in Kubernetes {used}: "
-                                         "custom resource or unknown kind; not schema-validated"))
+                                         "custom resource or unknown kind; not schema-validated", ["kind"]))
             continue
         try:
             findings.extend(validate_object(obj, used))

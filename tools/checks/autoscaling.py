@@ -9,13 +9,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from core.models import Category, K8sObject, Severity
-from tools.checks.core import check
+from tools import fieldpath
+from tools.checks.core import Hit, check
 from tools.checks.podspec import (
     PodIndex,
     as_dict,
     as_list,
     containers,
     name_of,
+    pod_template_path,
     spec_of,
 )
 
@@ -45,6 +47,19 @@ def _targets(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, K8sObject]]:
             yield hpa, target
 
 
+def _metric_field(hpa: K8sObject, resource: str) -> str:
+    """The path of the HPA setting that scales on ``resource``: its metric, the v1 target percentage, or
+    ``spec`` (an HPA without metrics scales on CPU)."""
+    spec = spec_of(hpa)
+    if "targetCPUUtilizationPercentage" in spec:
+        return "spec.targetCPUUtilizationPercentage"
+    for i, metric in enumerate(as_list(spec.get("metrics"))):
+        source = as_dict(as_dict(metric).get("resource") or as_dict(metric).get("containerResource"))
+        if source.get("name") == resource:
+            return f"spec.metrics[{i}]"
+    return "spec.metrics"
+
+
 def scaled_resources(hpa: K8sObject) -> set[str]:
     """cpu/memory the HPA scales on by utilisation (an HPA without metrics defaults to CPU)."""
     spec = spec_of(hpa)
@@ -67,13 +82,14 @@ def scaled_resources(hpa: K8sObject) -> set[str]:
                    "contains objects of the target's kind in the namespace.",
        remediation="Fix scaleTargetRef (kind and name) or add the workload.",
        peers={"kube-linter": "dangling-horizontalpodautoscaler", "kube-score": "horizontalpodautoscaler-has-target"})
-def hpa_target(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, str]]:
+def hpa_target(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, Hit]]:
     index = _index(objects)
     kinds = {(kind, namespace) for kind, namespace, _ in index}
     for hpa in _hpas(objects):
         kind, name = _target_ref(hpa)
         if (kind, hpa.namespace) in kinds and (kind, hpa.namespace, name) not in index:
-            yield hpa, f"{name_of(hpa)} targets {kind} '{name}', which is not in the reviewed set"
+            yield hpa, Hit(f"{name_of(hpa)} targets {kind} '{name}', which is not in the reviewed set",
+                           field="spec.scaleTargetRef.name")
 
 
 @check(id="REL-HPA-REQUESTS", category=Category.scalability, severity=Severity.high, scope="set",
@@ -81,13 +97,13 @@ def hpa_target(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, str]]:
        description="Utilisation is a percentage of the request: an HPA scaling on CPU or memory utilisation of "
                    "containers without that request cannot compute it and never scales.",
        remediation="Set the requests the HPA's metrics use on every container of the target.")
-def hpa_requests(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, str]]:
+def hpa_requests(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, Hit]]:
     for hpa, target in _targets(objects):
         for resource in sorted(scaled_resources(hpa)):
             for c in containers(target, ("containers",)):
                 if as_dict(as_dict(c.spec.get("resources")).get("requests")).get(resource) in (None, ""):
-                    yield hpa, (f"{name_of(hpa)} scales on {resource} utilisation but {c.label} of "
-                                f"{name_of(target)} has no {resource} request")
+                    yield hpa, Hit(f"{name_of(hpa)} scales on {resource} utilisation but {c.label} of "
+                                   f"{name_of(target)} has no {resource} request", field=_metric_field(hpa, resource))
 
 
 @check(id="REL-HPA-STATIC-REPLICAS", category=Category.scalability, severity=Severity.medium, scope="set",
@@ -96,11 +112,11 @@ def hpa_requests(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, str]]:
                    "on every apply or GitOps sync, fighting the autoscaler.",
        remediation="Remove spec.replicas from the workload the HPA manages.",
        peers={"kube-score": "deployment-targeted-by-hpa-does-not-have-replicas-configured"})
-def hpa_static_replicas(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, str]]:
+def hpa_static_replicas(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, Hit]]:
     for hpa, target in _targets(objects):
         if spec_of(target).get("replicas") is not None:
-            yield target, (f"{name_of(target)} sets replicas: {spec_of(target).get('replicas')} although "
-                           f"{name_of(hpa)} scales it")
+            yield target, Hit(f"{name_of(target)} sets replicas: {spec_of(target).get('replicas')} although "
+                              f"{name_of(hpa)} scales it", field="spec.replicas")
 
 
 def _pdbs(objects: list[K8sObject]) -> list[K8sObject]:
@@ -113,19 +129,20 @@ def _selected(pdb: K8sObject, index: PodIndex) -> list[K8sObject]:
     return index.select(pdb.namespace, selector) if selector else []
 
 
-def _blocks(pdb: K8sObject, index: PodIndex) -> str | None:
+def _blocks(pdb: K8sObject, index: PodIndex) -> tuple[str, str] | None:
+    """``(field, why)`` when the PDB allows no eviction."""
     spec = spec_of(pdb)
     max_unavailable, min_available = spec.get("maxUnavailable"), spec.get("minAvailable")
     if max_unavailable in (0, "0%", "0"):
-        return "maxUnavailable is 0"
+        return "spec.maxUnavailable", "maxUnavailable is 0"
     if min_available == "100%":
-        return "minAvailable is 100%"
+        return "spec.minAvailable", "minAvailable is 100%"
     if type(min_available) is not int:
         return None
     for workload in _selected(pdb, index):
         replicas = spec_of(workload).get("replicas", 1)
         if workload.kind in REPLICATED_KINDS and type(replicas) is int and min_available >= replicas:
-            return f"minAvailable {min_available} >= the {replicas} replica(s) of {name_of(workload)}"
+            return "spec.minAvailable", f"minAvailable {min_available} >= the {replicas} replica(s) of {name_of(workload)}"
     return None
 
 
@@ -135,12 +152,12 @@ def _blocks(pdb: K8sObject, index: PodIndex) -> str | None:
                    "workload it selects allows no voluntary disruption: node drains and cluster upgrades hang.",
        remediation="Allow at least one disruption: maxUnavailable: 1, or minAvailable below the replica count.",
        peers={"kube-linter": "pdb-max-unavailable,pdb-min-available", "polaris": "pdbDisruptionsIsZero"})
-def pdb_blocks_eviction(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, str]]:
+def pdb_blocks_eviction(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, Hit]]:
     index = PodIndex(objects)
     for pdb in _pdbs(objects):
-        why = _blocks(pdb, index)
-        if why:
-            yield pdb, f"{name_of(pdb)} allows no eviction: {why}"
+        blocked = _blocks(pdb, index)
+        if blocked:
+            yield pdb, Hit(f"{name_of(pdb)} allows no eviction: {blocked[1]}", field=blocked[0])
 
 
 @check(id="REL-PDB-VS-HPA", category=Category.scalability, severity=Severity.medium, scope="set",
@@ -149,7 +166,7 @@ def pdb_blocks_eviction(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, s
                    "blocks every eviction.",
        remediation="Keep minAvailable below the HPA's minReplicas (or use maxUnavailable).",
        peers={"polaris": "pdbMinAvailableGreaterThanHPAMinReplicas"})
-def pdb_vs_hpa(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, str]]:
+def pdb_vs_hpa(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, Hit]]:
     index, targets = PodIndex(objects), list(_targets(objects))
     for pdb in _pdbs(objects):
         min_available = spec_of(pdb).get("minAvailable")
@@ -159,7 +176,8 @@ def pdb_vs_hpa(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, str]]:
         for hpa, target in targets:
             low = spec_of(hpa).get("minReplicas", 1)
             if id(target) in selected and type(low) is int and min_available >= low:
-                yield pdb, f"{name_of(pdb)} minAvailable {min_available} >= {name_of(hpa)} minReplicas {low}"
+                yield pdb, Hit(f"{name_of(pdb)} minAvailable {min_available} >= {name_of(hpa)} minReplicas {low}",
+                               field="spec.minAvailable")
 
 
 @check(id="REL-PDB-PRESENT", category=Category.scalability, severity=Severity.low, scope="set",
@@ -170,11 +188,12 @@ def pdb_vs_hpa(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, str]]:
        remediation="Add a PodDisruptionBudget with maxUnavailable: 1 selecting the pods.",
        peers={"kube-score": "deployment-has-poddisruptionbudget,statefulset-has-poddisruptionbudget",
               "polaris": "missingPodDisruptionBudget"})
-def pdb_present(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, str]]:
+def pdb_present(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, Hit]]:
     index = PodIndex(objects)
     covered = {id(w) for pdb in _pdbs(objects) for w in _selected(pdb, index)}
     for workload in objects:
         replicas = spec_of(workload).get("replicas", 1)
         if workload.kind in ("Deployment", "StatefulSet") and id(workload) not in covered \
                 and not (type(replicas) is int and replicas < 2):
-            yield workload, f"{name_of(workload)}: no PodDisruptionBudget selects its pods"
+            yield workload, Hit(f"{name_of(workload)}: no PodDisruptionBudget selects its pods",
+                                field=fieldpath.join(pod_template_path(workload), "metadata.labels"))

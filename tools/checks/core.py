@@ -28,6 +28,7 @@ from core.config import ChecksConfig, Config
 from core.errors import ConfigError
 from core.models import Category, Finding, K8sObject, ResourceRef, Severity
 from tools.catalog import Entry, finding, selection_errors
+from tools.fieldpath import locate, missing_part
 from tools.suppress import suppression_for
 
 Scope = Literal["object", "set", "dockerfile", "diff"]
@@ -45,10 +46,12 @@ PROFILES: dict[str, str] = {
 
 
 class Hit(NamedTuple):
-    """A message about one container of the object (``container`` is its name)."""
+    """A message about one field of the object (``field``: its path from the object's root, see
+    :mod:`tools.fieldpath`), possibly in one container (``container``: its name)."""
 
     message: str
     container: str | None = None
+    field: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -136,15 +139,32 @@ def _message(item: str | Hit) -> Hit:
     return item if isinstance(item, Hit) else Hit(str(item))
 
 
+def _place(spec: CheckSpec, obj: K8sObject, hit: Hit) -> dict[str, Any]:
+    """Line, column and wording of a finding about ``hit.field``: the field's own position, or for a missing
+    field its closest existing parent, with the remediation naming what to add there; for a rendered object,
+    the values file lines that set the field."""
+    existing, mark = locate(obj.marks, hit.field)
+    place: dict[str, Any] = {"field": hit.field or None, "line": mark[0] if mark else obj.line,
+                             "column": mark[1] if mark else None, "message": hit.message,
+                             "remediation": spec.remediation}
+    if hit.field and existing is not None and existing != hit.field:
+        where = f"under `{existing}`" if existing else "at the top of the object"
+        place["remediation"] = f"{spec.remediation} Add `{missing_part(hit.field, existing)}` {where}."
+    source = obj.value_sources.get(hit.field or "") or (obj.value_sources.get(existing) if existing else None)
+    if source:
+        place["message"] = f"{hit.message} (from {source})"
+    return place
+
+
 def _finding(spec: CheckSpec, obj: K8sObject, item: str | Hit, config: Config | None) -> Finding:
     hit = _message(item)
     unsuppressible = config is not None and spec.id in config.checks.unsuppressible
     # a peer tool's blanket or value-less annotation never hides a critical finding: only ours, with a reason
     reason = None if unsuppressible else suppression_for(spec.id, spec.peers, obj, hit.container,
                                                          allow_peers=spec.severity is not Severity.critical)
-    return Finding(check_id=spec.id, severity=spec.severity, category=spec.category, message=hit.message,
-                   resource=obj.ref(), file=obj.file, line=obj.line, remediation=spec.remediation,
-                   suppressed=reason is not None, suppression_reason=reason)
+    return Finding(check_id=spec.id, severity=spec.severity, category=spec.category, resource=obj.ref(),
+                   file=obj.file, object_line=obj.line, suppressed=reason is not None, suppression_reason=reason,
+                   **_place(spec, obj, hit))
 
 
 def _check_error(spec: CheckSpec, exc: Exception, obj: K8sObject | None, file: str | None = None) -> Finding:
@@ -152,7 +172,7 @@ def _check_error(spec: CheckSpec, exc: Exception, obj: K8sObject | None, file: s
     return finding(CHECK_ERROR_ID, f"check {spec.id} could not evaluate{about} ({type(exc).__name__}); "
                                    "the input is probably malformed",
                    resource=obj.ref() if obj else ResourceRef(), file=obj.file if obj else file,
-                   line=obj.line if obj else None)
+                   line=obj.line if obj else None, object_line=obj.line if obj else None)
 
 
 def _run_object_check(spec: CheckSpec, obj: K8sObject, config: Config | None) -> list[Finding]:
@@ -188,13 +208,25 @@ def run_checks(objects: list[K8sObject], config: Config | None = None) -> list[F
     return sorted(findings, key=Finding.sort_key)
 
 
+def _instruction_at(lines: list[str], line: int) -> tuple[int | None, str | None]:
+    """1-based column of the instruction starting on ``line`` and its keyword (the finding's field)."""
+    if not 0 < line <= len(lines):
+        return None, None
+    raw = lines[line - 1]
+    stripped = raw.lstrip()
+    return (len(raw) - len(stripped) + 1, stripped.split(maxsplit=1)[0].upper()) if stripped else (None, None)
+
+
 def run_dockerfile_checks(text: str, file: str, config: Config | None = None) -> list[Finding]:
-    """Run the selected Dockerfile checks over one Dockerfile's ``text``; findings carry ``file`` and ``line``."""
+    """Run the selected Dockerfile checks over one Dockerfile's ``text``; findings carry ``file``, ``line``,
+    the instruction's column and its keyword as ``field``."""
     findings: list[Finding] = []
+    lines = text.splitlines() if isinstance(text, str) else []
     for spec in selected(config, "dockerfile"):
         try:
             findings.extend(Finding(check_id=spec.id, severity=spec.severity, category=spec.category,
-                                    message=message, file=file, line=line, remediation=spec.remediation)
+                                    message=message, file=file, line=line, remediation=spec.remediation,
+                                    **dict(zip(("column", "field"), _instruction_at(lines, line), strict=True)))
                             for line, message in spec.fn(text, file))
         except Exception as exc:  # noqa: BLE001 - a check must never abort the scan
             findings.append(_check_error(spec, exc, None, file))

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from core.models import Category, K8sObject, Severity
-from tools.checks.core import check
+from tools import fieldpath
+from tools.checks.core import Hit, check
 from tools.checks.podspec import (
     PodIndex,
     as_dict,
@@ -21,6 +22,7 @@ from tools.checks.podspec import (
     metadata,
     name_of,
     pod_template,
+    pod_template_path,
     selector_matches,
     spec_of,
 )
@@ -40,7 +42,7 @@ def _namespace_label(obj: K8sObject) -> str:
                    "endpoints: every request to it fails.",
        remediation="Make spec.selector match the pod template labels of the intended workload (same namespace).",
        peers={"kube-linter": "dangling-service", "kube-score": "service-targets-pod"})
-def service_target(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, str]]:
+def service_target(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, Hit]]:
     index = PodIndex(objects)
     for svc in (o for o in objects if o.kind == "Service"):
         spec = as_dict(svc.body.get("spec"))
@@ -49,8 +51,8 @@ def service_target(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, str]]:
             continue
         if not index.any_match(svc.namespace, {"matchLabels": selector}):
             shown = ", ".join(f"{k}={v}" for k, v in selector.items())
-            yield svc, f"Service '{svc.name or '<unnamed>'}' selector {{{shown}}} matches no pod template in " \
-                       f"{_namespace_label(svc)}"
+            yield svc, Hit(f"Service '{svc.name or '<unnamed>'}' selector {{{shown}}} matches no pod template in "
+                           f"{_namespace_label(svc)}", field="spec.selector")
 
 
 @check(id="SEC-NETPOL-COVERAGE", category=Category.security, severity=Severity.low, scope="set",
@@ -61,27 +63,30 @@ def service_target(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, str]]:
                    "allows) that selects these pods.",
        peers={"kube-linter": "non-isolated-pod", "kube-score": "pod-networkpolicy", "polaris": "missingNetworkPolicy",
               "checkov": "CKV2_K8S_6"})
-def netpol_coverage(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, str]]:
+def netpol_coverage(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, Hit]]:
     index = PodIndex(objects)
     covered = {id(w) for p in objects if p.kind == "NetworkPolicy"
                for w in index.select(p.namespace, as_dict(spec_of(p).get("podSelector")))}
     for workload in _workloads(objects):
         if id(workload) not in covered:
-            yield workload, (f"{workload.kind} '{workload.name or '<unnamed>'}': no NetworkPolicy in "
-                             f"{_namespace_label(workload)} selects its pods")
+            yield workload, Hit(f"{workload.kind} '{workload.name or '<unnamed>'}': no NetworkPolicy in "
+                                f"{_namespace_label(workload)} selects its pods",
+                                field=fieldpath.join(pod_template_path(workload), "metadata.labels"))
 
 
 def _services(objects: list[K8sObject]) -> list[K8sObject]:
     return [o for o in objects if o.kind == "Service"]
 
 
-def _ingress_backends(ingress: K8sObject) -> Iterator[dict]:
-    """The ``service`` part of the default backend and of every rule path (networking.k8s.io/v1)."""
+def _ingress_backends(ingress: K8sObject) -> Iterator[tuple[str, dict]]:
+    """``(field path, service)``: the ``service`` part of the default backend and of every rule path
+    (networking.k8s.io/v1)."""
     spec = spec_of(ingress)
-    yield as_dict(as_dict(spec.get("defaultBackend")).get("service"))
-    for rule in as_list(spec.get("rules")):
-        for path in as_list(as_dict(as_dict(rule).get("http")).get("paths")):
-            yield as_dict(as_dict(as_dict(path).get("backend")).get("service"))
+    yield "spec.defaultBackend.service", as_dict(as_dict(spec.get("defaultBackend")).get("service"))
+    for i, rule in enumerate(as_list(spec.get("rules"))):
+        for j, path in enumerate(as_list(as_dict(as_dict(rule).get("http")).get("paths"))):
+            yield (f"spec.rules[{i}].http.paths[{j}].backend.service",
+                   as_dict(as_dict(as_dict(path).get("backend")).get("service")))
 
 
 def _port_declared(service: K8sObject, port: dict) -> bool:
@@ -97,20 +102,22 @@ def _port_declared(service: K8sObject, port: dict) -> bool:
                    "expose, answers 503. Checked when the set contains Services of the namespace.",
        remediation="Point the backend at an existing Service and one of its ports (number or name).",
        peers={"kube-linter": "dangling-ingress", "kube-score": "ingress-targets-service"})
-def ingress_target(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, str]]:
+def ingress_target(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, Hit]]:
     services = {(s.namespace, s.name): s for s in _services(objects)}
     namespaces = {namespace for namespace, _ in services}
     for ingress in (o for o in objects if o.kind == "Ingress" and o.namespace in namespaces):
-        for backend in _ingress_backends(ingress):
+        for at, backend in _ingress_backends(ingress):
             name, port = backend.get("name"), as_dict(backend.get("port"))
             if not isinstance(name, str) or not name:
                 continue
             service = services.get((ingress.namespace, name))
             if service is None:
-                yield ingress, f"{name_of(ingress)} routes to Service '{name}', which is not in the reviewed set"
+                yield ingress, Hit(f"{name_of(ingress)} routes to Service '{name}', which is not in the reviewed set",
+                                   field=f"{at}.name")
             elif port and not _port_declared(service, port):
                 shown = port.get("number", port.get("name"))
-                yield ingress, f"{name_of(ingress)} routes to port '{shown}', which Service '{name}' does not expose"
+                yield ingress, Hit(f"{name_of(ingress)} routes to port '{shown}', which Service '{name}' does not "
+                                   "expose", field=f"{at}.port")
 
 
 @check(id="REL-SERVICE-TARGETPORT", category=Category.scalability, severity=Severity.high, scope="set",
@@ -119,7 +126,7 @@ def ingress_target(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, str]]:
                    "the Service has no endpoints for that port.",
        remediation="Use a port name the selected containers declare, or the port number.",
        peers={"kube-linter": "invalid-target-ports"})
-def service_target_port(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, str]]:
+def service_target_port(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, Hit]]:
     index = PodIndex(objects)
     for svc in _services(objects):
         selector = as_dict(spec_of(svc).get("selector"))
@@ -127,21 +134,24 @@ def service_target_port(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, s
         if not targets:
             continue
         names = {as_str(p.get("name")) for w in targets for c in containers(w, ("containers",)) for p in c.ports()}
-        for port in as_list(spec_of(svc).get("ports")):
+        for i, port in enumerate(as_list(spec_of(svc).get("ports"))):
             target = as_dict(port).get("targetPort")
             if isinstance(target, str) and not target.isdigit() and target not in names:
-                yield svc, f"{name_of(svc)} targetPort '{target}' is not a port name of the pods it selects"
+                yield svc, Hit(f"{name_of(svc)} targetPort '{target}' is not a port name of the pods it selects",
+                               field=f"spec.ports[{i}].targetPort")
 
 
-def _policy_selectors(policy: K8sObject) -> Iterator[tuple[str, dict]]:
-    """The policy's podSelector and the podSelectors of its same-namespace peers (no namespaceSelector)."""
+def _policy_selectors(policy: K8sObject) -> Iterator[tuple[str, str, dict]]:
+    """``(description, field path, selector)``: the policy's podSelector and the podSelectors of its
+    same-namespace peers (no namespaceSelector)."""
     spec = spec_of(policy)
-    yield "podSelector", as_dict(spec.get("podSelector"))
+    yield "podSelector", "spec.podSelector", as_dict(spec.get("podSelector"))
     for direction, peers_field in (("ingress", "from"), ("egress", "to")):
         for i, rule in enumerate(as_list(spec.get(direction))):
-            for peer in as_list(as_dict(rule).get(peers_field)):
+            for j, peer in enumerate(as_list(as_dict(rule).get(peers_field))):
                 if "namespaceSelector" not in as_dict(peer):
-                    yield f"{direction}[{i}] peer podSelector", as_dict(as_dict(peer).get("podSelector"))
+                    yield (f"{direction}[{i}] peer podSelector", f"spec.{direction}[{i}].{peers_field}[{j}].podSelector",
+                           as_dict(as_dict(peer).get("podSelector")))
 
 
 @check(id="REL-NETPOL-TARGET", category=Category.scalability, severity=Severity.low, scope="set",
@@ -153,12 +163,13 @@ def _policy_selectors(policy: K8sObject) -> Iterator[tuple[str, dict]]:
        remediation="Fix spec.podSelector to match the pod labels of the workloads to isolate.",
        peers={"kube-linter": "dangling-networkpolicy,dangling-networkpolicypeer-podselector",
               "kube-score": "networkpolicy-targets-pod"})
-def netpol_target(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, str]]:
+def netpol_target(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, Hit]]:
     index = PodIndex(objects)
     for policy in (o for o in objects if o.kind == "NetworkPolicy" and o.namespace in index.by_namespace):
-        for where, selector in _policy_selectors(policy):
+        for where, at, selector in _policy_selectors(policy):
             if selector and not index.any_match(policy.namespace, selector):
-                yield policy, f"{name_of(policy)} {where} matches no pod template in {_namespace_label(policy)}"
+                yield policy, Hit(f"{name_of(policy)} {where} matches no pod template in {_namespace_label(policy)}",
+                                  field=at)
 
 
 @check(id="REL-STS-SERVICENAME", category=Category.scalability, severity=Severity.medium, scope="set",
@@ -167,7 +178,7 @@ def netpol_target(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, str]]:
                    "stable DNS names. Checked when the set contains Services of the namespace.",
        remediation="Add a headless Service named as spec.serviceName, or fix the name.",
        peers={"kube-score": "statefulset-has-servicename"})
-def sts_service_name(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, str]]:
+def sts_service_name(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, Hit]]:
     services = {(s.namespace, s.name): s for s in _services(objects)}
     namespaces = {namespace for namespace, _ in services}
     for sts in (o for o in objects if o.kind == "StatefulSet" and o.namespace in namespaces):
@@ -176,9 +187,11 @@ def sts_service_name(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, str]
             continue
         service = services.get((sts.namespace, name))
         if service is None:
-            yield sts, f"{name_of(sts)} serviceName '{name}' is not a Service in the reviewed set"
+            yield sts, Hit(f"{name_of(sts)} serviceName '{name}' is not a Service in the reviewed set",
+                           field="spec.serviceName")
         elif spec_of(service).get("clusterIP") != "None":
-            yield sts, f"{name_of(sts)} serviceName '{name}' is not a headless Service (clusterIP: None)"
+            yield sts, Hit(f"{name_of(sts)} serviceName '{name}' is not a headless Service (clusterIP: None)",
+                           field="spec.serviceName")
 
 
 def _monitored_namespaces(monitor: K8sObject) -> set[str | None] | None:
@@ -196,11 +209,11 @@ def _monitored_namespaces(monitor: K8sObject) -> set[str | None] | None:
                    "metrics silently disappear. Checked when the set contains Services of those namespaces.",
        remediation="Fix spec.selector / namespaceSelector to match the Service labels.",
        peers={"kube-linter": "dangling-servicemonitor"})
-def servicemonitor_target(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, str]]:
+def servicemonitor_target(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, Hit]]:
     services = _services(objects)
     for monitor in (o for o in objects if o.kind == "ServiceMonitor"):
         namespaces = _monitored_namespaces(monitor)
         candidates = [s for s in services if namespaces is None or s.namespace in namespaces]
         selector = as_dict(spec_of(monitor).get("selector"))
         if candidates and not any(selector_matches(selector, as_dict(metadata(s).get("labels"))) for s in candidates):
-            yield monitor, f"{name_of(monitor)} selects no Service"
+            yield monitor, Hit(f"{name_of(monitor)} selects no Service", field="spec.selector")

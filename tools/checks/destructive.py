@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from core.models import Category, K8sObject, Severity
-from tools.checks.core import check
+from tools.checks.core import Hit, check
 
 Key = tuple[str, str, str, str]
 
@@ -74,35 +74,37 @@ def quantity(value: Any) -> float | None:
                    "resource of that type. Re-applying the old manifest does not bring the data back.",
        remediation="Keep the object, or state the removal in the spec with a migration and rollback plan (and a "
                    "backup of PVC/CRD data) and get it approved.")
-def removed(base: list[K8sObject], head: list[K8sObject]) -> Iterator[tuple[K8sObject, str]]:
+def removed(base: list[K8sObject], head: list[K8sObject]) -> Iterator[tuple[K8sObject, Hit]]:
     after = _index(head)
     for key, obj in _index(base).items():
         if obj.kind in REMOVABLE_KINDS and key not in after:
-            yield obj, f"{obj.ref().label()} is removed by this change"
+            yield obj, Hit(f"{obj.ref().label()} is removed by this change", field="kind")
 
 
-def _immutable_changes(before: K8sObject, after: K8sObject) -> Iterator[str]:
+def _immutable_changes(before: K8sObject, after: K8sObject) -> Iterator[tuple[str, str]]:
+    """``(field path, description)`` of each immutable field the change alters."""
     b, a = before.body, after.body
     if after.kind in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet") and \
             _get(b, "spec", "selector") != _get(a, "spec", "selector"):
-        yield "spec.selector"
+        yield "spec.selector", "spec.selector"
     if after.kind == "StatefulSet":
         for field in ("volumeClaimTemplates", "serviceName", "podManagementPolicy"):
             if _get(b, "spec", field) != _get(a, "spec", field):
-                yield f"spec.{field}"
+                yield f"spec.{field}", f"spec.{field}"
     if after.kind == "Service":
         old, new = _get(b, "spec", "clusterIP"), _get(a, "spec", "clusterIP")
         if old != new and (old or new):
-            yield "spec.clusterIP"
+            yield "spec.clusterIP", "spec.clusterIP"
     if after.kind == "Job" and _get(b, "spec", "template") != _get(a, "spec", "template"):
-        yield "spec.template"
+        yield "spec.template", "spec.template"
     if after.kind == "PersistentVolumeClaim":
         if _get(b, "spec", "storageClassName") != _get(a, "spec", "storageClassName"):
-            yield "spec.storageClassName"
+            yield "spec.storageClassName", "spec.storageClassName"
         old = quantity(_get(b, "spec", "resources", "requests", "storage"))
         new = quantity(_get(a, "spec", "resources", "requests", "storage"))
         if old is not None and new is not None and new < old:
-            yield "spec.resources.requests.storage (shrunk: volumes cannot be made smaller)"
+            yield ("spec.resources.requests.storage",
+                   "spec.resources.requests.storage (shrunk: volumes cannot be made smaller)")
 
 
 @check(id="DESTRUCT-IMMUTABLE", category=Category.scalability, severity=Severity.high, scope="diff",
@@ -113,10 +115,10 @@ def _immutable_changes(before: K8sObject, after: K8sObject) -> Iterator[str]:
                    "for volumes data loss.",
        remediation="Create a new object under a new name and migrate to it (blue/green), or plan the "
                    "delete/recreate explicitly with a rollback plan.")
-def immutable(base: list[K8sObject], head: list[K8sObject]) -> Iterator[tuple[K8sObject, str]]:
+def immutable(base: list[K8sObject], head: list[K8sObject]) -> Iterator[tuple[K8sObject, Hit]]:
     for before, after in pairs(base, head):
-        for field in _immutable_changes(before, after):
-            yield after, f"{after.ref().label()}: immutable field {field} changed"
+        for field, described in _immutable_changes(before, after):
+            yield after, Hit(f"{after.ref().label()}: immutable field {described} changed", field=field)
 
 
 @check(id="DESTRUCT-NO-ROLLBACK", category=Category.scalability, severity=Severity.medium, scope="diff",
@@ -124,8 +126,9 @@ def immutable(base: list[K8sObject], head: list[K8sObject]) -> Iterator[tuple[K8
        description="With `revisionHistoryLimit: 0` no old ReplicaSet (or revision) is kept, so "
                    "`kubectl rollout undo` has nothing to roll back to.",
        remediation="Keep a few revisions (the default is 10), e.g. `revisionHistoryLimit: 3`.")
-def no_rollback(base: list[K8sObject], head: list[K8sObject]) -> Iterator[tuple[K8sObject, str]]:
+def no_rollback(base: list[K8sObject], head: list[K8sObject]) -> Iterator[tuple[K8sObject, Hit]]:
     for obj in head:
         if obj.kind in ("Deployment", "StatefulSet", "DaemonSet") and _get(obj.body, "spec",
                                                                           "revisionHistoryLimit") == 0:
-            yield obj, f"{obj.ref().label()} sets revisionHistoryLimit: 0 (no rollback possible)"
+            yield obj, Hit(f"{obj.ref().label()} sets revisionHistoryLimit: 0 (no rollback possible)",
+                           field="spec.revisionHistoryLimit")

@@ -12,14 +12,17 @@ from core.models import Category, K8sObject, Severity
 from tools.checks.core import Hit, check
 from tools.checks.podspec import (
     WORKLOAD_KINDS,
+    Container,
     as_dict,
     as_list,
     as_str,
     containers,
     effective_security,
     name_of,
+    pod_hit,
     pod_spec,
     pod_template,
+    security_field,
     spec_of,
 )
 
@@ -30,12 +33,13 @@ HIGH_ID = 10000
 TILLER_PORT = 44134
 
 
-def _host_paths(obj: K8sObject) -> Iterator[tuple[str, str]]:
-    """(volume name, normalised host path) of every hostPath volume."""
-    for volume in as_list(pod_spec(obj).get("volumes")):
+def _host_paths(obj: K8sObject) -> Iterator[tuple[str, str, str]]:
+    """(path of the volume's ``hostPath.path`` in the pod spec, volume name, normalised host path) of every
+    hostPath volume."""
+    for i, volume in enumerate(as_list(pod_spec(obj).get("volumes"))):
         path = as_dict(as_dict(volume).get("hostPath")).get("path")
         if isinstance(path, str) and path:
-            yield str(as_dict(volume).get("name", "<unnamed>")), posixpath.normpath(path)
+            yield f"volumes[{i}].hostPath.path", str(as_dict(volume).get("name", "<unnamed>")), posixpath.normpath(path)
 
 
 def _is_sensitive(path: str) -> bool:
@@ -49,10 +53,10 @@ def _is_sensitive(path: str) -> bool:
                    "gives the pod the node's configuration, credentials or devices.",
        remediation="Remove the hostPath volume; use a ConfigMap, Secret, PVC or CSI driver instead.",
        peers={"kube-linter": "sensitive-host-mounts"})
-def hostpath_sensitive(obj: K8sObject) -> Iterator[str]:
-    for name, path in _host_paths(obj):
+def hostpath_sensitive(obj: K8sObject) -> Iterator[Hit]:
+    for where, name, path in _host_paths(obj):
         if _is_sensitive(path):
-            yield f"volume '{name}' mounts the sensitive host path '{path}'"
+            yield pod_hit(obj, f"volume '{name}' mounts the sensitive host path '{path}'", where)
 
 
 @check(id="SEC-HOSTPATH-WRITABLE", category=Category.security, severity=Severity.medium, default_enabled=False,
@@ -62,11 +66,11 @@ def hostpath_sensitive(obj: K8sObject) -> Iterator[str]:
        remediation="Mount hostPath volumes with readOnly: true (or remove them).",
        peers={"kube-linter": "writable-host-mount"})
 def hostpath_writable(obj: K8sObject) -> Iterator[Hit]:
-    host_volumes = {name for name, _ in _host_paths(obj)}
+    host_volumes = {name for _, name, _ in _host_paths(obj)}
     for c in containers(obj):
-        for mount in as_list(c.spec.get("volumeMounts")):
-            if as_str(as_dict(mount).get("name")) in host_volumes and as_dict(mount).get("readOnly") is not True:
-                yield c.hit(f"mounts hostPath volume '{as_dict(mount).get('name')}' writable")
+        for where, mount in c.entries("volumeMounts"):
+            if as_str(mount.get("name")) in host_volumes and mount.get("readOnly") is not True:
+                yield c.hit(f"mounts hostPath volume '{mount.get('name')}' writable", f"{where}.readOnly")
 
 
 @check(id="SEC-DOCKER-SOCK", category=Category.security, severity=Severity.critical,
@@ -76,10 +80,10 @@ def hostpath_writable(obj: K8sObject) -> Iterator[Hit]:
                    "containers on the node: it is root on the node.",
        remediation="Remove the runtime-socket hostPath; build images with a rootless builder (Kaniko, BuildKit).",
        peers={"kube-linter": "docker-sock", "checkov": "CKV_K8S_27"})
-def docker_sock(obj: K8sObject) -> Iterator[str]:
-    for name, path in _host_paths(obj):
+def docker_sock(obj: K8sObject) -> Iterator[Hit]:
+    for where, name, path in _host_paths(obj):
         if _RUNTIME_SOCKET.search(path) or path in _RUNTIME_SOCKET_DIRS:
-            yield f"volume '{name}' mounts the container runtime socket path '{path}'"
+            yield pod_hit(obj, f"volume '{name}' mounts the container runtime socket path '{path}'", where)
 
 
 @check(id="SEC-HIGH-UID-GID", category=Category.security, severity=Severity.low, default_enabled=False,
@@ -96,7 +100,8 @@ def high_uid_gid(obj: K8sObject) -> Iterator[Hit]:
         for field in ("runAsUser", "runAsGroup"):
             value = effective_security(c, field)
             if not (type(value) is int and value >= HIGH_ID):
-                yield c.hit(f"has {field} {value if value is not None else 'unset'} (< {HIGH_ID})")
+                yield c.hit(f"has {field} {value if value is not None else 'unset'} (< {HIGH_ID})",
+                            path=security_field(c, field))
 
 
 @check(id="SEC-READONLY-ROOTFS", category=Category.security, severity=Severity.low,
@@ -110,7 +115,7 @@ def high_uid_gid(obj: K8sObject) -> Iterator[Hit]:
 def readonly_rootfs(obj: K8sObject) -> Iterator[Hit]:
     for c in containers(obj):
         if c.security.get("readOnlyRootFilesystem") is not True:
-            yield c.hit("does not set readOnlyRootFilesystem: true")
+            yield c.hit("does not set readOnlyRootFilesystem: true", "securityContext.readOnlyRootFilesystem")
 
 
 @check(id="SEC-SECCTX-PRESENT", category=Category.security, severity=Severity.low, default_enabled=False,
@@ -120,12 +125,12 @@ def readonly_rootfs(obj: K8sObject) -> Iterator[Hit]:
                    "specific settings are checked individually; this is checkov's presence check.",
        remediation="Add a securityContext to the pod and its containers.",
        peers={"checkov": "CKV_K8S_29,CKV_K8S_30"})
-def secctx_present(obj: K8sObject) -> Iterator[str | Hit]:
+def secctx_present(obj: K8sObject) -> Iterator[Hit]:
     if pod_template(obj) is not None and not as_dict(pod_spec(obj).get("securityContext")):
-        yield "the pod has no securityContext"
+        yield pod_hit(obj, "the pod has no securityContext", "securityContext")
     for c in containers(obj):
         if not c.security:
-            yield c.hit("has no securityContext")
+            yield c.hit("has no securityContext", "securityContext")
 
 
 @check(id="SEC-DEFAULT-SA", category=Category.security, severity=Severity.low, default_enabled=False,
@@ -135,16 +140,16 @@ def secctx_present(obj: K8sObject) -> Iterator[str | Hit]:
                    "other such pod; bindings granting to 'default' grant to all of them.",
        remediation="Create a dedicated ServiceAccount per workload and set serviceAccountName.",
        peers={"kube-linter": "default-service-account", "checkov": "CKV_K8S_41,CKV_K8S_42"})
-def default_sa(obj: K8sObject) -> Iterator[str]:
+def default_sa(obj: K8sObject) -> Iterator[Hit]:
     if pod_template(obj) is not None and pod_spec(obj).get("serviceAccountName") in (None, "", "default"):
-        yield f"{name_of(obj)} runs as the 'default' ServiceAccount"
+        yield pod_hit(obj, f"{name_of(obj)} runs as the 'default' ServiceAccount", "serviceAccountName")
     if obj.kind == "ServiceAccount" and obj.name == "default" and obj.body.get("automountServiceAccountToken") \
             is not False:
-        yield "the 'default' ServiceAccount automounts its token"
+        yield Hit("the 'default' ServiceAccount automounts its token", field="automountServiceAccountToken")
     if obj.kind in ("RoleBinding", "ClusterRoleBinding"):
-        for subject in as_list(obj.body.get("subjects")):
+        for i, subject in enumerate(as_list(obj.body.get("subjects"))):
             if as_dict(subject).get("kind") == "ServiceAccount" and as_dict(subject).get("name") == "default":
-                yield f"{name_of(obj)} grants its role to a 'default' ServiceAccount"
+                yield Hit(f"{name_of(obj)} grants its role to a 'default' ServiceAccount", field=f"subjects[{i}]")
 
 
 @check(id="SEC-SECRET-ENV-REF", category=Category.security, severity=Severity.low, default_enabled=False,
@@ -156,15 +161,16 @@ def default_sa(obj: K8sObject) -> Iterator[str]:
        peers={"kube-linter": "read-secret-from-env-var", "checkov": "CKV_K8S_35"})
 def secret_env_ref(obj: K8sObject) -> Iterator[Hit]:
     for c in containers(obj):
-        for env in as_list(c.spec.get("env")):
-            if as_dict(as_dict(as_dict(env).get("valueFrom")).get("secretKeyRef")):
-                yield c.hit(f"reads Secret into env {as_dict(env).get('name')}")
-        for source in as_list(c.spec.get("envFrom")):
-            if as_dict(as_dict(source).get("secretRef")):
-                yield c.hit(f"loads Secret '{as_dict(as_dict(source).get('secretRef')).get('name')}' into its env")
+        for where, env in c.entries("env"):
+            if as_dict(as_dict(env.get("valueFrom")).get("secretKeyRef")):
+                yield c.hit(f"reads Secret into env {env.get('name')}", f"{where}.valueFrom.secretKeyRef")
+        for where, source in c.entries("envFrom"):
+            if as_dict(source.get("secretRef")):
+                yield c.hit(f"loads Secret '{as_dict(source.get('secretRef')).get('name')}' into its env",
+                            f"{where}.secretRef")
 
 
-def _images(obj: K8sObject) -> Iterator[tuple[object, str]]:
+def _images(obj: K8sObject) -> Iterator[tuple[Container, str]]:
     for c in containers(obj):
         image = c.spec.get("image")
         if isinstance(image, str) and image:
@@ -180,7 +186,7 @@ def _images(obj: K8sObject) -> Iterator[tuple[object, str]]:
 def image_digest(obj: K8sObject) -> Iterator[Hit]:
     for c, image in _images(obj):
         if "@sha256:" not in image:
-            yield c.hit(f"image '{image}' is not pinned by digest")
+            yield c.hit(f"image '{image}' is not pinned by digest", "image")
 
 
 @check(id="REL-IMAGE-PULL-ALWAYS", category=Category.scalability, severity=Severity.low, default_enabled=False,
@@ -195,13 +201,13 @@ def image_pull_always(obj: K8sObject) -> Iterator[Hit]:
     for c, image in _images(obj):
         policy = c.spec.get("imagePullPolicy")
         if policy is not None and policy != "Always":
-            yield c.hit(f"has imagePullPolicy: {policy}")
+            yield c.hit(f"has imagePullPolicy: {policy}", "imagePullPolicy")
         elif policy is None and "@" not in image and ":" in image.rsplit("/", 1)[-1] \
                 and not image.endswith(":latest"):
-            yield c.hit("defaults to imagePullPolicy: IfNotPresent")
+            yield c.hit("defaults to imagePullPolicy: IfNotPresent", "imagePullPolicy")
 
 
-def _image_matches(obj: K8sObject, pattern: re.Pattern) -> Iterator[tuple[object, str]]:
+def _image_matches(obj: K8sObject, pattern: re.Pattern) -> Iterator[tuple[Container, str]]:
     return ((c, image) for c, image in _images(obj) if pattern.search(image))
 
 
@@ -219,7 +225,7 @@ _GIT_SYNC = re.compile(r"git-sync")
        peers={"checkov": "CKV_K8S_33"})
 def dashboard(obj: K8sObject) -> Iterator[Hit]:
     for c, image in _image_matches(obj, _DASHBOARD):
-        yield c.hit(f"runs the Kubernetes dashboard ('{image}')")
+        yield c.hit(f"runs the Kubernetes dashboard ('{image}')", "image")
 
 
 @check(id="SEC-TILLER", category=Category.security, severity=Severity.high,
@@ -229,13 +235,13 @@ def dashboard(obj: K8sObject) -> Iterator[Hit]:
                    "cluster-admin rights.",
        remediation="Remove Tiller; use Helm 3 or later, which needs no in-cluster component.",
        peers={"checkov": "CKV_K8S_34,CKV_K8S_44,CKV_K8S_45"})
-def tiller(obj: K8sObject) -> Iterator[str | Hit]:
+def tiller(obj: K8sObject) -> Iterator[Hit]:
     for c, image in _image_matches(obj, _TILLER):
-        yield c.hit(f"runs Tiller ('{image}')")
+        yield c.hit(f"runs Tiller ('{image}')", "image")
     if obj.kind == "Service":
-        for port in as_list(spec_of(obj).get("ports")):
+        for i, port in enumerate(as_list(spec_of(obj).get("ports"))):
             if TILLER_PORT in (as_dict(port).get("port"), as_dict(port).get("targetPort")):
-                yield f"{name_of(obj)} exposes the Tiller port {TILLER_PORT}"
+                yield Hit(f"{name_of(obj)} exposes the Tiller port {TILLER_PORT}", field=f"spec.ports[{i}]")
 
 
 @check(id="SEC-GIT-SYNC", category=Category.security, severity=Severity.medium,
@@ -247,9 +253,10 @@ def tiller(obj: K8sObject) -> Iterator[str | Hit]:
        peers={"checkov": "CKV_K8S_159"})
 def git_sync(obj: K8sObject) -> Iterator[Hit]:
     for c, _ in _image_matches(obj, _GIT_SYNC):
-        names = {as_str(as_dict(env).get("name")) for env in as_list(c.spec.get("env"))}
-        if names & {"GITSYNC_GIT", "GIT_SYNC_GIT"}:
-            yield c.hit("overrides the git command of git-sync")
+        where = next((w for w, env in c.entries("env") if as_str(env.get("name")) in ("GITSYNC_GIT", "GIT_SYNC_GIT")),
+                     None)
+        if where is not None:
+            yield c.hit("overrides the git command of git-sync", where)
 
 
 @check(id="SEC-OPENSHIFT-SCC", category=Category.security, severity=Severity.high,
@@ -259,9 +266,9 @@ def git_sync(obj: K8sObject) -> Iterator[Hit]:
                    "under it run privileged.",
        remediation="Set allowPrivilegedContainer: false (use the restricted-v2 SCC).",
        peers={"kube-linter": "scc-deny-privileged-container"})
-def openshift_scc(obj: K8sObject) -> Iterator[str]:
+def openshift_scc(obj: K8sObject) -> Iterator[Hit]:
     if obj.kind == "SecurityContextConstraints" and obj.body.get("allowPrivilegedContainer") is True:
-        yield f"{name_of(obj)} sets allowPrivilegedContainer: true"
+        yield Hit(f"{name_of(obj)} sets allowPrivilegedContainer: true", field="allowPrivilegedContainer")
 
 
 @check(id="SEC-SSH-PORT", category=Category.security, severity=Severity.medium,
@@ -273,9 +280,9 @@ def openshift_scc(obj: K8sObject) -> Iterator[str]:
        peers={"kube-linter": "ssh-port"})
 def ssh_port(obj: K8sObject) -> Iterator[Hit]:
     for c in containers(obj):
-        for port in c.ports():
+        for where, port in c.entries("ports"):
             if port.get("containerPort") == 22:
-                yield c.hit("exposes port 22 (SSH)")
+                yield c.hit("exposes port 22 (SSH)", f"{where}.containerPort")
 
 
 @check(id="SEC-PRIVILEGED-PORT", category=Category.security, severity=Severity.low, default_enabled=False,
@@ -286,7 +293,7 @@ def ssh_port(obj: K8sObject) -> Iterator[Hit]:
        peers={"kube-linter": "privileged-ports"})
 def privileged_port(obj: K8sObject) -> Iterator[Hit]:
     for c in containers(obj):
-        for port in c.ports():
+        for where, port in c.entries("ports"):
             number = port.get("containerPort")
             if type(number) is int and 0 < number < 1024:
-                yield c.hit(f"listens on privileged port {number}")
+                yield c.hit(f"listens on privileged port {number}", f"{where}.containerPort")

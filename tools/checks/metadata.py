@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterator
 
 from core.models import Category, K8sObject, Severity
+from tools import fieldpath
 from tools.checks.core import Hit, check
 from tools.checks.podspec import (
     WORKLOAD_KINDS,
@@ -18,8 +19,10 @@ from tools.checks.podspec import (
     is_long_running,
     metadata,
     name_of,
+    pod_hit,
     pod_spec,
     pod_template,
+    pod_template_path,
     spec_of,
     template_annotations,
 )
@@ -81,14 +84,25 @@ def _labels(obj: K8sObject) -> dict:
     return as_dict(metadata(obj).get("labels"))
 
 
+def _template_meta_path(obj: K8sObject) -> str:
+    return fieldpath.join(pod_template_path(obj), "metadata")
+
+
+def annotation_path(obj: K8sObject, name: str) -> str:
+    """The path of annotation ``name``: the object's own, else its pod template's."""
+    if name in as_dict(metadata(obj).get("annotations")) or pod_template(obj) is None:
+        return fieldpath.key("metadata.annotations", name)
+    return fieldpath.key(f"{_template_meta_path(obj)}.annotations", name)
+
+
 @check(id="OBS-OWNER-LABEL", category=Category.observability, severity=Severity.low, default_enabled=False,
        title="No owner label",
        description="Without an 'owner' label (or 'email' annotation) nobody knows whom to page for the object.",
        remediation="Add metadata.labels.owner (team name).",
        peers={"kube-linter": "required-label-owner,required-annotation-email"})
-def owner_label(obj: K8sObject) -> Iterator[str]:
+def owner_label(obj: K8sObject) -> Iterator[Hit]:
     if not _labels(obj).get("owner") and not as_dict(metadata(obj).get("annotations")).get("email"):
-        yield f"{name_of(obj)} has no owner label"
+        yield Hit(f"{name_of(obj)} has no owner label", field="metadata.labels.owner")
 
 
 @check(id="OBS-RECOMMENDED-LABELS", category=Category.observability, severity=Severity.low,
@@ -98,13 +112,14 @@ def owner_label(obj: K8sObject) -> Iterator[str]:
                    "instance to the release name.)",
        remediation="Label the pod template with app.kubernetes.io/name (and the other recommended labels).",
        peers={"polaris": "metadataAndInstanceMismatched"})
-def recommended_labels(obj: K8sObject) -> Iterator[str]:
+def recommended_labels(obj: K8sObject) -> Iterator[Hit]:
     template = pod_template(obj)
     if template is None:
         return
     labels = as_dict(as_dict(template.get("metadata")).get("labels"))
     if not labels.get("app.kubernetes.io/name") and not labels.get("app"):
-        yield f"{name_of(obj)}: its pods have neither an app.kubernetes.io/name nor an app label"
+        yield Hit(f"{name_of(obj)}: its pods have neither an app.kubernetes.io/name nor an app label",
+                  field=fieldpath.key(f"{_template_meta_path(obj)}.labels", "app.kubernetes.io/name"))
 
 
 def _deprecated(annotations: dict) -> Iterator[tuple[str, str]]:
@@ -120,10 +135,10 @@ def _deprecated(annotations: dict) -> Iterator[tuple[str, str]]:
                    "fields supersede give a false sense of configuration.",
        remediation="Replace the annotation with the field named in the message.",
        peers={"kube-linter": "forbidden-annotation"})
-def forbidden_annotation(obj: K8sObject) -> Iterator[str]:
+def forbidden_annotation(obj: K8sObject) -> Iterator[Hit]:
     seen = as_dict(metadata(obj).get("annotations")) | template_annotations(obj)
     for key, why in _deprecated(seen):
-        yield f"annotation '{key}' is {why}"
+        yield Hit(f"annotation '{key}' is {why}", field=annotation_path(obj, key))
 
 
 @check(id="OBS-STS-VCT-ANNOTATION", category=Category.observability, severity=Severity.low,
@@ -133,13 +148,14 @@ def forbidden_annotation(obj: K8sObject) -> Iterator[str]:
                    "storageClassName; volumeClaimTemplates cannot be changed later without recreating the set.",
        remediation="Use spec.storageClassName in the volumeClaimTemplate.",
        peers={"kube-linter": "statefulset-volumeclaimtemplate-annotation"})
-def sts_vct_annotation(obj: K8sObject) -> Iterator[str]:
+def sts_vct_annotation(obj: K8sObject) -> Iterator[Hit]:
     if obj.kind != "StatefulSet":
         return
-    for template in as_list(spec_of(obj).get("volumeClaimTemplates")):
+    for i, template in enumerate(as_list(spec_of(obj).get("volumeClaimTemplates"))):
         meta = as_dict(as_dict(template).get("metadata"))
         for key, why in _deprecated(as_dict(meta.get("annotations"))):
-            yield f"volumeClaimTemplate '{meta.get('name', '<unnamed>')}' annotation '{key}' is {why}"
+            yield Hit(f"volumeClaimTemplate '{meta.get('name', '<unnamed>')}' annotation '{key}' is {why}",
+                      field=fieldpath.key(f"spec.volumeClaimTemplates[{i}].metadata.annotations", key))
 
 
 @check(id="OBS-GRACEFUL-SHUTDOWN", category=Category.observability, severity=Severity.medium,
@@ -149,9 +165,9 @@ def sts_vct_annotation(obj: K8sObject) -> Iterator[str]:
                    "requests fail on every rollout and scale-in. (An unset value is the safe default of 30s.)",
        remediation="Remove terminationGracePeriodSeconds: 0 (or set it above the longest request time) and "
                    "add a preStop sleep if the load balancer needs time to deregister pods.")
-def graceful_shutdown(obj: K8sObject) -> Iterator[str]:
+def graceful_shutdown(obj: K8sObject) -> Iterator[Hit]:
     if is_long_running(obj) and pod_spec(obj).get("terminationGracePeriodSeconds") == 0:
-        yield f"{name_of(obj)} sets terminationGracePeriodSeconds: 0"
+        yield pod_hit(obj, f"{name_of(obj)} sets terminationGracePeriodSeconds: 0", "terminationGracePeriodSeconds")
 
 
 @check(id="OBS-REVISION-HISTORY", category=Category.observability, severity=Severity.medium,
@@ -160,9 +176,9 @@ def graceful_shutdown(obj: K8sObject) -> Iterator[str]:
        description="revisionHistoryLimit: 0 deletes old ReplicaSets/ControllerRevisions: `kubectl rollout undo` "
                    "has nothing to return to.",
        remediation="Keep the default revisionHistoryLimit (10) or at least 2.")
-def revision_history(obj: K8sObject) -> Iterator[str]:
+def revision_history(obj: K8sObject) -> Iterator[Hit]:
     if obj.kind in ("Deployment", "StatefulSet", "DaemonSet") and spec_of(obj).get("revisionHistoryLimit") == 0:
-        yield f"{name_of(obj)} sets revisionHistoryLimit: 0"
+        yield Hit(f"{name_of(obj)} sets revisionHistoryLimit: 0", field="spec.revisionHistoryLimit")
 
 
 @check(id="OBS-PROGRESS-DEADLINE", category=Category.observability, severity=Severity.medium,
@@ -171,11 +187,12 @@ def revision_history(obj: K8sObject) -> Iterator[str]:
        description="A Deployment whose progressDeadlineSeconds does not exceed minReadySeconds is reported as "
                    "failed before any pod can count as available (the API rejects it).",
        remediation="Set progressDeadlineSeconds well above minReadySeconds (default 600).")
-def progress_deadline(obj: K8sObject) -> Iterator[str]:
+def progress_deadline(obj: K8sObject) -> Iterator[Hit]:
     spec = spec_of(obj)
     deadline, ready = spec.get("progressDeadlineSeconds"), spec.get("minReadySeconds", 0)
     if obj.kind == "Deployment" and type(deadline) is int and type(ready) is int and deadline <= ready:
-        yield f"{name_of(obj)} has progressDeadlineSeconds {deadline} <= minReadySeconds {ready}"
+        yield Hit(f"{name_of(obj)} has progressDeadlineSeconds {deadline} <= minReadySeconds {ready}",
+                  field="spec.progressDeadlineSeconds")
 
 
 @check(id="OBS-TERMINATION-MESSAGE", category=Category.observability, severity=Severity.low,
@@ -188,7 +205,7 @@ def progress_deadline(obj: K8sObject) -> Iterator[str]:
 def termination_message(obj: K8sObject) -> Iterator[Hit]:
     for c in containers(obj, ("containers",)):
         if c.spec.get("terminationMessagePolicy") != "FallbackToLogsOnError":
-            yield c.hit("does not set terminationMessagePolicy: FallbackToLogsOnError")
+            yield c.hit("does not set terminationMessagePolicy: FallbackToLogsOnError", "terminationMessagePolicy")
 
 
 @check(id="OBS-METRICS-PORT", category=Category.observability, severity=Severity.low,
@@ -197,13 +214,14 @@ def termination_message(obj: K8sObject) -> Iterator[Hit]:
        description="prometheus.io/port on the pod template names a port no container declares: Prometheus "
                    "scrapes nothing and the gap goes unnoticed.",
        remediation="Point prometheus.io/port at a declared containerPort (or use a ServiceMonitor/PodMonitor).")
-def metrics_port(obj: K8sObject) -> Iterator[str]:
+def metrics_port(obj: K8sObject) -> Iterator[Hit]:
     port = template_annotations(obj).get("prometheus.io/port")
     if port is None or pod_template(obj) is None:
         return
     declared = {str(p.get("containerPort")) for c in containers(obj, ("containers",)) for p in c.ports()}
     if str(port) not in declared:
-        yield f"prometheus.io/port '{port}' is not a declared containerPort"
+        yield Hit(f"prometheus.io/port '{port}' is not a declared containerPort",
+                  field=fieldpath.key(f"{_template_meta_path(obj)}.annotations", "prometheus.io/port"))
 
 
 @check(id="SCH-DEPRECATED-API", category=Category.schema, severity=Severity.high,
@@ -212,19 +230,21 @@ def metrics_port(obj: K8sObject) -> Iterator[str]:
        remediation="Migrate to the stable API version (e.g. apps/v1, networking.k8s.io/v1, policy/v1, batch/v1, "
                    "autoscaling/v2).",
        peers={"kube-linter": "no-extensions-v1beta", "kube-score": "stable-version"})
-def deprecated_api(obj: K8sObject) -> Iterator[str]:
+def deprecated_api(obj: K8sObject) -> Iterator[Hit]:
     removed = REMOVED_APIS.get((obj.api_version, obj.kind)) or REMOVED_APIS.get((obj.api_version, None))
     if removed:
-        yield f"{name_of(obj)} uses {obj.api_version}, removed in Kubernetes {removed}"
+        yield Hit(f"{name_of(obj)} uses {obj.api_version}, removed in Kubernetes {removed}", field="apiVersion")
 
 
-def _label_problems(labels: dict) -> Iterator[str]:
+def _label_problems(labels: dict, at: str) -> Iterator[tuple[str, str]]:
+    """``(field, problem)`` of each invalid label of ``labels`` (found at path ``at``)."""
     for key, value in labels.items():
         prefix, _, name = str(key).rpartition("/")
         if not _LABEL_NAME.match(name) or (prefix and not _DNS_SUBDOMAIN.match(prefix)):
-            yield f"label key '{key}' is invalid"
+            yield fieldpath.key(at, key), f"label key '{key}' is invalid"
         if not isinstance(value, str) or not _LABEL_VALUE.match(value):
-            yield f"label '{key}' value '{str(value)[:80]}' is invalid (<= 63 of [A-Za-z0-9._-], alphanumeric ends)"
+            yield fieldpath.key(at, key), (f"label '{key}' value '{str(value)[:80]}' is invalid (<= 63 of "
+                                           "[A-Za-z0-9._-], alphanumeric ends)")
 
 
 @check(id="SCH-LABEL-VALUES", category=Category.schema, severity=Severity.medium,
@@ -233,12 +253,13 @@ def _label_problems(labels: dict) -> Iterator[str]:
                    "'-', '_', '.'); the API server rejects invalid ones (a YAML number or boolean is invalid too).",
        remediation="Quote numeric and boolean label values and keep to the label syntax.",
        peers={"kube-score": "label-values"})
-def label_values(obj: K8sObject) -> Iterator[str]:
-    yield from _label_problems(_labels(obj))
+def label_values(obj: K8sObject) -> Iterator[Hit]:
+    yield from (Hit(problem, field=where) for where, problem in _label_problems(_labels(obj), "metadata.labels"))
     template = pod_template(obj)
     if template is not None and template is not obj.body:
-        yield from (f"pod template {p}" for p in _label_problems(as_dict(as_dict(template.get("metadata"))
-                                                                            .get("labels"))))
+        labels = as_dict(as_dict(template.get("metadata")).get("labels"))
+        yield from (Hit(f"pod template {problem}", field=where)
+                    for where, problem in _label_problems(labels, f"{_template_meta_path(obj)}.labels"))
 
 
 @check(id="SCH-DEPRECATED-SA-FIELD", category=Category.schema, severity=Severity.low,
@@ -247,19 +268,23 @@ def label_values(obj: K8sObject) -> Iterator[str]:
        description="spec.serviceAccount is a deprecated alias of serviceAccountName.",
        remediation="Rename serviceAccount to serviceAccountName.",
        peers={"kube-linter": "deprecated-service-account-field"})
-def deprecated_sa_field(obj: K8sObject) -> Iterator[str]:
+def deprecated_sa_field(obj: K8sObject) -> Iterator[Hit]:
     if pod_spec(obj).get("serviceAccount"):
-        yield f"{name_of(obj)} uses the deprecated serviceAccount field"
+        yield pod_hit(obj, f"{name_of(obj)} uses the deprecated serviceAccount field", "serviceAccount")
 
 
-def _unsorted_path(value: object, path: str = "") -> str | None:
+def _unsorted_path(value: object, path: str = "") -> tuple[str, str] | None:
+    """``(mapping path, path of its first key out of order)`` of the first mapping whose keys are not sorted."""
     if isinstance(value, dict):
         keys = [str(k) for k in value]
-        if keys != sorted(keys):
-            return path or "<root>"
-        return next((p for k, v in value.items() if (p := _unsorted_path(v, f"{path}.{k}".lstrip(".")))), None)
+        late = next((b for a, b in zip(keys, keys[1:], strict=False) if b < a), None)
+        if late is not None:
+            return path, fieldpath.key(path, late)
+        return next((p for k, v in value.items() if (p := _unsorted_path(v, fieldpath.key(path, k))) is not None),
+                    None)
     if isinstance(value, list):
-        return next((p for i, v in enumerate(value) if (p := _unsorted_path(v, f"{path}[{i}]"))), None)
+        return next((p for i, v in enumerate(value) if (p := _unsorted_path(v, fieldpath.item(path, i))) is not None),
+                    None)
     return None
 
 
@@ -268,10 +293,10 @@ def _unsorted_path(value: object, path: str = "") -> str | None:
        description="Style: sorted keys make diffs of generated manifests stable.",
        remediation="Sort the keys (e.g. yq -P 'sort_keys(..)').",
        peers={"kube-linter": "sorted-keys"})
-def sorted_keys(obj: K8sObject) -> Iterator[str]:
-    path = _unsorted_path(obj.body)
-    if path:
-        yield f"keys under {path} are not sorted"
+def sorted_keys(obj: K8sObject) -> Iterator[Hit]:
+    found = _unsorted_path(obj.body)
+    if found is not None:
+        yield Hit(f"keys under {found[0] or '<root>'} are not sorted", field=found[1])
 
 
 @check(id="SCH-GENERATE-NAME", category=Category.schema, severity=Severity.medium,
@@ -280,10 +305,11 @@ def sorted_keys(obj: K8sObject) -> Iterator[str]:
        description="An object named by generateName gets a new name on every apply: GitOps tools create a "
                    "duplicate each sync instead of updating it, and `kubectl apply` refuses it.",
        remediation="Give the object a fixed metadata.name.")
-def generate_name(obj: K8sObject) -> Iterator[str]:
+def generate_name(obj: K8sObject) -> Iterator[Hit]:
     meta = metadata(obj)
     if obj.kind in LONG_LIVED_KINDS and meta.get("generateName") and not meta.get("name"):
-        yield f"{obj.kind} uses generateName '{meta.get('generateName')}' instead of a fixed name"
+        yield Hit(f"{obj.kind} uses generateName '{meta.get('generateName')}' instead of a fixed name",
+                  field="metadata.generateName")
 
 
 def is_chart_rendered(obj: K8sObject) -> bool:
@@ -310,12 +336,12 @@ def _selectors(obj: K8sObject) -> Iterator[tuple[str, dict]]:
                    "in the namespace.",
        remediation="Add app.kubernetes.io/instance: {{ .Release.Name }} to the selector and pod labels "
                    "(the chart's selectorLabels helper).")
-def release_selector(obj: K8sObject) -> Iterator[str]:
+def release_selector(obj: K8sObject) -> Iterator[Hit]:
     if not is_chart_rendered(obj):
         return
     for where, selector in _selectors(obj):
         if selector and RELEASE_LABEL not in selector:
-            yield f"{name_of(obj)} {where} lacks {RELEASE_LABEL}"
+            yield Hit(f"{name_of(obj)} {where} lacks {RELEASE_LABEL}", field=where)
 
 
 @check(id="SUPPRESS-NO-REASON", category=Category.schema, severity=Severity.info,
@@ -323,7 +349,8 @@ def release_selector(obj: K8sObject) -> Iterator[str]:
        description="An infra-orchestrator.io/ignore annotation must read '<check>[,<check>]: <reason>'; without "
                    "a reason (or without check ids) it suppresses nothing.",
        remediation="Write the reason after the check ids, e.g. 'SEC-READONLY-ROOTFS: nginx writes its cache'.")
-def suppress_no_reason(obj: K8sObject) -> Iterator[str]:
+def suppress_no_reason(obj: K8sObject) -> Iterator[Hit]:
     for ignore in our_ignores(obj):
         if not ignore.reason or not ignore.checks:
-            yield f"annotation '{ignore.key}' is ignored: it needs '<check>[,<check>]: <reason>'"
+            yield Hit(f"annotation '{ignore.key}' is ignored: it needs '<check>[,<check>]: <reason>'",
+                      field=annotation_path(obj, ignore.key))

@@ -5,10 +5,12 @@ label selectors. Every helper tolerates malformed bodies (wrong types read as em
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from core.models import K8sObject
+from tools import fieldpath
 from tools.checks.core import Hit
 
 WORKLOAD_KINDS = frozenset(
@@ -22,6 +24,8 @@ RESOURCE_FIELDS = ("containers", "initContainers")
 _ROLE = {"containers": "container", "initContainers": "init container", "ephemeralContainers": "ephemeral container"}
 
 PROBE_FIELDS = ("livenessProbe", "readinessProbe", "startupProbe")
+DOC_PATHS = ("/docs", "/swagger", "/redoc", "/openapi.json", "/swagger.json", "/swagger-ui")
+IANA_SVC_NAME = re.compile(r"^(?=.*[a-z])[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 
 POD_LEVEL_SECURITY_FIELDS = frozenset(
     {"runAsNonRoot", "runAsUser", "runAsGroup", "seccompProfile", "seLinuxOptions", "appArmorProfile",
@@ -47,21 +51,30 @@ def as_str(value: Any) -> str:
 
 @dataclass(frozen=True)
 class Container:
-    """One container of a pod spec; ``field`` is ``containers``, ``initContainers`` or ``ephemeralContainers``."""
+    """One container of a pod spec; ``field`` is ``containers``, ``initContainers`` or ``ephemeralContainers``;
+    ``path`` its field path in the object (``spec.template.spec.containers[0]``)."""
 
     name: str
     field: str
     spec: dict
     pod_spec: dict
+    path: str = ""
+    pod_path: str = ""
 
     @property
     def label(self) -> str:
         """Human name used in messages, e.g. ``init container 'migrate'``."""
         return f"{_ROLE[self.field]} '{self.name}'"
 
-    def hit(self, text: str) -> Hit:
-        """A message about this container: ``"<label> <text>"``, suppressible per container."""
-        return Hit(f"{self.label} {text}", self.name)
+    def at(self, relative: str = "") -> str:
+        """The path of ``relative`` (e.g. ``securityContext.privileged``) in this container."""
+        return fieldpath.join(self.path, relative)
+
+    def hit(self, text: str, field: str = "", *, path: str | None = None) -> Hit:
+        """A message about this container: ``"<label> <text>"``, suppressible per container, about its
+        ``field`` (relative to the container; the container itself when empty), or about the field at the
+        object's ``path`` (e.g. a pod-level setting the container inherits)."""
+        return Hit(f"{self.label} {text}", self.name, self.at(field) if path is None else path)
 
     @property
     def security(self) -> dict:
@@ -82,6 +95,19 @@ class Container:
         """The container's ``ports`` entries that are mappings."""
         return [p for p in as_list(self.spec.get("ports")) if isinstance(p, dict)]
 
+    def entries(self, name: str) -> list[tuple[str, dict]]:
+        """``(path relative to the container, entry)`` of the mapping entries of its list field ``name``
+        (``ports``, ``env``, ``volumeMounts``...): ``("ports[1]", {...})``."""
+        return [(f"{name}[{i}]", e) for i, e in enumerate(as_list(self.spec.get(name))) if isinstance(e, dict)]
+
+    def capability_field(self, section: str, names: set[str]) -> str:
+        """The path (relative to the container) of the first ``capabilities.<section>`` item among ``names``
+        (upper-cased, ``CAP_`` prefix removed), else of the ``<section>`` list itself."""
+        where = f"securityContext.capabilities.{section}"
+        items = as_list(as_dict(self.security.get("capabilities")).get(section))
+        return next((f"{where}[{i}]" for i, n in enumerate(items)
+                     if isinstance(n, str) and n.upper().removeprefix("CAP_") in names), where)
+
 
 def pod_template(obj: K8sObject) -> dict | None:
     """The pod template (``metadata`` + ``spec``) of a workload; the body itself for a Pod; None otherwise."""
@@ -94,6 +120,24 @@ def pod_template(obj: K8sObject) -> dict | None:
         spec = as_dict(as_dict(spec.get("jobTemplate")).get("spec"))
     template = spec.get("template")
     return template if isinstance(template, dict) else None
+
+
+def pod_spec_path(obj: K8sObject) -> str:
+    """The field path of the pod spec: ``spec`` for a Pod, ``spec.jobTemplate.spec.template.spec`` for a CronJob,
+    ``spec.template.spec`` for the other workloads."""
+    if obj.kind == "Pod":
+        return "spec"
+    return "spec.jobTemplate.spec.template.spec" if obj.kind == "CronJob" else "spec.template.spec"
+
+
+def pod_template_path(obj: K8sObject) -> str:
+    """The field path of the pod template (``""``, the object itself, for a Pod)."""
+    return fieldpath.parent(pod_spec_path(obj)) or ""
+
+
+def pod_hit(obj: K8sObject, text: str, field: str = "") -> Hit:
+    """A message about ``field`` of the pod spec (relative to it; the pod spec itself when empty)."""
+    return Hit(text, None, fieldpath.join(pod_spec_path(obj), field))
 
 
 def pod_spec(obj: K8sObject) -> dict:
@@ -114,10 +158,12 @@ def is_long_running(obj: K8sObject) -> bool:
 def containers(obj: K8sObject, fields: tuple[str, ...] = CONTAINER_FIELDS) -> list[Container]:
     """The containers of ``obj`` listed under ``fields``; entries that are not mappings are skipped."""
     spec = pod_spec(obj)
+    base = pod_spec_path(obj)
     return [
-        Container(name=str(c.get("name") or "<unnamed>"), field=f, spec=c, pod_spec=spec)
+        Container(name=str(c.get("name") or "<unnamed>"), field=f, spec=c, pod_spec=spec,
+                  path=f"{base}.{f}[{i}]", pod_path=base)
         for f in fields
-        for c in as_list(spec.get(f))
+        for i, c in enumerate(as_list(spec.get(f)))
         if isinstance(c, dict)
     ]
 
@@ -128,6 +174,16 @@ def effective_security(container: Container, name: str) -> Any:
     if value is None and name in POD_LEVEL_SECURITY_FIELDS:
         value = as_dict(container.pod_spec.get("securityContext")).get(name)
     return value
+
+
+def security_field(container: Container, name: str) -> str:
+    """The path of the securityContext field ``name`` that applies to ``container``: the container's own when
+    it sets it, else the pod's when the pod sets it (and the container inherits it), else the container's
+    (where it is missing)."""
+    if as_dict(container.spec.get("securityContext")).get(name) is None and name in POD_LEVEL_SECURITY_FIELDS \
+            and as_dict(container.pod_spec.get("securityContext")).get(name) is not None:
+        return fieldpath.join(container.pod_path, f"securityContext.{name}")
+    return container.at(f"securityContext.{name}")
 
 
 def labels_match(selector: dict, labels: dict) -> bool:
@@ -228,3 +284,36 @@ class PodIndex:
 
 def _hashable(value: Any) -> bool:
     return isinstance(value, (str, int, float, bool)) or value is None
+
+
+def spread_problem(constraint: dict) -> tuple[str, str] | None:
+    """``(field, problem)`` of the first invalid field of a topology spread constraint."""
+    skew = constraint.get("maxSkew")
+    if not (type(skew) is int and skew >= 1):
+        return "maxSkew", f"maxSkew '{skew}' is not a positive integer"
+    if not constraint.get("topologyKey"):
+        return "topologyKey", "topologyKey is missing"
+    if constraint.get("whenUnsatisfiable") not in ("DoNotSchedule", "ScheduleAnyway"):
+        return "whenUnsatisfiable", f"whenUnsatisfiable '{constraint.get('whenUnsatisfiable')}' is invalid"
+    return None
+
+
+def port_problems(ports: list[tuple[str, dict]]) -> Iterator[tuple[str, str]]:
+    """``(field, problem)`` for each invalid entry of ``(path, port)`` pairs."""
+    names: set[str] = set()
+    for where, port in ports:
+        name = port.get("name")
+        if name is not None and (not isinstance(name, str) or len(name) > 15 or not IANA_SVC_NAME.match(name)):
+            yield f"{where}.name", (f"port name '{name}' is not a valid IANA service name (<= 15 lowercase letters, "
+                                    "digits, '-')")
+        elif isinstance(name, str) and name in names:
+            yield f"{where}.name", f"port name '{name}' is declared twice"
+        names.add(as_str(name))
+        if port.get("containerPort") is None:
+            yield f"{where}.containerPort", f"port '{name or '<unnamed>'}' has no containerPort"
+
+
+def is_doc_path(path: object) -> bool:
+    """Whether an HTTP path is a documentation page (``/docs``, ``/swagger``, ``/openapi.json``...)."""
+    text = str(path or "").split("?", 1)[0].rstrip("/").lower()
+    return any(text == p or text.startswith(p + "/") for p in DOC_PATHS)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from core.models import Category, K8sObject, Severity
+from tools import fieldpath
 from tools.checks.core import Hit, check
 from tools.checks.podspec import (
     WORKLOAD_KINDS,
@@ -21,7 +22,10 @@ from tools.checks.podspec import (
     as_str,
     containers,
     effective_security,
+    pod_hit,
     pod_spec,
+    pod_template_path,
+    security_field,
     template_annotations,
 )
 
@@ -45,6 +49,24 @@ _SECCOMP_CONTAINER_ANNOTATION = "container.seccomp.security.alpha.kubernetes.io/
 _APPARMOR_ANNOTATION = "container.apparmor.security.beta.kubernetes.io/"
 
 
+def _annotation(obj: K8sObject, name: str) -> str:
+    """The path of the pod template's annotation ``name``."""
+    return fieldpath.key(fieldpath.join(pod_template_path(obj), "metadata.annotations"), name)
+
+
+def _seccomp_field(c: Container, annotations: dict) -> str:
+    """Where the seccomp profile of ``c`` is decided: the field that sets it (container, else pod), else the
+    legacy annotation, else the pod's seccompProfile (where the remediation adds it)."""
+    if as_dict(c.security.get("seccompProfile")):
+        return c.at("securityContext.seccompProfile")
+    if as_dict(as_dict(c.pod_spec.get("securityContext")).get("seccompProfile")):
+        return fieldpath.join(c.pod_path, "securityContext.seccompProfile")
+    for name in (_SECCOMP_CONTAINER_ANNOTATION + c.name, _SECCOMP_POD_ANNOTATION):
+        if name in annotations:
+            return fieldpath.key(fieldpath.join(fieldpath.parent(c.pod_path) or "", "metadata.annotations"), name)
+    return fieldpath.join(c.pod_path, "securityContext.seccompProfile")
+
+
 def _pod_security(obj: K8sObject) -> dict:
     return as_dict(pod_spec(obj).get("securityContext"))
 
@@ -53,9 +75,9 @@ def _is_zero(value: object) -> bool:
     return type(value) is int and value == 0
 
 
-def _host_namespace(obj: K8sObject, field: str) -> Iterator[str]:
+def _host_namespace(obj: K8sObject, field: str) -> Iterator[Hit]:
     if pod_spec(obj).get(field) is True:
-        yield f"the pod sets {field}: true"
+        yield pod_hit(obj, f"the pod sets {field}: true", field)
 
 
 @check(id="SEC-HOST-PID", category=Category.security, severity=Severity.high, pss="baseline",
@@ -64,7 +86,7 @@ def _host_namespace(obj: K8sObject, field: str) -> Iterator[str]:
        description="hostPID: true lets the pod see and signal every process on the node.",
        remediation="Remove spec.hostPID (or set it to false).",
        peers={"kube-linter": "host-pid", "polaris": "hostPIDSet", "checkov": "CKV_K8S_17"})
-def host_pid(obj: K8sObject) -> Iterator[str]:
+def host_pid(obj: K8sObject) -> Iterator[Hit]:
     return _host_namespace(obj, "hostPID")
 
 
@@ -74,7 +96,7 @@ def host_pid(obj: K8sObject) -> Iterator[str]:
        description="hostIPC: true gives the pod access to the node's shared memory and IPC objects.",
        remediation="Remove spec.hostIPC (or set it to false).",
        peers={"kube-linter": "host-ipc", "polaris": "hostIPCSet", "checkov": "CKV_K8S_18"})
-def host_ipc(obj: K8sObject) -> Iterator[str]:
+def host_ipc(obj: K8sObject) -> Iterator[Hit]:
     return _host_namespace(obj, "hostIPC")
 
 
@@ -85,7 +107,7 @@ def host_ipc(obj: K8sObject) -> Iterator[str]:
                    "bind or sniff the node's interfaces.",
        remediation="Remove spec.hostNetwork; expose the workload through a Service instead.",
        peers={"kube-linter": "host-network", "polaris": "hostNetworkSet", "checkov": "CKV_K8S_19"})
-def host_network(obj: K8sObject) -> Iterator[str]:
+def host_network(obj: K8sObject) -> Iterator[Hit]:
     return _host_namespace(obj, "hostNetwork")
 
 
@@ -98,9 +120,9 @@ def host_network(obj: K8sObject) -> Iterator[str]:
        peers={"polaris": "hostPortSet", "checkov": "CKV_K8S_26"})
 def host_port(obj: K8sObject) -> Iterator[Hit]:
     for c in containers(obj):
-        for port in c.ports():
+        for where, port in c.entries("ports"):
             if port.get("hostPort") not in (None, 0):
-                yield c.hit(f"binds host port {port.get('hostPort')}")
+                yield c.hit(f"binds host port {port.get('hostPort')}", f"{where}.hostPort")
 
 
 @check(id="SEC-RUN-AS-USER-ZERO", category=Category.security, severity=Severity.high, pss="restricted",
@@ -110,12 +132,12 @@ def host_port(obj: K8sObject) -> Iterator[Hit]:
                    "0 is rejected by Pod Security admission even when every container overrides it).",
        remediation="Set runAsUser to a non-zero UID (and runAsNonRoot: true).",
        peers={"kube-linter": "run-as-non-root"})
-def run_as_user_zero(obj: K8sObject) -> Iterator[str | Hit]:
+def run_as_user_zero(obj: K8sObject) -> Iterator[Hit]:
     if _is_zero(_pod_security(obj).get("runAsUser")):
-        yield "the pod sets runAsUser: 0 (root)"
+        yield pod_hit(obj, "the pod sets runAsUser: 0 (root)", "securityContext.runAsUser")
     for c in containers(obj):
         if _is_zero(c.security.get("runAsUser")):
-            yield c.hit("runs as UID 0 (root)")
+            yield c.hit("runs as UID 0 (root)", "securityContext.runAsUser")
 
 
 def _capability_check(obj: K8sObject, allowed: frozenset[str] | None, forbidden: frozenset[str] | None,
@@ -124,7 +146,7 @@ def _capability_check(obj: K8sObject, allowed: frozenset[str] | None, forbidden:
         added = c.capabilities("add")
         bad = added - allowed if allowed is not None else added & (forbidden or frozenset())
         if bad:
-            yield c.hit(f"adds {', '.join(sorted(bad))} ({why})")
+            yield c.hit(f"adds {', '.join(sorted(bad))} ({why})", c.capability_field("add", bad))
 
 
 @check(id="SEC-CAP-ADD-NONBASELINE", category=Category.security, severity=Severity.high, pss="baseline",
@@ -168,7 +190,7 @@ def cap_add_dangerous(obj: K8sObject) -> Iterator[Hit]:
 def cap_drop_all(obj: K8sObject) -> Iterator[Hit]:
     for c in containers(obj):
         if "ALL" not in c.capabilities("drop"):
-            yield c.hit("does not drop ALL capabilities")
+            yield c.hit("does not drop ALL capabilities", "securityContext.capabilities.drop")
 
 
 @check(id="SEC-CAP-DROP-NET-RAW", category=Category.security, severity=Severity.low, default_enabled=False,
@@ -181,7 +203,7 @@ def cap_drop_all(obj: K8sObject) -> Iterator[Hit]:
 def cap_drop_net_raw(obj: K8sObject) -> Iterator[Hit]:
     for c in containers(obj):
         if not c.capabilities("drop") & {"ALL", "NET_RAW"}:
-            yield c.hit("does not drop NET_RAW")
+            yield c.hit("does not drop NET_RAW", "securityContext.capabilities.drop")
 
 
 def _legacy_seccomp(value: object) -> str | None:
@@ -207,15 +229,19 @@ def _seccomp_type(c: Container, annotations: dict) -> str | None:
        description="seccompProfile.type: Unconfined (or the legacy 'unconfined' annotation) turns off syscall "
                    "filtering.",
        remediation="Use seccompProfile.type: RuntimeDefault (or a Localhost profile).")
-def seccomp_not_unconfined(obj: K8sObject) -> Iterator[str | Hit]:
+def seccomp_not_unconfined(obj: K8sObject) -> Iterator[Hit]:
     annotations = template_annotations(obj)
     pod_type = as_dict(_pod_security(obj).get("seccompProfile")).get("type")
-    if "Unconfined" in (pod_type, _legacy_seccomp(annotations.get(_SECCOMP_POD_ANNOTATION))):
-        yield "the pod sets seccomp Unconfined"
+    if pod_type == "Unconfined":
+        yield pod_hit(obj, "the pod sets seccomp Unconfined", "securityContext.seccompProfile.type")
+    elif _legacy_seccomp(annotations.get(_SECCOMP_POD_ANNOTATION)) == "Unconfined":
+        yield Hit("the pod sets seccomp Unconfined", field=_annotation(obj, _SECCOMP_POD_ANNOTATION))
     for c in containers(obj):
-        own = as_dict(c.security.get("seccompProfile")).get("type")
-        if "Unconfined" in (own, _legacy_seccomp(annotations.get(_SECCOMP_CONTAINER_ANNOTATION + c.name))):
-            yield c.hit("runs with seccomp Unconfined")
+        annotation = _SECCOMP_CONTAINER_ANNOTATION + c.name
+        if as_dict(c.security.get("seccompProfile")).get("type") == "Unconfined":
+            yield c.hit("runs with seccomp Unconfined", "securityContext.seccompProfile.type")
+        elif _legacy_seccomp(annotations.get(annotation)) == "Unconfined":
+            yield c.hit("runs with seccomp Unconfined", path=_annotation(obj, annotation))
 
 
 @check(id="SEC-SECCOMP-REQUIRED", category=Category.security, severity=Severity.medium, pss="restricted",
@@ -229,7 +255,7 @@ def seccomp_required(obj: K8sObject) -> Iterator[Hit]:
     annotations = template_annotations(obj)
     for c in containers(obj):
         if _seccomp_type(c, annotations) not in ("RuntimeDefault", "Localhost"):
-            yield c.hit("has no RuntimeDefault or Localhost seccomp profile")
+            yield c.hit("has no RuntimeDefault or Localhost seccomp profile", path=_seccomp_field(c, annotations))
 
 
 @check(id="SEC-APPARMOR", category=Category.security, severity=Severity.high, pss="baseline",
@@ -238,14 +264,15 @@ def seccomp_required(obj: K8sObject) -> Iterator[Hit]:
        description="An AppArmor profile of type Unconfined (field or legacy annotation) removes the default "
                    "mandatory access control.",
        remediation="Use appArmorProfile.type: RuntimeDefault (or Localhost), or remove the override.")
-def apparmor(obj: K8sObject) -> Iterator[str | Hit]:
+def apparmor(obj: K8sObject) -> Iterator[Hit]:
     annotations = template_annotations(obj)
     if as_dict(_pod_security(obj).get("appArmorProfile")).get("type") == "Unconfined":
-        yield "the pod sets AppArmor Unconfined"
+        yield pod_hit(obj, "the pod sets AppArmor Unconfined", "securityContext.appArmorProfile.type")
     for c in containers(obj):
-        own = as_dict(c.security.get("appArmorProfile")).get("type")
-        if own == "Unconfined" or annotations.get(_APPARMOR_ANNOTATION + c.name) == "unconfined":
-            yield c.hit("runs with AppArmor Unconfined")
+        if as_dict(c.security.get("appArmorProfile")).get("type") == "Unconfined":
+            yield c.hit("runs with AppArmor Unconfined", "securityContext.appArmorProfile.type")
+        elif annotations.get(_APPARMOR_ANNOTATION + c.name) == "unconfined":
+            yield c.hit("runs with AppArmor Unconfined", path=_annotation(obj, _APPARMOR_ANNOTATION + c.name))
 
 
 def _selinux_problem(options: dict) -> str | None:
@@ -262,14 +289,14 @@ def _selinux_problem(options: dict) -> str | None:
        description="The baseline Pod Security Standard allows only the container_t, container_init_t, "
                    "container_kvm_t and container_engine_t types and forbids setting the SELinux user or role.",
        remediation="Remove seLinuxOptions.user/role and use an allowed type (or no seLinuxOptions).")
-def selinux(obj: K8sObject) -> Iterator[str | Hit]:
+def selinux(obj: K8sObject) -> Iterator[Hit]:
     pod_problem = _selinux_problem(as_dict(_pod_security(obj).get("seLinuxOptions")))
     if pod_problem:
-        yield f"the pod sets {pod_problem}"
+        yield pod_hit(obj, f"the pod sets {pod_problem}", "securityContext.seLinuxOptions")
     for c in containers(obj):
         problem = _selinux_problem(as_dict(c.security.get("seLinuxOptions")))
         if problem:
-            yield c.hit(f"sets {problem}")
+            yield c.hit(f"sets {problem}", "securityContext.seLinuxOptions")
 
 
 @check(id="SEC-PROC-MOUNT", category=Category.security, severity=Severity.high, pss="baseline",
@@ -284,7 +311,7 @@ def proc_mount(obj: K8sObject) -> Iterator[Hit]:
         return
     for c in containers(obj):
         if c.security.get("procMount") not in (None, "Default"):
-            yield c.hit(f"sets procMount: {c.security.get('procMount')}")
+            yield c.hit(f"sets procMount: {c.security.get('procMount')}", "securityContext.procMount")
 
 
 @check(id="SEC-SYSCTLS", category=Category.security, severity=Severity.high, pss="baseline",
@@ -294,11 +321,11 @@ def proc_mount(obj: K8sObject) -> Iterator[Hit]:
                    "range, syncookies, ping group and keepalive settings); others affect the whole node.",
        remediation="Remove the unsafe sysctls from spec.securityContext.sysctls.",
        peers={"kube-linter": "unsafe-sysctls"})
-def sysctls(obj: K8sObject) -> Iterator[str]:
-    for entry in as_list(_pod_security(obj).get("sysctls")):
+def sysctls(obj: K8sObject) -> Iterator[Hit]:
+    for i, entry in enumerate(as_list(_pod_security(obj).get("sysctls"))):
         name = as_str(as_dict(entry).get("name"))
         if name not in SAFE_SYSCTLS:
-            yield f"the pod sets the unsafe sysctl '{name}'"
+            yield pod_hit(obj, f"the pod sets the unsafe sysctl '{name}'", f"securityContext.sysctls[{i}]")
 
 
 @check(id="SEC-WIN-HOSTPROCESS", category=Category.security, severity=Severity.critical, pss="baseline",
@@ -310,10 +337,12 @@ def sysctls(obj: K8sObject) -> Iterator[str]:
 def windows_host_process(obj: K8sObject) -> Iterator[Hit]:
     for c in containers(obj):
         if as_dict(effective_security(c, "windowsOptions")).get("hostProcess") is True:
-            yield c.hit("is a Windows HostProcess container")
+            yield c.hit("is a Windows HostProcess container",
+                        path=security_field(c, "windowsOptions") + ".hostProcess")
 
 
-def _handler_hosts(c: Container) -> Iterator[str]:
+def _handler_hosts(c: Container) -> Iterator[tuple[str, str]]:
+    """``(path relative to the container, message)`` of every probe or lifecycle handler host."""
     handlers = dict(c.probes())
     lifecycle = as_dict(c.spec.get("lifecycle"))
     handlers.update({f"lifecycle.{k}": as_dict(v) for k, v in lifecycle.items() if isinstance(k, str)})
@@ -321,7 +350,7 @@ def _handler_hosts(c: Container) -> Iterator[str]:
         for kind in ("httpGet", "tcpSocket"):
             host = as_dict(handler.get(kind)).get("host")
             if host:
-                yield f"{where}.{kind}.host is '{host}'"
+                yield f"{where}.{kind}.host", f"{where}.{kind}.host is '{host}'"
 
 
 @check(id="SEC-HOST-PROBES", category=Category.security, severity=Severity.medium, pss="baseline",
@@ -332,8 +361,8 @@ def _handler_hosts(c: Container) -> Iterator[str]:
        remediation="Remove the host field: probes and handlers should target the pod itself.")
 def host_probes(obj: K8sObject) -> Iterator[Hit]:
     for c in containers(obj):
-        for where in _handler_hosts(c):
-            yield c.hit(where)
+        for where, text in _handler_hosts(c):
+            yield c.hit(text, where)
 
 
 @check(id="SEC-RESTRICTED-VOLUMES", category=Category.security, severity=Severity.medium, pss="restricted",
@@ -342,8 +371,9 @@ def host_probes(obj: K8sObject) -> Iterator[Hit]:
        description="The restricted Pod Security Standard allows only configMap, csi, downwardAPI, emptyDir, "
                    "ephemeral, persistentVolumeClaim, projected and secret volumes.",
        remediation="Replace the volume with one of the allowed types (usually a PersistentVolumeClaim).")
-def restricted_volumes(obj: K8sObject) -> Iterator[str]:
-    for volume in as_list(pod_spec(obj).get("volumes")):
+def restricted_volumes(obj: K8sObject) -> Iterator[Hit]:
+    for i, volume in enumerate(as_list(pod_spec(obj).get("volumes"))):
         sources = sorted(set(as_dict(volume)) - {"name"} - RESTRICTED_VOLUME_SOURCES)
         if sources:
-            yield f"volume '{as_dict(volume).get('name', '<unnamed>')}' is of type {', '.join(sources)}"
+            yield pod_hit(obj, f"volume '{as_dict(volume).get('name', '<unnamed>')}' is of type {', '.join(sources)}",
+                          fieldpath.key(f"volumes[{i}]", sources[0]))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from core.models import Category, K8sObject, Severity
-from tools.checks.core import check
+from tools.checks.core import Hit, check
 from tools.checks.podspec import as_dict, as_list, name_of
 
 ROLE_KINDS = frozenset({"Role", "ClusterRole"})
@@ -27,6 +27,13 @@ def rules(obj: K8sObject) -> list[dict]:
     return [r for r in as_list(obj.body.get("rules")) if isinstance(r, dict)]
 
 
+def indexed_rules(obj: K8sObject) -> list[tuple[str, dict]]:
+    """``(path, rule)`` of the rules of a Role or ClusterRole: ``("rules[0]", {...})``."""
+    if obj.kind not in ROLE_KINDS:
+        return []
+    return [(f"rules[{i}]", r) for i, r in enumerate(as_list(obj.body.get("rules"))) if isinstance(r, dict)]
+
+
 def _strings(rule: dict, field: str) -> set[str]:
     return {str(v) for v in as_list(rule.get(field))}
 
@@ -37,14 +44,15 @@ def _matches(values: set[str], wanted: Iterable[str], explicit: bool) -> set[str
     return wanted if (not explicit and "*" in values) else values & wanted
 
 
-def _grants(obj: K8sObject, resources: Iterable[str], verbs: Iterable[str], explicit: str) -> Iterator[str]:
+def _grants(obj: K8sObject, resources: Iterable[str], verbs: Iterable[str], explicit: str) -> Iterator[Hit]:
     """Describe each rule granting any of ``verbs`` on any of ``resources``; ``explicit`` (``resources`` or
-    ``verbs``) is the side that must be named without a wildcard."""
-    for rule in rules(obj):
+    ``verbs``) is the side that must be named without a wildcard (the field the finding points at)."""
+    for where, rule in indexed_rules(obj):
         hit_resources = _matches(_strings(rule, "resources"), resources, explicit == "resources")
         hit_verbs = _matches(_strings(rule, "verbs"), verbs, explicit == "verbs")
         if hit_resources and hit_verbs:
-            yield f"{name_of(obj)} grants {', '.join(sorted(hit_verbs))} on {', '.join(sorted(hit_resources))}"
+            yield Hit(f"{name_of(obj)} grants {', '.join(sorted(hit_verbs))} on {', '.join(sorted(hit_resources))}",
+                      field=f"{where}.{explicit}")
 
 
 @check(id="RBAC-WILDCARD", category=Category.security, severity=Severity.medium,
@@ -54,11 +62,11 @@ def _grants(obj: K8sObject, resources: Iterable[str], verbs: Iterable[str], expl
                    "including subresources such as pods/exec and secrets.",
        remediation="List the apiGroups, resources and verbs the subject actually needs.",
        peers={"kube-linter": "wildcard-in-rules", "checkov": "CKV_K8S_49"})
-def wildcard(obj: K8sObject) -> Iterator[str]:
-    for rule in rules(obj):
+def wildcard(obj: K8sObject) -> Iterator[Hit]:
+    for where, rule in indexed_rules(obj):
         fields = [f for f in ("apiGroups", "resources", "verbs") if "*" in _strings(rule, f)]
         if fields:
-            yield f"{name_of(obj)} has a rule with '*' in {', '.join(fields)}"
+            yield Hit(f"{name_of(obj)} has a rule with '*' in {', '.join(fields)}", field=f"{where}.{fields[0]}")
 
 
 @check(id="RBAC-SECRETS-ACCESS", category=Category.security, severity=Severity.medium, default_enabled=False,
@@ -67,7 +75,7 @@ def wildcard(obj: K8sObject) -> Iterator[str]:
        description="get/list/watch on secrets reads every credential in scope (list returns the values too).",
        remediation="Restrict with resourceNames to the specific Secrets needed, or mount them instead.",
        peers={"kube-linter": "access-to-secrets", "checkov": "CKV2_K8S_5"})
-def secrets_access(obj: K8sObject) -> Iterator[str]:
+def secrets_access(obj: K8sObject) -> Iterator[Hit]:
     return _grants(obj, {"secrets"}, {"get", "list", "watch"}, "resources")
 
 
@@ -78,7 +86,7 @@ def secrets_access(obj: K8sObject) -> Iterator[str]:
                    "any ServiceAccount of the namespace (CIS 5.1.4).",
        remediation="Grant create on workloads only to deployment tooling.",
        peers={"kube-linter": "access-to-create-pods"})
-def create_pods(obj: K8sObject) -> Iterator[str]:
+def create_pods(obj: K8sObject) -> Iterator[Hit]:
     return _grants(obj, WORKLOAD_RESOURCES, {"create"}, "resources")
 
 
@@ -91,7 +99,7 @@ def create_pods(obj: K8sObject) -> Iterator[str]:
        peers={"polaris": "clusterrolePodExecAttach,rolePodExecAttach,clusterrolebindingPodExecAttach,"
                          "rolebindingClusterRolePodExecAttach,rolebindingRolePodExecAttach",
               "checkov": "CKV2_K8S_2"})
-def exec_attach(obj: K8sObject) -> Iterator[str]:
+def exec_attach(obj: K8sObject) -> Iterator[Hit]:
     return _grants(obj, {"pods/exec", "pods/attach", "nodes/proxy"}, {"create", "get"}, "resources")
 
 
@@ -102,7 +110,7 @@ def exec_attach(obj: K8sObject) -> Iterator[str]:
                    "cluster administrators.",
        remediation="Remove the impersonate verb, or restrict it with resourceNames.",
        peers={"checkov": "CKV2_K8S_3"})
-def impersonate(obj: K8sObject) -> Iterator[str]:
+def impersonate(obj: K8sObject) -> Iterator[Hit]:
     return _grants(obj, {"users", "groups", "serviceaccounts", "userextras", "uids"}, {"impersonate"}, "verbs")
 
 
@@ -113,7 +121,7 @@ def impersonate(obj: K8sObject) -> Iterator[str]:
                    "permissions it does not hold. Both defeat RBAC's escalation prevention.",
        remediation="Remove the bind and escalate verbs.",
        peers={"checkov": "CKV_K8S_157,CKV_K8S_158,CKV2_K8S_1"})
-def bind_escalate(obj: K8sObject) -> Iterator[str]:
+def bind_escalate(obj: K8sObject) -> Iterator[Hit]:
     return _grants(obj, {"roles", "clusterroles", "rolebindings", "clusterrolebindings"}, {"bind", "escalate"},
                    "verbs")
 
@@ -126,7 +134,7 @@ def bind_escalate(obj: K8sObject) -> Iterator[str]:
        remediation="Grant write access to webhook configurations only to the operator that owns them, with "
                    "resourceNames.",
        peers={"checkov": "CKV_K8S_155"})
-def webhook_control(obj: K8sObject) -> Iterator[str]:
+def webhook_control(obj: K8sObject) -> Iterator[Hit]:
     return _grants(obj, {"validatingwebhookconfigurations", "mutatingwebhookconfigurations"}, _WRITE, "resources")
 
 
@@ -137,11 +145,11 @@ def webhook_control(obj: K8sObject) -> Iterator[str]:
                    "client certificates, e.g. for system:masters.",
        remediation="Leave CSR approval to the controller manager; restrict signers with resourceNames.",
        peers={"checkov": "CKV_K8S_156"})
-def csr_approve(obj: K8sObject) -> Iterator[str]:
+def csr_approve(obj: K8sObject) -> Iterator[Hit]:
     approval = list(_grants(obj, {"certificatesigningrequests/approval"}, {"update", "patch"}, "resources"))
     signers = list(_grants(obj, {"signers"}, {"approve"}, "verbs"))
     if approval and signers:
-        yield f"{name_of(obj)} can approve certificate signing requests"
+        yield Hit(f"{name_of(obj)} can approve certificate signing requests", field=approval[0].field)
 
 
 @check(id="RBAC-SERVICES-STATUS", category=Category.security, severity=Severity.medium,
@@ -151,7 +159,7 @@ def csr_approve(obj: K8sObject) -> Iterator[str]:
                    "redirected (CVE-2020-8554).",
        remediation="Grant services/status write access only to the load-balancer controller.",
        peers={"checkov": "CKV2_K8S_4"})
-def services_status(obj: K8sObject) -> Iterator[str]:
+def services_status(obj: K8sObject) -> Iterator[Hit]:
     return _grants(obj, {"services/status"}, {"update", "patch"}, "resources")
 
 
@@ -167,7 +175,7 @@ def _is_cluster_admin_role(role: K8sObject) -> bool:
        peers={"kube-linter": "cluster-admin-role-binding",
               "polaris": "clusterrolebindingClusterAdmin,rolebindingClusterAdminClusterRole,"
                          "rolebindingClusterAdminRole"})
-def cluster_admin_binding(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, str]]:
+def cluster_admin_binding(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, Hit]]:
     admin_roles = {(o.kind, o.namespace if o.kind == "Role" else None, o.name)
                    for o in objects if _is_cluster_admin_role(o)}
     for binding in (o for o in objects if o.kind in BINDING_KINDS):
@@ -175,4 +183,5 @@ def cluster_admin_binding(objects: list[K8sObject]) -> Iterator[tuple[K8sObject,
         kind, name = ref.get("kind"), ref.get("name")
         namespace = binding.namespace if kind == "Role" else None
         if (kind == "ClusterRole" and name == "cluster-admin") or (kind, namespace, name) in admin_roles:
-            yield binding, f"{name_of(binding)} binds {kind} '{name}', which grants everything"
+            yield binding, Hit(f"{name_of(binding)} binds {kind} '{name}', which grants everything",
+                               field="roleRef.name")

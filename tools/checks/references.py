@@ -14,16 +14,28 @@ from typing import NamedTuple
 
 from core.models import Category, K8sObject, Severity
 from tools.checks.core import Hit, check
-from tools.checks.podspec import as_dict, as_list, containers, name_of, pod_spec, pod_template, spec_of
+from tools.checks.podspec import (
+    as_dict,
+    as_list,
+    containers,
+    name_of,
+    pod_hit,
+    pod_spec,
+    pod_spec_path,
+    pod_template,
+    spec_of,
+)
 
 
 class Ref(NamedTuple):
-    """A reference from a pod to a named object; ``container`` is None for pod-level references."""
+    """A reference from a pod to a named object; ``container`` is None for pod-level references; ``field`` is
+    the path of the referencing name in the object."""
 
     kind: str
     name: str
     where: str
     container: str | None = None
+    field: str | None = None
 
 
 class Inventory:
@@ -57,44 +69,48 @@ def _named(ref: dict, field: str = "name") -> str | None:
 def env_refs(obj: K8sObject) -> Iterator[Ref]:
     """ConfigMap and Secret references of every container's env and envFrom."""
     for c in containers(obj):
-        for env in as_list(c.spec.get("env")):
-            source = as_dict(as_dict(env).get("valueFrom"))
+        for at, env in c.entries("env"):
+            source = as_dict(env.get("valueFrom"))
             for field, kind in (("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")):
                 name = _named(as_dict(source.get(field)))
                 if name:
-                    yield Ref(kind, name, f"env {as_dict(env).get('name')}", c.name)
-        for source in as_list(c.spec.get("envFrom")):
+                    yield Ref(kind, name, f"env {env.get('name')}", c.name, c.at(f"{at}.valueFrom.{field}.name"))
+        for at, source in c.entries("envFrom"):
             for field, kind in (("configMapRef", "ConfigMap"), ("secretRef", "Secret")):
-                name = _named(as_dict(as_dict(source).get(field)))
+                name = _named(as_dict(source.get(field)))
                 if name:
-                    yield Ref(kind, name, "envFrom", c.name)
+                    yield Ref(kind, name, "envFrom", c.name, c.at(f"{at}.{field}.name"))
 
 
 def volume_refs(obj: K8sObject) -> Iterator[Ref]:
     """ConfigMap, Secret and PersistentVolumeClaim references of the pod's volumes (projected ones included)."""
-    for volume in as_list(pod_spec(obj).get("volumes")):
-        volume = as_dict(volume)
+    base = pod_spec_path(obj)
+    for i, volume in enumerate(as_list(pod_spec(obj).get("volumes"))):
+        volume, at = as_dict(volume), f"{base}.volumes[{i}]"
         where = f"volume '{volume.get('name', '<unnamed>')}'"
-        sources = [("ConfigMap", as_dict(volume.get("configMap")), "name"),
-                   ("Secret", as_dict(volume.get("secret")), "secretName"),
-                   ("PersistentVolumeClaim", as_dict(volume.get("persistentVolumeClaim")), "claimName")]
-        for projected in as_list(as_dict(volume.get("projected")).get("sources")):
-            sources += [("ConfigMap", as_dict(as_dict(projected).get("configMap")), "name"),
-                        ("Secret", as_dict(as_dict(projected).get("secret")), "name")]
-        for kind, ref, field in sources:
+        sources = [("ConfigMap", as_dict(volume.get("configMap")), f"{at}.configMap", "name"),
+                   ("Secret", as_dict(volume.get("secret")), f"{at}.secret", "secretName"),
+                   ("PersistentVolumeClaim", as_dict(volume.get("persistentVolumeClaim")),
+                    f"{at}.persistentVolumeClaim", "claimName")]
+        for j, projected in enumerate(as_list(as_dict(volume.get("projected")).get("sources"))):
+            sources += [("ConfigMap", as_dict(as_dict(projected).get("configMap")),
+                         f"{at}.projected.sources[{j}].configMap", "name"),
+                        ("Secret", as_dict(as_dict(projected).get("secret")), f"{at}.projected.sources[{j}].secret",
+                         "name")]
+        for kind, ref, path, field in sources:
             name = _named(ref, field)
             if name:
-                yield Ref(kind, name, where)
+                yield Ref(kind, name, where, None, f"{path}.{field}")
 
 
-def _missing(objects: list[K8sObject], refs) -> Iterator[tuple[K8sObject, str | Hit]]:
+def _missing(objects: list[K8sObject], refs) -> Iterator[tuple[K8sObject, Hit]]:
     inventory = Inventory(objects)
     for obj in (o for o in objects if pod_template(o) is not None):
         for ref in refs(obj):
             if inventory.missing(ref.kind, obj.namespace, ref.name):
                 message = f"{ref.where} references {ref.kind} '{ref.name}', which is not in the reviewed set"
-                yield obj, (Hit(f"container '{ref.container}' {message}", ref.container) if ref.container
-                            else message)
+                yield obj, Hit(f"container '{ref.container}' {message}" if ref.container else message,
+                               ref.container, ref.field)
 
 
 @check(id="REL-ENV-REF-EXISTS", category=Category.scalability, severity=Severity.low, scope="set",
@@ -103,7 +119,7 @@ def _missing(objects: list[K8sObject], refs) -> Iterator[tuple[K8sObject, str | 
                    "CreateContainerConfigError. Reported only when the set manages that kind in the namespace.",
        remediation="Fix the name, add the object, or mark the reference optional: true.",
        peers={"kube-linter": "env-value-from"})
-def env_ref_exists(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, str | Hit]]:
+def env_ref_exists(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, Hit]]:
     return _missing(objects, env_refs)
 
 
@@ -113,12 +129,19 @@ def env_ref_exists(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, str | 
                    "stays in ContainerCreating/Pending. Reported only when the set manages that kind in the "
                    "namespace.",
        remediation="Fix the name, add the object, or mark ConfigMap/Secret volumes optional: true.")
-def volume_ref_exists(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, str | Hit]]:
+def volume_ref_exists(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, Hit]]:
     return _missing(objects, volume_refs)
 
 
 def _service_account(obj: K8sObject) -> str:
     return str(pod_spec(obj).get("serviceAccountName") or pod_spec(obj).get("serviceAccount") or "default")
+
+
+def _service_account_field(obj: K8sObject) -> str:
+    """``serviceAccountName``, or the deprecated ``serviceAccount`` when only that one names the account."""
+    spec = pod_spec(obj)
+    return "serviceAccount" if spec.get("serviceAccount") and not spec.get("serviceAccountName") \
+        else "serviceAccountName"
 
 
 @check(id="REL-SA-EXISTS", category=Category.scalability, severity=Severity.medium, scope="set",
@@ -127,12 +150,13 @@ def _service_account(obj: K8sObject) -> str:
                    "an error event). Reported only when the set contains ServiceAccounts of the namespace.",
        remediation="Add the ServiceAccount or fix serviceAccountName.",
        peers={"kube-linter": "non-existent-service-account"})
-def sa_exists(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, str]]:
+def sa_exists(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, Hit]]:
     inventory = Inventory(objects)
     for obj in (o for o in objects if pod_template(o) is not None):
         name = _service_account(obj)
         if name != "default" and inventory.missing("ServiceAccount", obj.namespace, name):
-            yield obj, f"{name_of(obj)} uses ServiceAccount '{name}', which is not in the reviewed set"
+            yield obj, pod_hit(obj, f"{name_of(obj)} uses ServiceAccount '{name}', which is not in the reviewed set",
+                               _service_account_field(obj))
 
 
 @check(id="SEC-SA-TOKEN-AUTOMOUNT", category=Category.security, severity=Severity.low, scope="set",
@@ -142,11 +166,12 @@ def sa_exists(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, str]]:
        remediation="Set automountServiceAccountToken: false on the pod or ServiceAccount unless the workload "
                    "calls the Kubernetes API.",
        peers={"polaris": "automountServiceAccountToken", "checkov": "CKV_K8S_38"})
-def sa_token_automount(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, str]]:
+def sa_token_automount(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, Hit]]:
     opted_out = {(o.namespace, o.name) for o in objects
                  if o.kind == "ServiceAccount" and o.body.get("automountServiceAccountToken") is False}
     for obj in (o for o in objects if pod_template(o) is not None):
         explicit = pod_spec(obj).get("automountServiceAccountToken")
         if explicit is False or (explicit is None and (obj.namespace, _service_account(obj)) in opted_out):
             continue
-        yield obj, f"{name_of(obj)} mounts the token of ServiceAccount '{_service_account(obj)}'"
+        yield obj, pod_hit(obj, f"{name_of(obj)} mounts the token of ServiceAccount '{_service_account(obj)}'",
+                           "automountServiceAccountToken")

@@ -4,10 +4,10 @@ rollout strategy, selectors, env and ports, Jobs and CronJobs.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from core.models import Category, K8sObject, Severity
+from tools import fieldpath
 from tools.checks.core import Hit, check
 from tools.checks.podspec import (
     BATCH_KINDS,
@@ -17,19 +17,21 @@ from tools.checks.podspec import (
     as_list,
     as_str,
     containers,
+    is_doc_path,
     is_long_running,
     name_of,
+    pod_hit,
     pod_labels,
     pod_spec,
     pod_template,
+    port_problems,
     quantity,
     selector_matches,
     spec_of,
+    spread_problem,
 )
 
-DOC_PATHS = ("/docs", "/swagger", "/redoc", "/openapi.json", "/swagger.json", "/swagger-ui")
 SELECTOR_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"})
-_IANA_SVC_NAME = re.compile(r"^(?=.*[a-z])[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 
 
 def _serving_containers(obj: K8sObject) -> list:
@@ -48,14 +50,15 @@ def probes_identical(obj: K8sObject) -> Iterator[Hit]:
     for c in _serving_containers(obj):
         probes = c.probes()
         if "livenessProbe" in probes and probes.get("livenessProbe") == probes.get("readinessProbe"):
-            yield c.hit("has identical liveness and readiness probes")
+            yield c.hit("has identical liveness and readiness probes", "livenessProbe")
 
 
-def _probe_port(probe: dict) -> object:
+def _probe_port(probe: dict) -> tuple[str, object]:
+    """``(handler, port)`` of a probe's httpGet, tcpSocket or grpc handler (``("", None)`` without one)."""
     for kind in ("httpGet", "tcpSocket", "grpc"):
         if as_dict(probe.get(kind)):
-            return as_dict(probe.get(kind)).get("port")
-    return None
+            return kind, as_dict(probe.get(kind)).get("port")
+    return "", None
 
 
 @check(id="REL-PROBE-PORT", category=Category.scalability, severity=Severity.high,
@@ -70,9 +73,10 @@ def probe_port(obj: K8sObject) -> Iterator[Hit]:
     for c in containers(obj, ("containers",)):
         names = {as_str(p.get("name")) for p in c.ports()}
         for field, probe in c.probes().items():
-            port = _probe_port(probe)
+            kind, port = _probe_port(probe)
             if isinstance(port, str) and port not in names:
-                yield c.hit(f"{field} uses port '{port}', which the container does not declare")
+                yield c.hit(f"{field} uses port '{port}', which the container does not declare",
+                            f"{field}.{kind}.port")
 
 
 def _resources(c, section: str) -> dict:
@@ -90,7 +94,7 @@ def _resources(c, section: str) -> dict:
 def cpu_limit(obj: K8sObject) -> Iterator[Hit]:
     for c in containers(obj, RESOURCE_FIELDS):
         if _resources(c, "limits").get("cpu") in (None, ""):
-            yield c.hit("has no cpu limit")
+            yield c.hit("has no cpu limit", "resources.limits.cpu")
 
 
 @check(id="REL-REQ-EQ-LIMIT", category=Category.scalability, severity=Severity.low, default_enabled=False,
@@ -106,7 +110,7 @@ def req_eq_limit(obj: K8sObject) -> Iterator[Hit]:
         for resource in ("cpu", "memory"):
             request, limit = _resources(c, "requests").get(resource), _resources(c, "limits").get(resource)
             if quantity(request) is None or quantity(request) != quantity(limit):
-                yield c.hit(f"{resource} request does not equal its limit")
+                yield c.hit(f"{resource} request does not equal its limit", f"resources.requests.{resource}")
 
 
 @check(id="REL-EPHEMERAL-STORAGE", category=Category.scalability, severity=Severity.low, default_enabled=False,
@@ -121,7 +125,8 @@ def ephemeral_storage(obj: K8sObject) -> Iterator[Hit]:
     for c in containers(obj, RESOURCE_FIELDS):
         missing = [s for s in ("requests", "limits") if _resources(c, s).get("ephemeral-storage") in (None, "")]
         if missing:
-            yield c.hit(f"has no ephemeral-storage {' or '.join(missing)}")
+            yield c.hit(f"has no ephemeral-storage {' or '.join(missing)}",
+                        f"resources.{missing[0]}.ephemeral-storage")
 
 
 @check(id="REL-RESOURCE-RANGE", category=Category.scalability, severity=Severity.high,
@@ -137,11 +142,13 @@ def resource_range(obj: K8sObject) -> Iterator[Hit]:
         for section, values in (("requests", requests), ("limits", limits)):
             for name, value in values.items():
                 if quantity(value) is None:
-                    yield c.hit(f"has an invalid {name} {section[:-1]} '{value}'")
+                    yield c.hit(f"has an invalid {name} {section[:-1]} '{value}'",
+                                fieldpath.key(f"resources.{section}", name))
         for name in requests.keys() & limits.keys():
             request, limit = quantity(requests[name]), quantity(limits[name])
             if request is not None and limit is not None and request > limit:
-                yield c.hit(f"requests more {name} ({requests[name]}) than its limit ({limits[name]})")
+                yield c.hit(f"requests more {name} ({requests[name]}) than its limit ({limits[name]})",
+                            fieldpath.key("resources.requests", name))
 
 
 def _replicas(obj: K8sObject) -> object:
@@ -156,10 +163,10 @@ def _replicas(obj: K8sObject) -> object:
        remediation="Run at least 2 replicas (3 across zones) or let an HPA with minReplicas >= 2 manage them.",
        peers={"kube-linter": "minimum-three-replicas", "kube-score": "deployment-replicas",
               "polaris": "deploymentMissingReplicas"})
-def replicas_min(obj: K8sObject) -> Iterator[str]:
+def replicas_min(obj: K8sObject) -> Iterator[Hit]:
     replicas = _replicas(obj)
     if obj.kind in ("Deployment", "StatefulSet") and type(replicas) is int and replicas < 2:
-        yield f"{name_of(obj)} runs {replicas} replica(s)"
+        yield Hit(f"{name_of(obj)} runs {replicas} replica(s)", field="spec.replicas")
 
 
 def _hpa_bounds(obj: K8sObject) -> tuple[object, object]:
@@ -175,10 +182,10 @@ def _hpa_bounds(obj: K8sObject) -> tuple[object, object]:
        remediation="Set minReplicas: 2 or more.",
        peers={"kube-linter": "hpa-minimum-three-replicas", "kube-score": "horizontalpodautoscaler-replicas",
               "polaris": "hpaMinAvailability"})
-def hpa_min_replicas(obj: K8sObject) -> Iterator[str]:
+def hpa_min_replicas(obj: K8sObject) -> Iterator[Hit]:
     low, _ = _hpa_bounds(obj)
     if obj.kind == "HorizontalPodAutoscaler" and type(low) is int and low < 2:
-        yield f"{name_of(obj)} has minReplicas {low}"
+        yield Hit(f"{name_of(obj)} has minReplicas {low}", field="spec.minReplicas")
 
 
 @check(id="REL-HPA-MIN-NE-MAX", category=Category.scalability, severity=Severity.medium,
@@ -187,10 +194,10 @@ def hpa_min_replicas(obj: K8sObject) -> Iterator[str]:
        description="maxReplicas not above minReplicas leaves the autoscaler nothing to do.",
        remediation="Set maxReplicas above minReplicas (or remove the HPA).",
        peers={"polaris": "hpaMaxAvailability"})
-def hpa_min_ne_max(obj: K8sObject) -> Iterator[str]:
+def hpa_min_ne_max(obj: K8sObject) -> Iterator[Hit]:
     low, high = _hpa_bounds(obj)
     if obj.kind == "HorizontalPodAutoscaler" and type(low) is int and type(high) is int and high <= low:
-        yield f"{name_of(obj)} has maxReplicas {high} <= minReplicas {low}"
+        yield Hit(f"{name_of(obj)} has maxReplicas {high} <= minReplicas {low}", field="spec.maxReplicas")
 
 
 @check(id="REL-PDB-POLICY", category=Category.scalability, severity=Severity.medium,
@@ -199,10 +206,10 @@ def hpa_min_ne_max(obj: K8sObject) -> Iterator[str]:
        description="A PDB with neither minAvailable nor maxUnavailable protects nothing.",
        remediation="Set minAvailable or maxUnavailable.",
        peers={"kube-score": "poddisruptionbudget-has-policy"})
-def pdb_policy(obj: K8sObject) -> Iterator[str]:
+def pdb_policy(obj: K8sObject) -> Iterator[Hit]:
     spec = spec_of(obj)
     if obj.kind == "PodDisruptionBudget" and spec.get("minAvailable") is None and spec.get("maxUnavailable") is None:
-        yield f"{name_of(obj)} sets neither minAvailable nor maxUnavailable"
+        yield Hit(f"{name_of(obj)} sets neither minAvailable nor maxUnavailable", field="spec.maxUnavailable")
 
 
 @check(id="REL-PDB-UNHEALTHY-EVICTION", category=Category.scalability, severity=Severity.low,
@@ -213,9 +220,9 @@ def pdb_policy(obj: K8sObject) -> Iterator[str]:
                    "and can block node drains.",
        remediation="Set spec.unhealthyPodEvictionPolicy: AlwaysAllow.",
        peers={"kube-linter": "pdb-unhealthy-pod-eviction-policy"})
-def pdb_unhealthy_eviction(obj: K8sObject) -> Iterator[str]:
+def pdb_unhealthy_eviction(obj: K8sObject) -> Iterator[Hit]:
     if obj.kind == "PodDisruptionBudget" and not spec_of(obj).get("unhealthyPodEvictionPolicy"):
-        yield f"{name_of(obj)} does not set unhealthyPodEvictionPolicy"
+        yield Hit(f"{name_of(obj)} does not set unhealthyPodEvictionPolicy", field="spec.unhealthyPodEvictionPolicy")
 
 
 @check(id="REL-ANTI-AFFINITY", category=Category.scalability, severity=Severity.low,
@@ -226,23 +233,13 @@ def pdb_unhealthy_eviction(obj: K8sObject) -> Iterator[str]:
        remediation="Add topologySpreadConstraints (zone and hostname) or a preferred podAntiAffinity.",
        peers={"kube-linter": "no-anti-affinity",
               "kube-score": "deployment-has-host-podantiaffinity,statefulset-has-host-podantiaffinity"})
-def anti_affinity(obj: K8sObject) -> Iterator[str]:
+def anti_affinity(obj: K8sObject) -> Iterator[Hit]:
     replicas, spec = _replicas(obj), pod_spec(obj)
     if obj.kind not in ("Deployment", "StatefulSet") or not (type(replicas) is int and replicas > 1):
         return
     if not as_dict(as_dict(spec.get("affinity")).get("podAntiAffinity")) and not spec.get("topologySpreadConstraints"):
-        yield f"{name_of(obj)} has {replicas} replicas and no podAntiAffinity or topologySpreadConstraints"
-
-
-def _spread_problem(constraint: dict) -> str | None:
-    skew = constraint.get("maxSkew")
-    if not (type(skew) is int and skew >= 1):
-        return f"maxSkew '{skew}' is not a positive integer"
-    if not constraint.get("topologyKey"):
-        return "topologyKey is missing"
-    if constraint.get("whenUnsatisfiable") not in ("DoNotSchedule", "ScheduleAnyway"):
-        return f"whenUnsatisfiable '{constraint.get('whenUnsatisfiable')}' is invalid"
-    return None
+        yield pod_hit(obj, f"{name_of(obj)} has {replicas} replicas and no podAntiAffinity or "
+                           "topologySpreadConstraints", "topologySpreadConstraints")
 
 
 @check(id="REL-TOPOLOGY-SPREAD", category=Category.scalability, severity=Severity.medium,
@@ -253,11 +250,12 @@ def _spread_problem(constraint: dict) -> str | None:
                    "REL-ANTI-AFFINITY.)",
        remediation="Fix the constraint fields.",
        peers={"kube-score": "pod-topology-spread-constraints", "polaris": "topologySpreadConstraint"})
-def topology_spread(obj: K8sObject) -> Iterator[str]:
+def topology_spread(obj: K8sObject) -> Iterator[Hit]:
     for i, constraint in enumerate(as_list(pod_spec(obj).get("topologySpreadConstraints"))):
-        problem = _spread_problem(as_dict(constraint))
+        problem = spread_problem(as_dict(constraint))
         if problem:
-            yield f"topologySpreadConstraints[{i}]: {problem}"
+            yield pod_hit(obj, f"topologySpreadConstraints[{i}]: {problem[1]}",
+                          f"topologySpreadConstraints[{i}].{problem[0]}")
 
 
 @check(id="REL-NODE-AFFINITY", category=Category.scalability, severity=Severity.low, default_enabled=False,
@@ -266,9 +264,9 @@ def topology_spread(obj: K8sObject) -> Iterator[str]:
        description="Without node affinity the pods may run on any node pool.",
        remediation="Add spec.affinity.nodeAffinity if the workload belongs on specific nodes.",
        peers={"kube-linter": "no-node-affinity"})
-def node_affinity(obj: K8sObject) -> Iterator[str]:
+def node_affinity(obj: K8sObject) -> Iterator[Hit]:
     if pod_template(obj) is not None and not as_dict(as_dict(pod_spec(obj).get("affinity")).get("nodeAffinity")):
-        yield f"{name_of(obj)} has no node affinity"
+        yield pod_hit(obj, f"{name_of(obj)} has no node affinity", "affinity.nodeAffinity")
 
 
 @check(id="REL-PRIORITY-CLASS", category=Category.scalability, severity=Severity.low, default_enabled=False,
@@ -278,9 +276,9 @@ def node_affinity(obj: K8sObject) -> Iterator[str]:
                    "to preempt, less important pods.",
        remediation="Set spec.priorityClassName.",
        peers={"kube-linter": "priority-class-name", "polaris": "priorityClassNotSet"})
-def priority_class(obj: K8sObject) -> Iterator[str]:
+def priority_class(obj: K8sObject) -> Iterator[Hit]:
     if pod_template(obj) is not None and not pod_spec(obj).get("priorityClassName"):
-        yield f"{name_of(obj)} has no priorityClassName"
+        yield pod_hit(obj, f"{name_of(obj)} has no priorityClassName", "priorityClassName")
 
 
 @check(id="REL-ROLLING-UPDATE", category=Category.scalability, severity=Severity.low, default_enabled=False,
@@ -290,11 +288,11 @@ def priority_class(obj: K8sObject) -> Iterator[str]:
                    "at once or never update them.",
        remediation="Use the RollingUpdate strategy unless the application cannot run two versions at once.",
        peers={"kube-linter": "no-rolling-update-strategy", "kube-score": "deployment-strategy"})
-def rolling_update(obj: K8sObject) -> Iterator[str]:
+def rolling_update(obj: K8sObject) -> Iterator[Hit]:
     field = "strategy" if obj.kind == "Deployment" else "updateStrategy"
     kind = as_dict(spec_of(obj).get(field)).get("type")
     if obj.kind in ("Deployment", "StatefulSet", "DaemonSet") and kind not in (None, "RollingUpdate"):
-        yield f"{name_of(obj)} uses the {kind} strategy"
+        yield Hit(f"{name_of(obj)} uses the {kind} strategy", field=f"spec.{field}.type")
 
 
 @check(id="REL-SELECTOR-MATCH", category=Category.scalability, severity=Severity.high,
@@ -306,11 +304,11 @@ def rolling_update(obj: K8sObject) -> Iterator[str]:
        peers={"kube-linter": "mismatching-selector",
               "kube-score": "deployment-pod-selector-labels-match-template-metadata-labels,"
                             "statefulset-pod-selector-labels-match-template-metadata-labels"})
-def selector_match(obj: K8sObject) -> Iterator[str]:
+def selector_match(obj: K8sObject) -> Iterator[Hit]:
     selector = spec_of(obj).get("selector")
     if obj.kind in SELECTOR_KINDS and isinstance(selector, dict) and selector \
             and not selector_matches(selector, pod_labels(obj)):
-        yield f"{name_of(obj)} selector does not match its pod template labels"
+        yield Hit(f"{name_of(obj)} selector does not match its pod template labels", field="spec.selector")
 
 
 @check(id="REL-DUPLICATE-ENV", category=Category.scalability, severity=Severity.medium,
@@ -322,24 +320,11 @@ def selector_match(obj: K8sObject) -> Iterator[str]:
 def duplicate_env(obj: K8sObject) -> Iterator[Hit]:
     for c in containers(obj):
         seen: set[str] = set()
-        for env in as_list(c.spec.get("env")):
-            name = as_str(as_dict(env).get("name"))
+        for where, env in c.entries("env"):
+            name = as_str(env.get("name"))
             if name and name in seen:
-                yield c.hit(f"sets env {name} more than once")
+                yield c.hit(f"sets env {name} more than once", where)
             seen.add(name)
-
-
-def _port_problems(ports: list[dict]) -> Iterator[str]:
-    names: set[str] = set()
-    for port in ports:
-        name = port.get("name")
-        if name is not None and (not isinstance(name, str) or len(name) > 15 or not _IANA_SVC_NAME.match(name)):
-            yield f"port name '{name}' is not a valid IANA service name (<= 15 lowercase letters, digits, '-')"
-        elif isinstance(name, str) and name in names:
-            yield f"port name '{name}' is declared twice"
-        names.add(as_str(name))
-        if port.get("containerPort") is None:
-            yield f"port '{name or '<unnamed>'}' has no containerPort"
 
 
 @check(id="REL-PORTS", category=Category.scalability, severity=Severity.medium,
@@ -351,8 +336,8 @@ def _port_problems(ports: list[dict]) -> Iterator[str]:
        peers={"kube-linter": "invalid-target-ports", "kube-score": "container-ports-check"})
 def ports(obj: K8sObject) -> Iterator[Hit]:
     for c in containers(obj, ("containers", "initContainers")):
-        for problem in _port_problems(c.ports()):
-            yield c.hit(problem)
+        for where, problem in port_problems(c.entries("ports")):
+            yield c.hit(problem, where)
 
 
 @check(id="REL-CRONJOB-DEADLINE", category=Category.scalability, severity=Severity.low,
@@ -362,9 +347,9 @@ def ports(obj: K8sObject) -> Iterator[Hit]:
                    "down, suspended) stops scheduling for good.",
        remediation="Set spec.startingDeadlineSeconds (e.g. 300).",
        peers={"kube-score": "cronjob-has-deadline"})
-def cronjob_deadline(obj: K8sObject) -> Iterator[str]:
+def cronjob_deadline(obj: K8sObject) -> Iterator[Hit]:
     if obj.kind == "CronJob" and spec_of(obj).get("startingDeadlineSeconds") is None:
-        yield f"{name_of(obj)} has no startingDeadlineSeconds"
+        yield Hit(f"{name_of(obj)} has no startingDeadlineSeconds", field="spec.startingDeadlineSeconds")
 
 
 @check(id="REL-RESTART-POLICY", category=Category.scalability, severity=Severity.medium,
@@ -374,13 +359,14 @@ def cronjob_deadline(obj: K8sObject) -> Iterator[str]:
                    "or Never. Anything else is rejected by the API server.",
        remediation="Use Always for Deployments/StatefulSets/DaemonSets/ReplicaSets, OnFailure or Never for Jobs.",
        peers={"kube-linter": "restart-policy", "kube-score": "cronjob-restartpolicy"})
-def restart_policy(obj: K8sObject) -> Iterator[str]:
+def restart_policy(obj: K8sObject) -> Iterator[Hit]:
     policy = pod_spec(obj).get("restartPolicy")
     if policy is None or obj.kind == "Pod":
         return
     allowed = ("OnFailure", "Never") if obj.kind in BATCH_KINDS else ("Always",)
     if policy not in allowed:
-        yield f"{name_of(obj)} has restartPolicy {policy} (allowed: {', '.join(allowed)})"
+        yield pod_hit(obj, f"{name_of(obj)} has restartPolicy {policy} (allowed: {', '.join(allowed)})",
+                      "restartPolicy")
 
 
 @check(id="REL-JOB-TTL", category=Category.scalability, severity=Severity.low,
@@ -390,9 +376,9 @@ def restart_policy(obj: K8sObject) -> Iterator[str]:
                    "ttlSecondsAfterFinished is set (CronJobs clean up through their history limits).",
        remediation="Set spec.ttlSecondsAfterFinished on standalone Jobs.",
        peers={"kube-linter": "job-ttl-seconds-after-finished"})
-def job_ttl(obj: K8sObject) -> Iterator[str]:
+def job_ttl(obj: K8sObject) -> Iterator[Hit]:
     if obj.kind == "Job" and spec_of(obj).get("ttlSecondsAfterFinished") is None:
-        yield f"{name_of(obj)} has no ttlSecondsAfterFinished"
+        yield Hit(f"{name_of(obj)} has no ttlSecondsAfterFinished", field="spec.ttlSecondsAfterFinished")
 
 
 @check(id="REL-DNS-NDOTS", category=Category.scalability, severity=Severity.low, default_enabled=False,
@@ -402,10 +388,10 @@ def job_ttl(obj: K8sObject) -> Iterator[str]:
                    "wasted DNS queries per request.",
        remediation="Set spec.dnsConfig.options: [{name: ndots, value: '2'}] for pods calling external hosts.",
        peers={"kube-linter": "dnsconfig-options"})
-def dns_ndots(obj: K8sObject) -> Iterator[str]:
+def dns_ndots(obj: K8sObject) -> Iterator[Hit]:
     options = as_list(as_dict(pod_spec(obj).get("dnsConfig")).get("options"))
     if is_long_running(obj) and not any(as_dict(o).get("name") == "ndots" for o in options):
-        yield f"{name_of(obj)} does not set dnsConfig ndots"
+        yield pod_hit(obj, f"{name_of(obj)} does not set dnsConfig ndots", "dnsConfig.options")
 
 
 @check(id="REL-NAKED-POD", category=Category.scalability, severity=Severity.low,
@@ -414,14 +400,9 @@ def dns_ndots(obj: K8sObject) -> Iterator[str]:
        description="A Pod without a controller is not rescheduled when its node fails or is drained.",
        remediation="Run it under a Deployment, StatefulSet, DaemonSet or Job.",
        peers={"polaris": "nakedPod"})
-def naked_pod(obj: K8sObject) -> Iterator[str]:
+def naked_pod(obj: K8sObject) -> Iterator[Hit]:
     if obj.kind == "Pod" and not as_list(as_dict(obj.body.get("metadata")).get("ownerReferences")):
-        yield f"{name_of(obj)} is not managed by a controller"
-
-
-def _doc_path(path: object) -> bool:
-    text = str(path or "").split("?", 1)[0].rstrip("/").lower()
-    return any(text == p or text.startswith(p + "/") for p in DOC_PATHS)
+        yield Hit(f"{name_of(obj)} is not managed by a controller", field="kind")
 
 
 @check(id="REL-PROBE-DOCS-PATH", category=Category.scalability, severity=Severity.medium,
@@ -435,5 +416,5 @@ def probe_docs_path(obj: K8sObject) -> Iterator[Hit]:
     for c in containers(obj, ("containers", "initContainers")):
         for field, probe in c.probes().items():
             path = as_dict(probe.get("httpGet")).get("path")
-            if _doc_path(path):
-                yield c.hit(f"{field} checks the documentation path '{path}'")
+            if is_doc_path(path):
+                yield c.hit(f"{field} checks the documentation path '{path}'", f"{field}.httpGet.path")

@@ -15,8 +15,9 @@ import re
 from collections.abc import Iterator
 
 from core.models import Category, K8sObject, Severity
-from tools.checks.core import check
-from tools.checks.podspec import WORKLOAD_KINDS, as_dict, as_list, containers
+from tools import fieldpath
+from tools.checks.core import Hit, check
+from tools.checks.podspec import WORKLOAD_KINDS, as_dict, containers
 
 _SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL", re.IGNORECASE)
 _NOT_A_VALUE_SUFFIXES = ("_FILE", "_PATH", "_NAME")
@@ -102,14 +103,18 @@ def literal_secret(name: str, value: object) -> str | None:
        remediation="Move the value into a Secret (managed by External Secrets, Sealed Secrets or SOPS) and "
                    "reference it with valueFrom.secretKeyRef; rotate the exposed value.",
        peers={"kube-linter": "env-var-secret", "polaris": "sensitiveContainerEnvVar"})
-def secret_env_literal(obj: K8sObject) -> Iterator[str]:
+def secret_env_literal(obj: K8sObject) -> Iterator[Hit]:
     for c in containers(obj):
-        for env in as_list(c.spec.get("env")):
-            name = str(as_dict(env).get("name") or "")
-            value = as_dict(env).get("value")
+        for where, env in c.entries("env"):
+            name = str(env.get("name") or "")
+            value = env.get("value")
             why = literal_secret(name, value)
             if why and not is_placeholder(value):
-                yield c.hit(f"sets env {name or '<unnamed>'} to {why}")
+                yield c.hit(f"sets env {name or '<unnamed>'} to {why}", f"{where}.value")
+
+
+def _secret_field(obj: K8sObject) -> str:
+    return "data" if as_dict(obj.body.get("data")) else "stringData"
 
 
 @check(id="SEC-SECRET-COMMITTED", category=Category.security, severity=Severity.high,
@@ -120,14 +125,15 @@ def secret_env_literal(obj: K8sObject) -> Iterator[str]:
                    "SEC-SECRET-PLACEHOLDER).",
        remediation="Keep secret values out of Git: use External Secrets Operator, Sealed Secrets or SOPS-encrypted "
                    "files, and rotate any value that was committed.")
-def secret_committed(obj: K8sObject) -> Iterator[str]:
+def secret_committed(obj: K8sObject) -> Iterator[Hit]:
     if obj.kind != "Secret":
         return
     real = classify_secret(obj)["real"]
     if real:
-        yield (f"Secret '{obj.name or '<unnamed>'}' commits {len(real)} value(s) in data/stringData "
-               f"({', '.join(real[:5])}); base64 is not encryption — anyone who can read the repository can decode "
-               "them (use External Secrets, Sealed Secrets or SOPS)")
+        yield Hit(f"Secret '{obj.name or '<unnamed>'}' commits {len(real)} value(s) in data/stringData "
+                  f"({', '.join(real[:5])}); base64 is not encryption — anyone who can read the repository can "
+                  "decode them (use External Secrets, Sealed Secrets or SOPS)",
+                  field=_secret_field(obj))
 
 
 @check(id="SEC-SECRET-EMPTY", category=Category.security, severity=Severity.low,
@@ -138,24 +144,26 @@ def secret_committed(obj: K8sObject) -> Iterator[str]:
                    "are provided when the release is installed.",
        remediation="Provide the values at install time (`--set`/a values file kept out of Git), or create the Secret "
                    "out of band (External Secrets, Sealed Secrets) and reference it (existingSecret).")
-def secret_empty(obj: K8sObject) -> Iterator[str]:
+def secret_empty(obj: K8sObject) -> Iterator[Hit]:
     if obj.kind != "Secret":
         return
     empty = classify_secret(obj)["empty"]
     if empty:
-        yield (f"empty Secret values: pods start without credentials — Secret '{obj.name or '<unnamed>'}' has "
-               f"{len(empty)} empty key(s) ({', '.join(empty[:5])})")
+        yield Hit(f"empty Secret values: pods start without credentials — Secret '{obj.name or '<unnamed>'}' has "
+                  f"{len(empty)} empty key(s) ({', '.join(empty[:5])})", field=_secret_field(obj))
 
 
-def _placeholders(obj: K8sObject) -> Iterator[str]:
+def _placeholders(obj: K8sObject) -> Iterator[Hit]:
     if obj.kind == "Secret":
         keys = classify_secret(obj)["placeholder"]
         if keys:
-            yield f"Secret '{obj.name or '<unnamed>'}' holds placeholder values, not credentials ({', '.join(keys[:5])})"
+            yield Hit(f"Secret '{obj.name or '<unnamed>'}' holds placeholder values, not credentials "
+                      f"({', '.join(keys[:5])})", field=_secret_field(obj))
     elif obj.kind == "ConfigMap":
         for key, value in as_dict(obj.body.get("data")).items():
             if literal_secret(str(key).replace("-", "_").replace(".", "_"), value) and is_placeholder(value):
-                yield f"ConfigMap '{obj.name or '<unnamed>'}' key '{key}' holds a placeholder, not a credential"
+                yield Hit(f"ConfigMap '{obj.name or '<unnamed>'}' key '{key}' holds a placeholder, not a credential",
+                          field=fieldpath.key("data", key))
 
 
 @check(id="SEC-SECRET-PLACEHOLDER", category=Category.security, severity=Severity.info,
@@ -166,14 +174,14 @@ def _placeholders(obj: K8sObject) -> Iterator[str]:
                    "replaced at deploy time.",
        remediation="Replace the placeholder at deploy time with a reference to a real Secret (valueFrom.secretKeyRef, "
                    "existingSecret), never with a literal in Git.")
-def secret_placeholder(obj: K8sObject) -> Iterator[str]:
+def secret_placeholder(obj: K8sObject) -> Iterator[Hit]:
     yield from _placeholders(obj)
     for c in containers(obj) if obj.kind in WORKLOAD_KINDS else []:
-        for env in as_list(c.spec.get("env")):
-            name = str(as_dict(env).get("name") or "")
-            value = as_dict(env).get("value")
+        for where, env in c.entries("env"):
+            name = str(env.get("name") or "")
+            value = env.get("value")
             if literal_secret(name, value) and is_placeholder(value):
-                yield c.hit(f"sets env {name or '<unnamed>'} to a placeholder, not a credential")
+                yield c.hit(f"sets env {name or '<unnamed>'} to a placeholder, not a credential", f"{where}.value")
 
 
 def configmap_secret(key: str, value: object) -> str | None:
@@ -193,10 +201,11 @@ def configmap_secret(key: str, value: object) -> str | None:
                    "readable by anyone with view rights and are not encrypted at rest.",
        remediation="Move the value into a Secret managed by External Secrets, Sealed Secrets or SOPS; rotate it.",
        peers={"polaris": "sensitiveConfigmapContent"})
-def secret_in_configmap(obj: K8sObject) -> Iterator[str]:
+def secret_in_configmap(obj: K8sObject) -> Iterator[Hit]:
     if obj.kind != "ConfigMap":
         return
     for key, value in as_dict(obj.body.get("data")).items():
         why = configmap_secret(str(key), value)
         if why and not is_placeholder(value):
-            yield f"ConfigMap '{obj.name or '<unnamed>'}' key '{key}' holds {why}"
+            yield Hit(f"ConfigMap '{obj.name or '<unnamed>'}' key '{key}' holds {why}",
+                      field=fieldpath.key("data", key))

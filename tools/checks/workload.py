@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from core.models import Category, K8sObject, Severity
-from tools.checks.core import check
+from tools.checks.core import Hit, check
 from tools.checks.podspec import (
     RESOURCE_FIELDS,
     WORKLOAD_KINDS,
@@ -14,7 +14,9 @@ from tools.checks.podspec import (
     containers,
     effective_security,
     is_long_running,
+    pod_hit,
     pod_spec,
+    security_field,
 )
 
 
@@ -40,14 +42,14 @@ def image_tag(obj: K8sObject) -> Iterator[str]:
         image = c.spec.get("image")
         problem = _image_problem(image) if isinstance(image, str) and image else None
         if problem:
-            yield c.hit(f"image '{image}' {problem}")
+            yield c.hit(f"image '{image}' {problem}", "image")
 
 
 def _missing_resources(obj: K8sObject, section: str, resource: str) -> Iterator[str]:
     for c in containers(obj, RESOURCE_FIELDS):
         if as_dict(as_dict(c.spec.get("resources")).get(section)).get(resource) in (None, ""):
             noun = "request" if section == "requests" else "limit"
-            yield c.hit(f"has no {resource} {noun}")
+            yield c.hit(f"has no {resource} {noun}", f"resources.{section}.{resource}")
 
 
 @check(id="REL-CPU-REQUEST", category=Category.scalability, severity=Severity.medium,
@@ -89,7 +91,7 @@ def _missing_probe(obj: K8sObject, probe: str) -> Iterator[str]:
         return
     for c in containers(obj, ("containers",)):
         if not as_dict(c.spec.get(probe)):
-            yield c.hit(f"has no {probe}")
+            yield c.hit(f"has no {probe}", probe)
 
 
 @check(id="REL-LIVENESS-PROBE", category=Category.scalability, severity=Severity.medium,
@@ -129,7 +131,8 @@ def run_as_non_root(obj: K8sObject) -> Iterator[str]:
         user = effective_security(c, "runAsUser")
         explicit_user = user if type(user) is int else None
         if effective_security(c, "runAsNonRoot") is not True and not (explicit_user and explicit_user > 0):
-            yield c.hit("may run as root: neither runAsNonRoot: true nor a runAsUser > 0 applies")
+            yield c.hit("may run as root: neither runAsNonRoot: true nor a runAsUser > 0 applies",
+                        path=security_field(c, "runAsNonRoot"))
 
 
 @check(id="SEC-PRIV-ESCALATION", category=Category.security, severity=Severity.high, pss="restricted",
@@ -143,7 +146,7 @@ def run_as_non_root(obj: K8sObject) -> Iterator[str]:
 def privilege_escalation(obj: K8sObject) -> Iterator[str]:
     for c in containers(obj):
         if effective_security(c, "allowPrivilegeEscalation") is not False:
-            yield c.hit("does not set allowPrivilegeEscalation: false")
+            yield c.hit("does not set allowPrivilegeEscalation: false", "securityContext.allowPrivilegeEscalation")
 
 
 @check(id="SEC-PRIVILEGED", category=Category.security, severity=Severity.critical, pss="baseline",
@@ -157,7 +160,7 @@ def privilege_escalation(obj: K8sObject) -> Iterator[str]:
 def privileged(obj: K8sObject) -> Iterator[str]:
     for c in containers(obj):
         if effective_security(c, "privileged") is True:
-            yield c.hit("is privileged")
+            yield c.hit("is privileged", "securityContext.privileged")
 
 
 @check(id="SEC-HOSTPATH-ANY", category=Category.security, severity=Severity.high, pss="baseline",
@@ -168,10 +171,11 @@ def privileged(obj: K8sObject) -> Iterator[str]:
        remediation="Use a PersistentVolumeClaim, configMap, secret, emptyDir or CSI volume instead of hostPath.",
        peers={"polaris": "hostPathSet"})
 def host_path(obj: K8sObject) -> Iterator[str]:
-    for volume in as_list(pod_spec(obj).get("volumes")):
+    for i, volume in enumerate(as_list(pod_spec(obj).get("volumes"))):
         host = as_dict(as_dict(volume).get("hostPath"))
         if host:
-            yield f"volume '{as_dict(volume).get('name', '<unnamed>')}' mounts host path '{host.get('path', '')}'"
+            yield pod_hit(obj, f"volume '{as_dict(volume).get('name', '<unnamed>')}' mounts host path "
+                               f"'{host.get('path', '')}'", f"volumes[{i}].hostPath")
 
 
 @check(id="SEC-DEFAULT-NAMESPACE", category=Category.security, severity=Severity.low,
@@ -182,4 +186,5 @@ def host_path(obj: K8sObject) -> Iterator[str]:
        peers={"kube-linter": "use-namespace", "checkov": "CKV_K8S_21"})
 def default_namespace(obj: K8sObject) -> Iterator[str]:
     if obj.namespace == "default":
-        yield f"{obj.kind} '{obj.name or '<unnamed>'}' is placed in the 'default' namespace"
+        yield Hit(f"{obj.kind} '{obj.name or '<unnamed>'}' is placed in the 'default' namespace",
+                  field="metadata.namespace")
