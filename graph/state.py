@@ -48,6 +48,10 @@ class ReviewState(TypedDict, total=False):
     scope_note: str
     objects: list[dict[str, Any]]
     dockerfiles: dict[str, str]
+    context: list[dict[str, Any]]
+    """Objects of unchanged manifests, for cross-object checks (``Collected.context``)."""
+    full_changes: dict[str, Any] | None
+    """The whole change behind a ``--path`` (``Collected.full_changes``)."""
     findings: list[dict[str, Any]]
     stage: dict[str, Any] | None
     plan: dict[str, Any]

@@ -159,7 +159,7 @@ def test_github_format_escapes_what_would_break_the_command():
 def test_in_context_sees_other_files_and_reports_only_the_named_ones(repo, monkeypatch):
     monkeypatch.chdir(repo)
     alone = invoke("check", "deploy/k8s/service.yaml", "--format", "json")
-    assert "REL-SERVICE-TARGET" in ids(alone)  # without context the Deployment is not seen
+    assert "REL-SERVICE-TARGET" not in ids(alone)  # cross-object checks see the workspace's other manifests
     context = invoke("check", "deploy/k8s/service.yaml", "--in-context", "--format", "json", "--fail-on", "info")
     assert context.returncode == 0 and json.loads(context.stdout)["findings"] == []
     named = invoke("check", "deploy/k8s/deployment.yaml", "--in-context", "--format", "json")

@@ -26,9 +26,11 @@ from pathlib import Path
 
 from core.config import Phase3Config
 from core.models import Finding, K8sObject, Severity
+from tools import fieldpath
 from tools.approutes import serves
 from tools.appsource import AppContract, EnvVar, is_static, js_contract, python_contract
 from tools.catalog import finding
+from tools.checks.podspec import pod_spec_path
 from tools.dockerimage import SKIP_DIRS
 from tools.entrypoints import find_entry, read
 from tools.layout import literal_prefix
@@ -144,9 +146,25 @@ def _env_from_keys(container: dict, objects: list[K8sObject]) -> set[str] | None
     return keys
 
 
-def _finding(check_id: str, severity: Severity, obj: K8sObject, message: str, remediation: str) -> Finding:
+def container_field(obj: K8sObject, container: dict, field: str = "") -> str | None:
+    """The field path of ``container`` (an entry of the pod spec's ``containers``) plus ``field``."""
+    spec_path = pod_spec_path(obj)
+    spec = obj.body
+    for key in spec_path.split("."):
+        spec = spec.get(key) if isinstance(spec, dict) else None
+    items = spec.get("containers") if isinstance(spec, dict) else None
+    index = next((i for i, c in enumerate(items or []) if c is container), None)
+    return None if index is None else fieldpath.join(f"{spec_path}.containers[{index}]", field)
+
+
+def _finding(check_id: str, severity: Severity, obj: K8sObject, message: str, remediation: str,
+             field: str | None = None) -> Finding:
+    """A contract finding at ``field`` of ``obj`` (its closest recorded parent when it is missing)."""
+    at, where = fieldpath.locate(obj.marks, field) if field else (None, None)
+    line, column = where if where else (obj.line, None)
     return finding(check_id, message, severity=severity, resource=obj.ref(), file=obj.rendered_from or obj.file,
-                   line=obj.line, remediation=remediation)
+                   line=line, column=column, field=field if at else None, object_line=obj.line,
+                   remediation=remediation)
 
 
 def _provided(container: dict, objects: list[K8sObject], app: AppContract) -> set[str] | None:
@@ -181,7 +199,7 @@ def _env_findings(app: AppContract, obj: K8sObject, container: dict, objects: li
             out.append(_finding(ENV_MISSING, Severity.low, obj,
                                 f"nothing sets PORT, which the app reads without a default ({var.file}:{var.line}): "
                                 "Kubernetes does not set it (platforms such as Vercel or Cloud Run do)",
-                                "Set PORT in the container's env (or ENV PORT in the Dockerfile) to the containerPort."))
+                                "Set PORT in the container's env (or ENV PORT in the Dockerfile) to the containerPort.", field=container_field(obj, container, "env")))
         elif var.required and var.alternatives:
             group = tuple(sorted({var.name, *var.alternatives}))
             if group in groups:
@@ -192,22 +210,22 @@ def _env_findings(app: AppContract, obj: K8sObject, container: dict, objects: li
                 out.append(_finding(ENV_MISSING, Severity.low, obj,
                                     f"the workload does not set {var.name}; the app falls back to "
                                     f"{', '.join(elsewhere)} ({var.file}:{var.line}): check that it is provided",
-                                    f"Set {var.name} in the container's env, or provide {var.alternatives[0]}."))
+                                    f"Set {var.name} in the container's env, or provide {var.alternatives[0]}.", field=container_field(obj, container, "env")))
                 continue
             out.append(_finding(ENV_MISSING, Severity.high, obj,
                                 f"the workload sets none of {', '.join(group)}; the Phase III app needs one of them "
                                 f"(read one after the other at {_where(app, var)}): the app will fail at run time",
-                                f"Set {group[0]} (or {', '.join(group[1:])}) in the container's env."))
+                                f"Set {group[0]} (or {', '.join(group[1:])}) in the container's env.", field=container_field(obj, container, "env")))
         elif var.required:
             out.append(_finding(ENV_MISSING, Severity.high, obj,
                                 f"the workload never sets {var.name}, which the Phase III app requires "
                                 f"(read without a default at {_where(app, var)}): the app will fail at run time",
-                                f"Set {var.name} in the container's env (from a Secret if it is sensitive)."))
+                                f"Set {var.name} in the container's env (from a Secret if it is sensitive).", field=container_field(obj, container, "env")))
         else:
             out.append(_finding(ENV_MISSING, Severity.low, obj,
                                 f"the workload does not set {var.name} (optional: the app falls back to a default or only tests it, "
                                 f"{var.file}:{var.line})", f"Set {var.name} if the default is not right for this "
-                                "environment."))
+                                "environment.", field=container_field(obj, container, "env")))
     return out
 
 
@@ -247,17 +265,18 @@ def _probe_findings(app: AppContract, obj: K8sObject, container: dict) -> list[F
         if isinstance(port, int) and app.ports and port not in ports:
             out.append(_finding(PORT, Severity.medium, obj,
                                 f"{kind} targets port {port}, but the Phase III app listens "
-                                f"on {sorted(ports)}", f"Point the {kind} at port {sorted(ports)[0]}."))
+                                f"on {sorted(ports)}", f"Point the {kind} at port {sorted(ports)[0]}.",
+                                field=container_field(obj, container, f"{kind}.httpGet.port")))
         verdict = serves(app, path) if isinstance(path, str) and app.routes else "yes"
         targets = _probe_targets(app)
         fix = f"Point the {kind} at one of: {targets}." if targets else f"Point the {kind} at a health endpoint."
         if verdict == "no":
             out.append(_finding(PROBE_PATH, Severity.medium, obj, f"{kind} path {path} is not served by the Phase III "
-                                f"app (it serves {targets or 'only parameterised routes'})", fix))
+                                f"app (it serves {targets or 'only parameterised routes'})", fix, field=container_field(obj, container, f"{kind}.httpGet.path")))
         elif verdict == "unsure":
             why = "; ".join(dict.fromkeys(app.routes_uncertain)) or "a router prefix may not be known"
             out.append(_finding(PROBE_PATH, Severity.low, obj, f"{kind} path {path} was not found among the Phase III "
-                                f"app's routes, which may be incomplete ({why})", fix + " Or confirm the path."))
+                                f"app's routes, which may be incomplete ({why})", fix + " Or confirm the path.", field=container_field(obj, container, f"{kind}.httpGet.path")))
     return out
 
 
@@ -265,7 +284,8 @@ def _port_findings(app: AppContract, obj: K8sObject, container: dict) -> list[Fi
     ports = _listens(app, container)
     return [_finding(PORT, Severity.medium, obj,
                      f"containerPort {port} is not a port the Phase III app listens on "
-                     f"({sorted(ports)})", f"Use containerPort {sorted(ports)[0]}.")
+                     f"({sorted(ports)})", f"Use containerPort {sorted(ports)[0]}.",
+                     field=container_field(obj, container, "ports"))
             for port in sorted(set(_container_ports(container).values())) if app.ports and port not in ports]
 
 

@@ -53,6 +53,9 @@ class Collected(BaseModel):
     findings: list[Finding] = Field(default_factory=list)
     dockerfiles: dict[str, str] = Field(default_factory=dict)
     """Path → text of every Dockerfile in scope (checked by :func:`judge`)."""
+    context: list[K8sObject] = Field(default_factory=list)
+    """Objects of in-scope manifests the change does not touch (at the reviewed head): cross-object checks see
+    them, nothing is reported about them."""
     full_changes: ChangeSet | None = None
     """The whole change when ``--path`` narrowed what is analysed and shown: the guard and the policy-change
     check always judge this one (None: ``changes`` is the whole change)."""
@@ -221,7 +224,20 @@ def collect(req: ChangeRequest | StageRequest, root: Path, config: Config) -> Co
     for rel in scope:
         if (is_yaml(rel) and not _rendered_elsewhere(rel, rendered.owned_dirs)) or is_dockerfile(rel):
             _load_file(root, changes, rel, out)
+    if changes.mode in ("git-range", "git-worktree", "paths") and out.objects:
+        out.context = _context_objects(root, changes, set(scope), rendered.owned_dirs, config)
     return out
+
+
+def _context_objects(root: Path, changes: ChangeSet, scope: set[str], owned_dirs: list[str],
+                     config: Config) -> list[K8sObject]:
+    """The objects of the workspace's other plain manifests, read like the change's (at the reviewed head)."""
+    listed = git.list_files_at(root, changes.head) if changes.mode == "git-range" and changes.head else walk_files(root)
+    scratch = Collected(changes=changes, scope=[])
+    for rel in in_scope(listed, config):
+        if rel not in scope and is_yaml(rel) and not _rendered_elsewhere(rel, owned_dirs):
+            _load_file(root, changes, rel, scratch)
+    return scratch.objects
 
 
 def schema_findings(objects: list[K8sObject], config: Config) -> list[Finding]:
@@ -239,7 +255,8 @@ def check_findings(root: Path, collected: Collected, config: Config) -> list[Fin
     for rel, text in collected.dockerfiles.items():
         findings += run_dockerfile_checks(text, rel, config)
     findings += destructive_findings(root, collected.changes, collected.objects, config)
-    return deselect([*findings, *at_values_lines(run_checks(collected.objects, config), collected.objects),
+    checked = run_checks(collected.objects, config, collected.context)
+    return deselect([*findings, *at_values_lines(checked, collected.objects),
                      *schema_findings(collected.objects, config)],
                     config.checks)
 

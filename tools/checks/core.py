@@ -182,24 +182,33 @@ def _run_object_check(spec: CheckSpec, obj: K8sObject, config: Config | None) ->
         return [_check_error(spec, exc, obj)]
 
 
-def _run_pairs_check(spec: CheckSpec, args: tuple, config: Config | None) -> list[Finding]:
+def _run_pairs_check(spec: CheckSpec, args: tuple, config: Config | None,
+                     keep: set[int] | None = None) -> list[Finding]:
+    """A set or diff check; with ``keep`` (object ids), only its findings about those objects."""
     try:
-        return [_finding(spec, obj, item, config) for obj, item in spec.fn(*args)]
+        return [_finding(spec, obj, item, config) for obj, item in spec.fn(*args) if keep is None or id(obj) in keep]
     except Exception as exc:  # noqa: BLE001 - a check must never abort the scan
         return [_check_error(spec, exc, None)]
 
 
-def run_checks(objects: list[K8sObject], config: Config | None = None) -> list[Finding]:
+def run_checks(objects: list[K8sObject], config: Config | None = None,
+               context: list[K8sObject] = ()) -> list[Finding]:
     """Run the selected object and set checks over ``objects``; findings sorted with :meth:`Finding.sort_key`.
 
-    Suppressed findings are kept, with ``suppressed=True`` and their ``suppression_reason``.
+    ``context``: objects of the workspace outside the change (unchanged files). Cross-object (set) checks see
+    them too, so a changed Service whose Deployment sits in an unchanged file is not "selecting no pods"; only
+    findings about ``objects`` are kept. Suppressed findings are kept, with ``suppressed=True`` and their
+    ``suppression_reason``.
     """
     findings: list[Finding] = []
     by_kind: dict[str, list[K8sObject]] = {}
     for obj in objects:
         by_kind.setdefault(obj.kind, []).append(obj)
+    reviewed = {id(o) for o in objects}
     for spec in selected(config):
-        if spec.scope == "set":
+        if spec.scope == "set" and context:
+            findings.extend(_run_pairs_check(spec, ([*objects, *context],), config, keep=reviewed))
+        elif spec.scope == "set":
             findings.extend(_run_pairs_check(spec, (objects,), config))
         elif spec.scope == "object":
             targets = objects if spec.kinds is None else [o for kind in spec.kinds for o in by_kind.get(kind, ())]

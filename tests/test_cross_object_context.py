@@ -1,0 +1,80 @@
+"""Cross-object checks on a change see the workspace's unchanged manifests: a changed Service whose Deployment
+sits in an unchanged file selects pods, so no false "matches no pod template" (high) finding."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from gitrepo import commit, git, isolate_git_env, make_repo
+
+from core.config import Config
+from core.models import ChangeRequest
+from tools.engine import analyse
+
+CONFIG = "version: 1\nphase3:\n  protected: ['app/**']\n"
+DEPLOYMENT = """apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: web}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - {name: web, image: "web:1.0"}
+"""
+SERVICE = """apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: web}
+spec:
+  selector: {app: %s}
+  ports: [{port: 80, targetPort: 8080}]
+"""
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    isolate_git_env(monkeypatch)
+    return make_repo(tmp_path, {".infra-orchestrator.yaml": CONFIG, "k8s/deploy.yaml": DEPLOYMENT,
+                                "k8s/svc.yaml": SERVICE % "web", "app/main.py": "print('hi')\n"})
+
+
+def _targets(repo: Path, **request) -> list[str]:
+    found = analyse(ChangeRequest(workspace=str(repo), **request), Config()).findings
+    return [f.file for f in found if f.check_id == "REL-SERVICE-TARGET"]
+
+
+def test_a_changed_service_sees_the_unchanged_deployment(repo: Path) -> None:
+    commit(repo, {"k8s/svc.yaml": (SERVICE % "web").replace("port: 80", "port: 8080")}, "change the port")
+    assert _targets(repo, base="HEAD~1") == []
+    (repo / "k8s" / "svc.yaml").write_text((SERVICE % "web").replace("port: 80", "port: 81"))
+    assert _targets(repo, worktree=True) == []
+    assert _targets(repo, paths=["k8s/svc.yaml"]) == []
+
+
+def test_a_real_mismatch_is_still_found_and_only_for_the_changed_file(repo: Path) -> None:
+    commit(repo, {"k8s/svc.yaml": SERVICE % "api"}, "point the service elsewhere")
+    assert _targets(repo, base="HEAD~1") == ["k8s/svc.yaml"]
+
+
+def test_unchanged_objects_are_never_reported(repo: Path) -> None:
+    commit(repo, {"k8s/other.yaml": SERVICE.replace("name: web", "name: other") % "nothing"}, "add another")
+    git(repo, "log", "--oneline")
+    files = {f.file for f in analyse(ChangeRequest(workspace=str(repo), base="HEAD~1"), Config()).findings if f.file}
+    assert "k8s/deploy.yaml" not in files and "k8s/svc.yaml" not in files
+
+
+def test_contract_findings_point_at_the_container_env():
+    from clirun import ROOT
+
+    from core.config import load_config
+
+    example = ROOT / "examples" / "todo-phase-iv"
+    found = analyse(ChangeRequest(workspace=str(example)), load_config(example).config).findings
+    jwt = next(f for f in found if f.check_id == "CONTRACT-ENV-MISSING" and "JWT_SECRET" in f.message
+               and f.file == "k8s/backend-deployment.yaml")
+    assert jwt.field == "spec.template.spec.containers[0].env" and jwt.object_line == 1
+    line = (example / jwt.file).read_text().splitlines()[jwt.line - 1]
+    assert line.strip() == "env:" and jwt.column == line.index("env:") + 1
