@@ -17,7 +17,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from fakes.anthropic_server import Error, FakeModelServer, ToolUse, approve, default_responder  # noqa: E402
+from fakes.anthropic_server import (  # noqa: E402
+    Error,
+    FakeModelServer,
+    ToolUse,
+    approve,
+    cite,
+    default_responder,
+    reconciled,
+)
 
 SCENARIOS = ROOT / "evals" / "scenarios"
 WORKER = {"kind": "Deployment", "name": "worker", "namespace": "shop"}
@@ -29,22 +37,33 @@ def outage(call):
 
 
 def hallucination(call):
-    """Security reports a ClusterRole that is nowhere in its input."""
+    """Security reports a ClusterRole, citing a file that is nowhere in the workspace."""
     if call.agent != "security":
         return default_responder(call)
-    return approve(findings=[{"check_id": "AGENT-RBAC-WILDCARD", "severity": "high", "category": "security",
-                              "message": "ClusterRole admin grants * on *",
+    return approve(findings=[{"evidence": cite("k8s/rbac.yaml", "verbs: ['*']", line=7),
+                              "check_id": "AGENT-RBAC-WILDCARD", "severity": "high", "category": "security",
+                              "message": "ClusterRole admin grants * on *", "remediation": "Name the verbs.",
                               "resource": {"kind": "ClusterRole", "name": "admin"}}])
 
 
+REPLICAS = cite("k8s/worker.yaml", "replicas: 1", line=5, field="spec.replicas")
+
+
 def conflict(call):
-    """Scalability wants more replicas of the worker; security wants fewer exposed pods."""
-    if call.agent != "scalability":
-        return default_responder(call)
-    return ToolUse({"outcome": "APPROVED", "summary": "One replica is a single point of failure.",
-                    "recommendations": ["run 3 replicas"],
-                    "conflicts_with": [{"agent": "security", "resource": WORKER,
-                                        "tradeoff": "3 replicas for availability vs fewer exposed pods"}]})
+    """Scalability wants more replicas of the worker; security checked the single replica and wants it kept."""
+    if call.tool == "submit_reconciliation":
+        return reconciled("Scalability wants 3 replicas of worker for availability; security wants fewer exposed "
+                          "pods: a person decides.", "REQUIRES CLARIFICATION")
+    if call.agent == "scalability":
+        return ToolUse({"findings": [{"evidence": REPLICAS, "check_id": "AGENT-SINGLE-REPLICA", "severity": "low",
+                                      "category": "scalability", "resource": WORKER,
+                                      "message": "one replica is a single point of failure",
+                                      "remediation": "Run 3 replicas with a PodDisruptionBudget."}],
+                        "outcome": "APPROVED", "summary": "One replica is a single point of failure."})
+    if call.agent == "security":
+        return approve("One replica keeps exposure low.", confirmed=[
+            {"evidence": REPLICAS, "resource": WORKER, "statement": "a single replica keeps the exposed pods few"}])
+    return default_responder(call)
 
 
 SCRIPTED = {"model-outage": outage, "model-hallucinated-finding": hallucination,

@@ -112,7 +112,8 @@ def eval_command(
     started = time.perf_counter()
     with _provider(provider, record, scenarios) as (factory, after), _progress() as bar:
         task = bar.add_task("", total=len(scenarios))
-        results = run_suite(scenarios, provider_name=provider.value, provider_factory=factory,
+        # --record writes what replay serves, so it runs the scenarios replay runs (replay-only ones included)
+        results = run_suite(scenarios, provider_name="replay" if record else provider.value, provider_factory=factory,
                             fixtures=fixtures_dir, concurrency=concurrency, after=after,
                             on_result=lambda r: bar.update(task, advance=1, description=r.id))
     outcome = build_report(results, provider=provider.value, concurrency=concurrency,
