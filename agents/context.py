@@ -101,11 +101,13 @@ def catalog(spec: Specialist) -> list[dict[str, str]]:
 def runtime_contract(root: Path, config: Config) -> list[dict[str, Any]]:
     """What the Phase III app needs at run time, read (never run) from its app roots."""
     out = []
-    for app_root in app_roots(root, config.phase3):
-        c = extract_contract(root, app_root)
+    roots = app_roots(root, config.phase3)
+    for app_root in roots:
+        c = extract_contract(root, app_root, single_app=len(roots) == 1)
         env = [{"name": v.name, "required": v.required, "file": v.file, "line": v.line}
                for v in sorted(c.env.values(), key=lambda v: v.name)][:MAX_CONTRACT_ITEMS]
-        out.append({"app_root": app_root, "env": env, "ports": sorted(c.ports), "health": c.health})
+        out.append({"app_root": app_root, "entry": c.entry, "env": env, "ports": sorted(c.ports),
+                    "health": c.health})
     return out
 
 

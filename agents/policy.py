@@ -58,6 +58,10 @@ class MergeInput:
     changed_paths: list[str]
     object_count: int
     scope_note: str = ""
+    policy_source: str = ""
+    """Where the configuration came from (the base revision, the operator's file, or the work tree)."""
+    infra_files: int | None = None
+    """Infrastructure files in scope (None: unknown); a stage decision with none has no Kubernetes verdict."""
     change_mode: str = "directory"
     stage: TransitionResult | None = None
     """The stage gates' result (its findings are in ``findings``), for stage requests."""
@@ -139,6 +143,8 @@ def _phase3_status(m: MergeInput, live: list[Finding]) -> SummaryStatus:
 
 def _k8s_status(m: MergeInput, live: list[Finding]) -> SummaryStatus:
     k8s = [f for f in live if f.category in K8S_CATEGORIES]
+    if m.kind == "stage" and m.infra_files == 0 and not k8s:
+        return SummaryStatus(status="N/A", detail=m.scope_note or "no infrastructure in this feature's scope")
     blocking = [f for f in k8s if blocks(f, m.policy.fail_on)]
     base = f"{m.object_count} object(s) analysed"
     if blocking:
@@ -153,13 +159,17 @@ def _workflow_status(m: MergeInput, live: list[Finding]) -> SummaryStatus:
     if m.kind != "stage" or not m.stage:
         return SummaryStatus(status="SKIPPED", detail="change validation; no stage transition requested")
     wf = [f for f in live if f.category is Category.workflow]
-    failing = [f for f in wf if f.severity.at_least("high")]
+    failing = [f for f in wf if f.severity.at_least("high") or (f.question and answer_to(m, f) in NO)]
     target = f"{m.stage.feature} at '{m.stage.current_stage or 'not started'}', entering '{m.stage.target}'"
     if failing:
         ids = ", ".join(sorted({f.check_id for f in failing}))
         stale = sorted({s.stage for s in m.stage.stale})
         reapprove = f"; re-approve first: {', '.join(stale)}" if stale else ""
         return SummaryStatus(status="FAIL", detail=f"{target}: {len(failing)} failing gate check(s): {ids}{reapprove}")
+    asking = [f for f in wf if f.question and answer_to(m, f) not in YES + NO]
+    if asking:
+        ids = ", ".join(sorted({f.check_id for f in asking}))
+        return SummaryStatus(status="NEEDS INPUT", detail=f"{target}: {len(asking)} gate question(s): {ids}")
     gates = ", ".join(f"{stage} {state}" for stage, state in m.stage.gates.items())
     if wf:
         return SummaryStatus(status="WARN", detail=f"{target}: {gates}; {len(wf)} warning(s)")
@@ -279,6 +289,8 @@ def _analysis(m: MergeInput, outcome: Outcome, live: list[Finding]) -> str:
         f"Findings: {sev}. Specialists consulted: {consulted}. "
         f"Policy: findings at or above '{m.policy.fail_on.value}' reject; Phase III violations are never overridable."
     )
+    if m.policy_source:
+        text += f" Policy source: {m.policy_source}."
     if suppressed:
         text += f" {suppressed} finding(s) suppressed with a reason."
     return text + f" Outcome: {outcome.value}."

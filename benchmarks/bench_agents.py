@@ -57,6 +57,13 @@ def _config(repo: Path, base_url: str) -> Config:
         update={"name": "anthropic", "base_url": base_url})})
 
 
+def _provider(config: Config) -> AnthropicProvider:
+    from agents.llm.credentials import operator_endpoint
+
+    return AnthropicProvider(config.provider, endpoint=operator_endpoint("anthropic", config.provider.base_url,
+                                                                         "benchmark fake server"))
+
+
 def _decision(repo: Path, config: Config, provider, intent: str = "") -> float:
     started = time.perf_counter()
     run_request(ChangeRequest(workspace=str(repo), intent=intent), config=config, provider=provider)
@@ -77,8 +84,8 @@ def bench_wall(repo: Path, latency: float, runs: int) -> dict[str, float]:
     offline = statistics.median(_decision(repo, load_config(repo).config, None) for _ in range(runs))
     with FakeModelServer(latency=latency) as fake:
         config = _config(repo, fake.base_url)
-        graph_wall = statistics.median(_decision(repo, config, AnthropicProvider(config.provider)) for _ in range(runs))
-        rec = Recorder(AnthropicProvider(config.provider))
+        graph_wall = statistics.median(_decision(repo, config, _provider(config)) for _ in range(runs))
+        rec = Recorder(_provider(config))
         _decision(repo, config, rec)
         seq = []
         for _ in range(runs):
@@ -95,7 +102,7 @@ def bench_wall(repo: Path, latency: float, runs: int) -> dict[str, float]:
 def bench_tokens_and_cache(repo: Path) -> dict[str, float]:
     with FakeModelServer() as fake:
         config = _config(repo, fake.base_url)
-        provider = AnthropicProvider(config.provider)
+        provider = _provider(config)
         _decision(repo, config, provider)
         first = provider.decision_usage()["total"]
         calls = list(fake.calls)

@@ -104,7 +104,7 @@ class Finding(BaseModel):
 class SummaryStatus(BaseModel):
     """One line of the four-line Validation Summary."""
 
-    status: Literal["PASS", "FAIL", "WARN", "NOT AFFECTED", "DEGRADED", "NEEDS INPUT", "SKIPPED"]
+    status: Literal["PASS", "FAIL", "WARN", "NOT AFFECTED", "DEGRADED", "NEEDS INPUT", "SKIPPED", "N/A"]
     detail: str = ""
 
     def render(self) -> str:
@@ -258,6 +258,9 @@ class K8sObject(BaseModel):
     body: dict[str, Any]
     rendered_from: str | None = None
     """For objects produced by Helm/Kustomize: the template file they came from."""
+    values_lines: dict[str, str] = Field(default_factory=dict)
+    """For Helm-rendered objects: ``env:<container>:<NAME>`` / ``image:<container>`` -> ``file:line:path`` of the
+    values line that set the rendered value (see ``tools.rendering.at_values_lines``)."""
 
     def ref(self) -> ResourceRef:
         return ResourceRef(api_version=self.api_version or None, kind=self.kind or None,

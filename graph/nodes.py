@@ -53,7 +53,7 @@ def intake(state: ReviewState, runtime: Runtime[GraphContext]) -> dict:
 def deterministic(state: ReviewState, runtime: Runtime[GraphContext]) -> dict:
     """The engine's judgement: every check, the Phase III guard and (stage requests) the stage gates."""
     view = View(state)
-    analysis = engine.judge(view.request, view.collected, view.config)
+    analysis = engine.judge(view.request, view.collected, view.config, policy=view.policy)
     return {"findings": dump(analysis.findings), "stage": dump(analysis.stage)}
 
 
@@ -130,6 +130,8 @@ def merge(state: ReviewState, runtime: Runtime[GraphContext]) -> dict:
         changed_paths=view.reviewed_paths,
         object_count=len(state["objects"]),
         scope_note=state.get("scope_note", ""),
+        infra_files=len(state.get("scope", [])),
+        policy_source=state.get("config_path") or "",
         change_mode=view.changes.mode,
         stage=view.stage,
         answers=state.get("answers") or {},

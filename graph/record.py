@@ -22,7 +22,7 @@ def _subject_and_paths(view: View, root: Path) -> tuple[dict, list[Path]]:
     req, stage = view.request, view.stage
     if isinstance(req, StageRequest) and stage is not None:
         return ({"feature": stage.feature, "target": stage.target},
-                judged_artifacts(root, root / "specs" / stage.feature, stage.target))
+                judged_artifacts(root, root / (stage.feature_dir or f"specs/{stage.feature}"), stage.target))
     changes = view.changes
     subject = {"mode": changes.mode, "base": changes.base, "head": changes.head, "paths": len(changes.files),
                "intent": req.intent}

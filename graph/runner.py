@@ -15,11 +15,12 @@ from typing import Any
 from langgraph.types import Command, Overwrite
 
 from agents.llm.base import OfflineProvider, Provider
-from core.config import Config, LoadedConfig, load_config
+from core.config import Config, LoadedConfig
 from core.models import ChangeRequest, Decision, StageRequest
 from core.render import render_text
 from graph.builder import build_graph
 from graph.state import GraphContext
+from tools.policy_source import TrustedPolicy, policy_for_request
 
 REQUEST_TEXT = "request_text"
 """Checkpoint metadata key holding the words the person typed for the run."""
@@ -29,39 +30,58 @@ ProviderFactory = Callable[[Config], Provider]
 
 @dataclass(frozen=True)
 class Setup:
-    """What a front-end prepares for a workspace: its configuration and the provider that configuration names."""
+    """What a front-end prepares for a request: the trusted policy that judges it (its configuration, and where
+    that came from) and the provider that configuration names."""
 
     loaded: LoadedConfig
     provider: Provider
+    policy: TrustedPolicy
 
 
-def prepare(workspace: Path, provider_factory: ProviderFactory | None = None) -> Setup:
-    """Load the workspace's configuration and make its provider (``make_provider`` unless told otherwise)."""
-    loaded = load_config(workspace)
+Target = ChangeRequest | StageRequest | Path
+
+
+def _as_request(target: Target) -> ChangeRequest | StageRequest:
+    """A workspace alone (chat) is judged like its uncommitted changes: against ``HEAD``'s policy."""
+    return ChangeRequest(workspace=str(target), worktree=True) if isinstance(target, Path) else target
+
+
+def prepare(target: Target, provider_factory: ProviderFactory | None = None,
+            config_file: Path | None = None) -> Setup:
+    """The trusted policy of ``target`` (the operator's ``--config`` / ``INFRA_ORCH_CONFIG`` file, else the base
+    revision's config: never the change's own) and its provider (``make_provider`` unless told otherwise; a
+    repository-chosen endpoint is honoured only when the operator allows it)."""
+    policy = policy_for_request(_as_request(target), config_file)
     if provider_factory is None:
         from agents.llm import make_provider
 
-        provider_factory = make_provider
-    return Setup(loaded, provider_factory(loaded.config))
+        provider = make_provider(policy.config, config_trusted=policy.origin == "operator")
+    else:
+        provider = provider_factory(policy.config)
+    return Setup(LoadedConfig(config=policy.config, path=policy.source), provider, policy)
 
 
 def initial_state(req: ChangeRequest | StageRequest, config: Config | None = None,
-                  config_path: str | None = None) -> dict[str, Any]:
-    """The input of a run; without ``config``, the workspace's own configuration is loaded."""
+                  config_path: str | None = None, policy: TrustedPolicy | None = None) -> dict[str, Any]:
+    """The input of a run; without ``config``, the request's trusted policy is resolved."""
     if config is None:
-        loaded = load_config(Path(req.workspace))
-        config, config_path = loaded.config, loaded.path
-    return {"request": req.model_dump(mode="json"), "config": config.model_dump(mode="json"),
-            "config_path": config_path, "verdicts": [], "timings_ms": {}}
+        policy = policy or policy_for_request(req)
+        config, config_path = policy.config, policy.source
+    state = {"request": req.model_dump(mode="json"), "config": config.model_dump(mode="json"),
+             "config_path": config_path, "verdicts": [], "timings_ms": {}}
+    if policy is not None:
+        state["policy"] = policy.reference()
+    return state
 
 
 def decide(req: ChangeRequest | StageRequest, *, config: Config | None = None, config_path: str | None = None,
            provider: Provider | None = None, progress: Callable[[str], None] | None = None,
-           graph=None) -> Decision:
-    """Run the whole graph once (no checkpointer) and return the decision."""
+           graph=None, policy: TrustedPolicy | None = None, record: bool = True) -> Decision:
+    """Run the whole graph once (no checkpointer) and return the decision (``record``: append it to the
+    workspace's approval ledger when the workspace keeps one)."""
     graph = graph or build_graph()
-    ctx = GraphContext(provider=provider or OfflineProvider(), progress=progress)
-    final = graph.invoke(initial_state(req, config, config_path), context=ctx)
+    ctx = GraphContext(provider=provider or OfflineProvider(), progress=progress, record=record)
+    final = graph.invoke(initial_state(req, config, config_path, policy), context=ctx)
     return Decision.model_validate(final["decision"])
 
 
@@ -72,13 +92,13 @@ def run_request(req: ChangeRequest | StageRequest, **kwargs: Any) -> tuple[Decis
 
 
 def review(req: ChangeRequest | StageRequest, *, setup: Setup | None = None,
-           provider_factory: ProviderFactory | None = None, progress: Callable[[str], None] | None = None,
-           graph=None) -> Decision:
-    """What every front-end runs: the workspace's configuration and the provider it names (``setup``, else
+           provider_factory: ProviderFactory | None = None, config_file: Path | None = None,
+           progress: Callable[[str], None] | None = None, graph=None) -> Decision:
+    """What every front-end runs: the request's trusted policy and the provider it names (``setup``, else
     :func:`prepare`), then the graph once."""
-    setup = setup or prepare(Path(req.workspace), provider_factory)
+    setup = setup or prepare(req, provider_factory, config_file)
     return decide(req, config=setup.loaded.config, config_path=setup.loaded.path, provider=setup.provider,
-                  progress=progress, graph=graph)
+                  progress=progress, graph=graph, policy=setup.policy)
 
 
 @dataclass
@@ -107,8 +127,10 @@ def thread_config(thread_id: str, request_text: str = "") -> dict[str, Any]:
     return {"configurable": {"thread_id": thread_id}, "metadata": {REQUEST_TEXT: request_text}}
 
 
-def thread_input(req: ChangeRequest | StageRequest, config: Config, config_path: str | None) -> dict[str, Any]:
-    """The input of a new run on an existing thread: resets what the previous run left in reducer channels."""
+def thread_input(req: ChangeRequest | StageRequest, config: Config | None = None,
+                 config_path: str | None = None) -> dict[str, Any]:
+    """The input of a new run on an existing thread: resets what the previous run left in reducer channels.
+    Without ``config``, each request is judged by its own trusted policy."""
     state = initial_state(req, config, config_path)
     return {**state, "verdicts": Overwrite([]), "timings_ms": Overwrite({}), "answers": {}}
 
@@ -127,8 +149,8 @@ def _turn(graph, cfg: dict[str, Any]) -> Turn:
     return Turn(decision=decision, rendered=render_text(decision), answers=values.get("answers") or {})
 
 
-def start_turn(graph, thread_id: str, req: ChangeRequest | StageRequest, *, config: Config,
-               config_path: str | None, ctx: GraphContext, request_text: str = "") -> Turn:
+def start_turn(graph, thread_id: str, req: ChangeRequest | StageRequest, *, config: Config | None = None,
+               config_path: str | None = None, ctx: GraphContext, request_text: str = "") -> Turn:
     """Run ``req`` as a new run on ``thread_id`` (``durability="sync"``: every step is saved before the next)."""
     cfg = thread_config(thread_id, request_text)
     graph.invoke(thread_input(req, config, config_path), cfg, context=ctx, version="v2", durability="sync")

@@ -27,6 +27,7 @@ from core.models import (
     StageRequest,
 )
 from tools.engine import Collected
+from tools.policy_source import TrustedPolicy
 from tools.workflow import TransitionResult
 
 T = TypeVar("T")
@@ -41,6 +42,8 @@ class ReviewState(TypedDict, total=False):
     """ChangeRequest or StageRequest, dumped."""
     config: dict[str, Any]
     config_path: str | None
+    policy: dict[str, Any]
+    """Where the config came from (:meth:`tools.policy_source.TrustedPolicy.reference`)."""
     changes: dict[str, Any]
     scope: list[str]
     scope_note: str
@@ -120,6 +123,12 @@ class View:
                 latest[v.agent] = v
         order = {name: i for i, name in enumerate(SPECIALISTS)}
         return sorted(latest.values(), key=lambda v: order.get(v.agent, len(order)))
+
+    @property
+    def policy(self) -> TrustedPolicy | None:
+        """The trusted policy the run was started with (None when a caller passed a bare config)."""
+        ref = self.state.get("policy")
+        return TrustedPolicy.restore(self.config, ref) if ref else None
 
     @property
     def collected(self) -> Collected:

@@ -152,8 +152,7 @@ class ChatSession:
     def _run(self, intent: Intent, text: str) -> bool:
         req = request_for(intent, self.root, text)
         label = "Reviewing change" if intent.action == "review" else f"Checking {intent.feature} → {intent.target}"
-        turn = self._with_progress(label, lambda: start_turn(self.graph, self.thread_id, req, config=self.loaded.config,
-                                                             config_path=self.loaded.path, ctx=self.ctx,
+        turn = self._with_progress(label, lambda: start_turn(self.graph, self.thread_id, req, ctx=self.ctx,
                                                              request_text=text))
         return self._show(turn)
 

@@ -61,7 +61,7 @@ def findings_result(findings: list[Finding], **data: Any) -> CallToolResult:
 def _decide(req: ChangeRequest | StageRequest) -> CallToolResult:
     from graph.runner import review
 
-    decision = review(req)
+    decision = review(req)  # the base revision's config, or the operator's (INFRA_ORCH_CONFIG)
     return result(render_text(decision), decision.model_dump(mode="json"))
 
 

@@ -50,7 +50,7 @@ def review(root: Path, responder, req: ChangeRequest | None = None, **provider):
         config = loaded.model_copy(update={"provider": ProviderConfig(name="anthropic", base_url=fake.base_url,
                                                                       **provider)})
         decision, text = run_request(req or ChangeRequest(workspace=str(root), intent="run web"), config=config,
-                                     provider=make_provider(config))
+                                     provider=make_provider(config, config_trusted=True))
     return decision, text, fake
 
 

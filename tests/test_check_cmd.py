@@ -177,7 +177,7 @@ def test_bad_input_becomes_schema_findings_and_the_scan_goes_on(tmp_path, monkey
     assert result.returncode == 1, result.stderr
     found = {(f["check_id"], f["file"]) for f in json.loads(result.stdout)["findings"]}
     assert {("SCH-DUPLICATE-KEY", "k8s/bad.yaml"), ("SCH-SCHEMA-VALID", "k8s/bad.yaml"),
-            ("SCH-RENDER-FAILED", "helm/broken/Chart.yaml"), ("SEC-IMAGE-TAG", "k8s/app.yaml")} <= found
+            ("SCH-RENDER-FAILED", "helm/broken/templates/cm.yaml"), ("SEC-IMAGE-TAG", "k8s/app.yaml")} <= found
     schema = [f for f in json.loads(result.stdout)["findings"] if f["check_id"] == "SCH-SCHEMA-VALID"]
     assert {f["severity"] for f in schema} == {"high", "info"} and all(f["line"] for f in schema)
 

@@ -56,8 +56,8 @@ def test_answer_settles_the_question_with_a_model_configured(workspace: Path, mo
     rule verdict asks, the model approves, and the person's answer decides exactly as it does offline."""
     monkeypatch.setenv("ANTHROPIC_API_KEY", "test")
     with FakeModelServer() as fake:
-        config = Config(phase3=load_config(workspace).config.phase3,
-                        provider=ProviderConfig(name="anthropic", base_url=fake.base_url))
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", fake.base_url)  # the operator chooses the endpoint
+        config = Config(phase3=load_config(workspace).config.phase3, provider=ProviderConfig(name="anthropic"))
         graph, ctx, turn = _start(workspace, f"m-{answer}", make_provider(config))
         assert turn.question and "frontend/next.config.js" in turn.question
         done = resume_turn(graph, f"m-{answer}", answer, ctx)

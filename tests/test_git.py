@@ -12,13 +12,13 @@ from core.errors import GitError, InputError
 from core.models import ChangeSet, FileChange
 from tools.git import (
     change_set_from_range,
-    change_set_from_worktree,
     is_git_repo,
     list_files_at,
     read_file_at,
     repo_toplevel,
     run_git,
 )
+from tools.git_worktree import change_set_from_worktree
 
 LINES = "".join(f"line {i}\n" for i in range(20))
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256))

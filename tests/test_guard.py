@@ -30,7 +30,7 @@ def ids(findings) -> list[tuple[str, str | None]]:
 
 @pytest.mark.parametrize(("path", "zone"), [
     ("backend/Dockerfile", "allowed"),          # allowed carves out of protected
-    ("frontend/next.config.js", "protected"),   # protected beats needs_approval
+    ("frontend/next.config.js", "needs_approval"),  # the more specific glob wins: it asks
     ("ops/Dockerfile", "needs_approval"),
     ("requirements.txt", "needs_approval"),
     ("backend/app/main.py", "protected"),
@@ -155,3 +155,27 @@ def test_phase_iv_commit_on_real_history(tmp_path: Path, monkeypatch: pytest.Mon
         ("PHASE3-SYMLINK-INTO-PROTECTED", "k8s/src"),
         ("PHASE3-NEEDS-APPROVAL", "ops/Dockerfile"),
     ]
+
+
+@pytest.mark.parametrize(("protected", "needs_approval", "allowed", "path", "zone"), [
+    # a whole tier protected, its build configuration asks: the more specific glob wins
+    (["frontend/**"], ["frontend/next.config.*"], [], "frontend/next.config.mjs", "needs_approval"),
+    (["frontend/**"], ["frontend/next.config.*"], [], "frontend/app/page.tsx", "protected"),
+    # an exact protected file inside a broader needs_approval glob stays protected
+    (["backend/pyproject.toml"], ["backend/**"], [], "backend/pyproject.toml", "protected"),
+    # equally specific globs resolve to the safer zone
+    (["backend/Dockerfile"], ["backend/Dockerfile"], ["backend/Dockerfile"], "backend/Dockerfile", "protected"),
+    ([], ["backend/Dockerfile"], ["backend/Dockerfile"], "backend/Dockerfile", "needs_approval"),
+    # a broad carve-out does not silence a more specific build-configuration glob
+    (["frontend/**"], ["frontend/package.json"], ["frontend/**/*.json"], "frontend/package.json", "needs_approval"),
+])
+def test_the_most_specific_glob_wins(protected, needs_approval, allowed, path, zone) -> None:
+    assert Boundaries.from_globs(protected, needs_approval, allowed).classify(path) == zone
+
+
+def test_whole_tier_protected_build_config_asks_instead_of_a_critical() -> None:
+    phase3 = Phase3Config(protected=["frontend/**"], needs_approval=["frontend/next.config.*"])
+    found = guard_change_set(changes(FileChange(path="frontend/next.config.ts", status="modified")), phase3, "/w")
+    assert [(f.severity, f.question is not None) for f in found] != []
+    assert all(f.severity is not Severity.critical for f in found)
+    assert any(f.question for f in found)

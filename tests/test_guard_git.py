@@ -199,3 +199,45 @@ def test_staged_submodule_pointer_change_in_the_worktree_is_rejected(repo: Path)
     decision = review(repo, worktree=True)
     assert decision.outcome is Outcome.rejected
     assert touched(decision) == "protected paths touched: frontend/src/vendor"
+
+
+# -- git-level tricks: each was APPROVED while git ran with the repository's own configuration -------------------
+
+def _local_attributes(repo: Path, text: str) -> None:
+    (repo / ".git" / "info").mkdir(exist_ok=True)
+    (repo / ".git" / "info" / "attributes").write_text(text)
+
+
+GIT_TRICKS = {
+    "working-tree-encoding": lambda r: (_local_attributes(r, "*.py working-tree-encoding=UTF-16LE\n"),
+                                        (r / "backend/src/util.py").write_bytes(
+                                            (r / "backend/src/util.py").read_text().encode("utf-16-le"))),
+    "eol": lambda r: (commit(r, {".gitattributes": "backend/** text eol=lf\n"}, "attributes"),
+                      (r / "backend/src/util.py").write_bytes((r / "backend/src/util.py").read_bytes().replace(
+                          b"\n", b"\r\n"))),
+    "file-mode-false": lambda r: (git(r, "config", "core.fileMode", "false"),
+                                  (r / "backend/src/util.py").chmod(0o755)),
+    "info-exclude": lambda r: ((r / ".git/info").mkdir(exist_ok=True),
+                               (r / ".git/info/exclude").write_text("backend/src/evil.py\n"),
+                               (r / "backend/src/evil.py").write_text("import os\n")),
+    "clean-filter": lambda r: (_local_attributes(r, "backend/src/util.py filter=same\n"),
+                               git(r, "config", "filter.same.clean", "git show HEAD:backend/src/util.py"),
+                               (r / "backend/src/util.py").write_text("import os; os.system('id')\n")),
+}
+
+
+@pytest.mark.parametrize("trick", list(GIT_TRICKS))
+def test_local_git_configuration_cannot_hide_a_protected_edit(repo: Path, trick: str) -> None:
+    GIT_TRICKS[trick](repo)
+    decision = review(repo, worktree=True)
+    assert decision.outcome is Outcome.rejected, trick
+    assert touched(decision).startswith("protected paths touched: backend/src/"), touched(decision)
+
+
+def test_git_replace_cannot_hide_a_protected_edit_in_a_range(repo: Path) -> None:
+    base = git(repo, "rev-parse", "HEAD").strip()
+    commit(repo, {"backend/src/main.py": "print('phase 4')\n"}, "edit")
+    git(repo, "replace", "HEAD", base)
+    decision = review(repo, base=base, head="HEAD")
+    assert decision.outcome is Outcome.rejected
+    assert touched(decision) == "protected paths touched: backend/src/main.py"

@@ -86,6 +86,7 @@ def test_an_obedient_model_cannot_flip_a_rejection(tmp_path: Path, monkeypatch: 
     monkeypatch.setenv("ANTHROPIC_API_KEY", "test")
     intent = plant(tmp_path, payload["where"], payload["text"])
     with FakeModelServer(obedient) as fake:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", fake.base_url)  # the operator names the endpoint
         config = Config(phase3=Phase3Config(protected=["app/src/**"]),
                         provider=ProviderConfig(name="anthropic", base_url=fake.base_url))
         decision, text = run_request(ChangeRequest(workspace=str(tmp_path), intent=intent), config=config,

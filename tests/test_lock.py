@@ -131,3 +131,43 @@ def test_unanchored_globs_are_found_at_any_depth(tmp_path: Path) -> None:
     _, count = freeze(tmp_path, Phase3Config(protected=["src/", "*.sql", "/missing/**"]))
     assert sorted(json.loads((tmp_path / LOCK_FILENAME).read_text())["files"]) == ["apps/api/src/main.py", "top.sql"]
     assert count == 2
+
+
+def test_a_revision_snapshot_equals_the_work_tree_snapshot(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gitrepo import git, isolate_git_env
+
+    from tools.lock import snapshot, snapshot_at
+
+    isolate_git_env(monkeypatch)
+    git(tree, "init", "--quiet")
+    git(tree, "add", "--all")
+    git(tree, "commit", "--quiet", "-m", "phase 3")
+    globs = (PHASE3.protected, PHASE3.allowed)
+    assert snapshot_at(tree, "HEAD", *globs) == snapshot(tree, *globs)  # node_modules left out by both
+    assert "frontend/src/current" in snapshot_at(tree, "HEAD", *globs)
+
+
+def test_the_base_lock_is_checked_against_the_reviewed_head(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A change that edits Phase III and re-freezes the lock is still caught by the base's lock."""
+    from gitrepo import commit, git, isolate_git_env
+
+    from tools.lock import lock_diff_at, lock_findings_at
+
+    isolate_git_env(monkeypatch)
+    freeze(tree, PHASE3)
+    git(tree, "init", "--quiet")
+    commit(tree, {}, "phase 3 frozen")
+    base_lock = (tree / LOCK_FILENAME).read_text()
+    commit(tree, {"backend/src/main.py": "print('phase 4')\n"}, "edit")
+    freeze(tree, PHASE3)
+    commit(tree, {}, "re-freeze")
+    assert lock_findings(tree, PHASE3) == []  # the head's own lock is blind
+    findings = lock_findings_at(tree, base_lock, "HEAD", PHASE3)
+    assert [(f.check_id, f.file) for f in findings] == [("PHASE3-LOCK-MISMATCH", "backend/src/main.py")]
+    (tree / "frontend/src/page.tsx").write_text("work tree only\n")
+    assert lock_diff_at(tree, base_lock, "HEAD").lines() == ["changed (content): backend/src/main.py"]
+    assert lock_diff_at(tree, base_lock, None).lines() == ["changed (content): backend/src/main.py",
+                                                           "changed (content): frontend/src/page.tsx"]
+    assert lock_findings_at(tree, None, "HEAD", PHASE3) == []
+    [invalid] = lock_findings_at(tree, "[" * 100_000, "HEAD", PHASE3)
+    assert invalid.check_id == "PHASE3-LOCK-INVALID"

@@ -4,6 +4,7 @@ fake server. Transport, retries, stops, caching and the text the decision prints
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -46,7 +47,7 @@ def review(workspace: Path, fake: FakeModelServer, *, on_failure: str = "clarify
     config = Config(phase3=Phase3Config(protected=["app/src/**"]),
                     policy=PolicyConfig(on_agent_failure=on_failure, fail_on=fail_on),
                     provider=ProviderConfig(name="anthropic", base_url=fake.base_url, **provider))
-    p = make_provider(config)
+    p = make_provider(config, {**os.environ, "ANTHROPIC_BASE_URL": fake.base_url})  # the operator names the fake
     p.backoff_s = 0.01
     decision, text = run_request(ChangeRequest(workspace=str(workspace), intent="ship web"), config=config, provider=p)
     return decision, text, p
@@ -154,10 +155,10 @@ def test_a_plan_consulting_nobody_on_a_stage_request_still_decides(tmp_path: Pat
     monkeypatch.setenv("ANTHROPIC_API_KEY", "test")
     (tmp_path / "specs" / "001-demo").mkdir(parents=True)  # a feature, and nothing any specialist owns
     with FakeModelServer(lambda c: plan([]) if c.agent == "supervisor" else approve()) as fake:
-        config = Config(phase3=Phase3Config(protected=["app/src/**"]),
-                        provider=ProviderConfig(name="anthropic", base_url=fake.base_url))
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", fake.base_url)  # the operator chooses the endpoint
+        config = Config(phase3=Phase3Config(protected=["app/src/**"]), provider=ProviderConfig(name="anthropic"))
         req = StageRequest(workspace=str(tmp_path), feature="001", target="specify")
-        decision, text = run_request(req, config=config, provider=make_provider(config))
+        decision, text = run_request(req, config=config, provider=make_provider(config, config_trusted=True))
     assert [c.agent for c in fake.calls] == ["supervisor"]  # nobody consulted, nothing else called
     assert decision.verdicts == [] and text.startswith(f"[STAGE APPROVAL DECISION: {decision.outcome.value}]")
     assert decision.agent_coordination.status == "SKIPPED" and "no specialist consulted" in text
@@ -262,7 +263,8 @@ def test_unverified_claims_are_dropped_and_the_decision_says_how_many(workspace:
 def _openai(workspace: Path, fake: FakeModelServer):
     config = Config(phase3=Phase3Config(protected=["app/src/**"]),
                     provider=ProviderConfig(name="openai", base_url=fake.openai_base_url, model="llama3.1"))
-    return run_request(ChangeRequest(workspace=str(workspace)), config=config, provider=make_provider(config))
+    provider = make_provider(config, {**os.environ, "OPENAI_BASE_URL": fake.openai_base_url})
+    return run_request(ChangeRequest(workspace=str(workspace)), config=config, provider=provider)
 
 
 def test_openai_compatible_provider_forces_the_function_and_repairs(workspace: Path):
@@ -289,9 +291,11 @@ def test_temperature_is_sent_where_the_api_takes_it_and_refused_where_it_does_no
 
     with FakeModelServer() as fake:
         config = Config(provider=ProviderConfig(name="openai", base_url=fake.openai_base_url, temperature=0.1))
-        run_request(ChangeRequest(workspace=str(workspace)), config=config, provider=make_provider(config))
+        run_request(ChangeRequest(workspace=str(workspace)), config=config,
+                    provider=make_provider(config, config_trusted=True))
         with pytest.raises(ConfigError, match="provider.temperature"):
-            make_provider(Config(provider=ProviderConfig(name="anthropic", base_url=fake.base_url, temperature=0.1)))
+            make_provider(Config(provider=ProviderConfig(name="anthropic", base_url=fake.base_url, temperature=0.1)),
+                          config_trusted=True)
     assert {c.body["temperature"] for c in fake.calls} == {0.1}
 
 

@@ -130,6 +130,7 @@ def test_no_secret_string_reaches_the_model(tmp_path: Path, monkeypatch: pytest.
     (tmp_path / "k8s").mkdir()
     (tmp_path / "k8s" / "app.yaml").write_text(MANIFESTS)
     with FakeModelServer() as fake:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", fake.base_url)  # the operator names the endpoint
         config = Config(phase3=Phase3Config(protected=["app/src/**"]),
                         provider=ProviderConfig(name="anthropic", base_url=fake.base_url))
         decision, _ = run_request(ChangeRequest(workspace=str(tmp_path), intent=f"rotate {SECRETS['github']}"),
@@ -148,6 +149,7 @@ def _review(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, manifests: str, int
     (tmp_path / "k8s").mkdir()
     (tmp_path / "k8s" / "app.yaml").write_text(manifests)
     with FakeModelServer() as fake:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", fake.base_url)  # the operator names the endpoint
         config = Config(phase3=Phase3Config(protected=["app/src/**"]),
                         provider=ProviderConfig(name="anthropic", base_url=fake.base_url))
         decision, _ = run_request(ChangeRequest(workspace=str(tmp_path), intent=intent), config=config,

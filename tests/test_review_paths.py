@@ -116,3 +116,17 @@ def test_worktree_review_sees_edits_hidden_by_index_flags(repo: Path, flag: str)
     decision = _review(repo, worktree=True)
     assert decision.outcome is Outcome.rejected, decision.phase3_protection
     assert "backend/src/app.py" in decision.phase3_protection.detail
+
+
+def test_the_path_filter_narrows_what_is_shown_never_what_the_guard_sees(repo: Path):
+    """``--path k8s`` (and MCP ``validate_change(paths=[...])``) once narrowed the range past the protected edit."""
+    from tools.git import change_set_from_range, narrow_change_set
+    from tools.guard import guard_change_set
+
+    commit(repo, {"backend/src/app.py": "app = 2\n", "k8s/README.md": "infra v2\n"}, "both")
+    full = change_set_from_range(repo, "HEAD~1")
+    shown = narrow_change_set(full, ["k8s"])
+    assert shown.paths() == ["k8s/README.md"]
+    phase3 = load_config(repo).config.phase3
+    assert guard_change_set(shown, phase3) == []  # the narrowed set alone would pass
+    assert [f.file for f in guard_change_set(full, phase3)] == ["backend/src/app.py"]

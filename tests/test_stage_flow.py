@@ -59,8 +59,9 @@ def test_example_walks_from_specify_to_done(repo: Path) -> None:
     assert code == 0 and decision["outcome"] == "APPROVED"
 
     edit(repo, f"{FEATURE}/spec.md", "### Edge Cases\n", "### Edge Cases\n\n" + MARKER)
-    code, decision = approve(repo, "plan")
-    assert code == 1 and "WF-CLARIFY-MARKERS" in ids(decision)
+    code, decision = approve(repo, "plan")  # /sp.clarify stops and asks: so does the gate
+    assert code == 3 and decision["outcome"] == "REQUIRES CLARIFICATION"
+    assert "WF-CLARIFY-MARKERS" in {f["check_id"] for f in decision["findings"] if f["question"]}
     assert approve(repo, "clarify")[0] == 0  # clarify is where the marker gets resolved
     edit(repo, f"{FEATURE}/spec.md", MARKER, "- Storage class: none needed (no PVC; the database is external).\n")
 
@@ -80,7 +81,7 @@ def test_example_walks_from_specify_to_done(repo: Path) -> None:
 
     records = read_records(ledger_path(repo))
     assert [(r["subject"]["target"], r["outcome"]) for r in records] == [
-        ("specify", "APPROVED"), ("plan", "REJECTED"), ("clarify", "APPROVED"), ("plan", "APPROVED"),
+        ("specify", "APPROVED"), ("plan", "REQUIRES CLARIFICATION"), ("clarify", "APPROVED"), ("plan", "APPROVED"),
         ("tasks", "APPROVED"), ("analyze", "APPROVED"), ("implement", "APPROVED"), ("done", "REJECTED"),
         ("done", "APPROVED")]
     assert verify(ledger_path(repo)).count == 9
@@ -173,6 +174,18 @@ def test_feature_from_specify_feature_or_branch(repo: Path, monkeypatch: pytest.
     assert approve_default(repo) == 0
 
 
+def test_feature_from_feature_json_or_specify_feature_directory(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (repo / ".specify/feature.json").write_text(json.dumps({"feature_directory": FEATURE}), encoding="utf-8")
+    assert status(repo)["feature"] == "001-k8s-deployment"
+    moved = repo / "docs/specs/001-k8s-deployment"
+    shutil.copytree(repo / FEATURE, moved)
+    monkeypatch.setenv("SPECIFY_FEATURE_DIRECTORY", str(moved))
+    assert status(repo)["feature"] == "001-k8s-deployment" and approve_default(repo) == 0
+    monkeypatch.setenv("SPECIFY_FEATURE_DIRECTORY", "../elsewhere")
+    proc = invoke("stage", "status", "-C", str(repo))
+    assert proc.returncode == 2 and "outside the workspace" in proc.stderr
+
+
 def approve_default(root: Path) -> int:
     return invoke("stage", "approve", "--to", "plan", "-C", str(root)).returncode
 
@@ -189,7 +202,7 @@ def test_status_text_shows_current_stage_next_action_and_adrs(repo: Path) -> Non
     (repo / "history/adr/0001-use-helm.md").write_text("# ADR-0001: Use Helm\n\n- **Status:** Accepted\n")
     proc = invoke("stage", "status", "001", "-C", str(repo))
     assert proc.returncode == 0
-    assert "Current stage: analyze" in proc.stdout and "Next action: Proceed with /sp.implement." in proc.stdout
+    assert "Current stage: tasks" in proc.stdout and "Next action: Proceed with /sp.analyze." in proc.stdout
     assert "ADR: history/adr/0001-use-helm.md — ADR-0001: Use Helm (Accepted)" in proc.stdout
     assert "WF-IMPLEMENT-OPEN-TASKS" in proc.stdout
 

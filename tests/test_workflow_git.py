@@ -38,10 +38,38 @@ def test_feature_branch_changes_are_the_commits_since_the_fork(repo: Path) -> No
     assert "specs/001-todo-k8s/spec.md" in paths
 
 
-def test_stage_approval_on_a_feature_branch_analyses_only_its_manifests(repo: Path) -> None:
-    decision, _ = run_request(StageRequest(workspace=str(repo), feature="1", target="plan"))
+def test_implement_on_a_feature_branch_analyses_only_its_manifests(repo: Path) -> None:
+    decision, _ = run_request(StageRequest(workspace=str(repo), feature="1", target="implement"))
     assert decision.k8s_best_practices.detail.startswith("1 object(s) analysed")
     assert "SEC-DEFAULT-NAMESPACE" not in {f.check_id for f in decision.findings}  # old.yaml is not the feature's
+
+
+def test_before_implement_no_infrastructure_is_judged(repo: Path) -> None:
+    decision, text = run_request(StageRequest(workspace=str(repo), feature="1", target="plan"))
+    assert decision.k8s_best_practices.status == "N/A"
+    assert "- Kubernetes Best Practices: N/A — no infrastructure in this feature's scope" in text
+    assert "guarded over the feature branch's" in decision.k8s_best_practices.detail
+    assert not {f.check_id for f in decision.findings if f.category.value in ("security", "scalability",
+                                                                               "observability", "schema")}
+
+
+def test_another_feature_named_from_a_feature_branch_does_not_judge_this_branch(repo: Path) -> None:
+    other = repo / "specs" / "002-other"
+    shutil.copytree(repo / "specs" / "001-todo-k8s", other)
+    commit(repo, {"specs/002-other/spec.md": (other / "spec.md").read_text()}, "another feature")
+    assert change_set_for(StageRequest(workspace=str(repo), feature="2", target="plan"), repo).mode == "directory"
+    assert change_set_for(StageRequest(workspace=str(repo), feature="1", target="plan"), repo).mode == "git-range"
+
+
+def test_off_a_feature_branch_implement_judges_the_paths_its_tasks_name(repo: Path) -> None:
+    git(repo, "checkout", "-q", "main")
+    git(repo, "merge", "-q", "--ff-only", "001-todo-k8s")
+    tasks = repo / "specs" / "001-todo-k8s" / "tasks.md"
+    tasks.write_text(tasks.read_text() + "\n- [X] T999 Review `k8s/todo.yaml` for the namespace\n")
+    decision, _ = run_request(StageRequest(workspace=str(repo), feature="1", target="implement"))
+    assert decision.k8s_best_practices.detail.startswith("1 object(s) analysed"), decision.k8s_best_practices
+    assert "the 1 path(s) the feature's tasks.md and plan.md name" in decision.analysis, decision.analysis
+    assert "SEC-DEFAULT-NAMESPACE" not in {f.check_id for f in decision.findings}  # k8s/old.yaml is not named
 
 
 def test_on_the_default_branch_the_directory_is_reviewed(repo: Path) -> None:

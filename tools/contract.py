@@ -2,9 +2,15 @@
 
 Infrastructure can break Phase III without touching it: a Deployment that never sets a variable the app
 requires, a containerPort the app does not listen on, a probe on a path it does not serve. This module
-reads the app roots (``phase3.app_roots``, else the top directories of the ``protected`` globs) — Python
-with :mod:`ast` (never imported or executed), JavaScript/TypeScript with regular expressions — and
-compares what it finds with the workloads of the change.
+reads the app roots (``phase3.app_roots``, else the top directories of the ``protected`` globs) and compares
+what they need with the workloads of the change:
+
+* what the container runs (:mod:`tools.entrypoints`: the Dockerfile's CMD/ENTRYPOINT, else the package
+  entry points) and the files it imports (:mod:`tools.reach`); without an entry point, every module of the
+  app root except tests, scripts and migrations;
+* what those files read, listen on and serve (:mod:`tools.appsource`, :mod:`tools.approutes`);
+* what is provided anyway: the workload's ``env``/``envFrom``, the Dockerfile's ``ENV``, and the variables a
+  framework or platform sets (:mod:`tools.platformenv`).
 
 Matching rule: an app root's *name* is its last directory that is not ``src``/``app``/``lib`` (``backend/src``
 → ``backend``). A workload container belongs to it when that name occurs in the container's image
@@ -14,232 +20,86 @@ container belongs to it. Containers matching no app root are not checked.
 
 from __future__ import annotations
 
-import ast
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.config import Phase3Config
 from core.models import Finding, K8sObject, Severity
+from tools.approutes import serves
+from tools.appsource import AppContract, EnvVar, is_static, js_contract, python_contract
 from tools.catalog import finding
+from tools.dockerimage import SKIP_DIRS
+from tools.entrypoints import find_entry, read
 from tools.layout import literal_prefix
 from tools.lock import lock_findings
+from tools.platformenv import PLATFORM_PORT, provided_by_platform
+from tools.reach import JS_SUFFIXES, is_dev_path, reachable
+
+__all__ = ["AppContract", "EnvVar", "app_roots", "check_contract", "contract_findings", "extract_contract",
+           "js_contract", "python_contract"]
 
 ENV_MISSING = "CONTRACT-ENV-MISSING"
 PORT = "CONTRACT-PORT"
 PROBE_PATH = "CONTRACT-PROBE-PATH"
-NEXT_DEFAULT_PORT = 3000
 MAX_SOURCE_BYTES = 1024 * 1024
-SKIP_DIRS = {"node_modules", ".next", "__pycache__", ".venv", "venv", ".git", "dist", "build", "tests", "test"}
-JS_SUFFIXES = (".js", ".jsx", ".ts", ".tsx", ".mjs", ".cjs")
-GENERIC_DIRS = {"src", "app", "lib"}
+MAX_SOURCES = 4000
 WORKLOAD_POD_SPEC = {"Deployment": ("spec", "template", "spec"), "StatefulSet": ("spec", "template", "spec"),
                      "DaemonSet": ("spec", "template", "spec"), "ReplicaSet": ("spec", "template", "spec"),
                      "Job": ("spec", "template", "spec"), "Pod": ("spec",),
                      "CronJob": ("spec", "jobTemplate", "spec", "template", "spec")}
-
-_JS_ENV = re.compile(r"process\.env(?:\.([A-Za-z_]\w*)|\[\s*[\"']([A-Za-z_]\w*)[\"']\s*\])(\s*(?:\?\?|\|\|))?")
-_JS_LISTEN = re.compile(r"\.listen\(\s*(\d{2,5})\b")
-_PORT_FLAG = re.compile(r"(?:--port|-p)[= ](\d{2,5})\b")
-_NEXT_IMPORT = re.compile(r"""from\s+["']next(?:/[\w/-]+)?["']|require\(\s*["']next["']""")
-_NEXT_ROUTE = re.compile(r"(?:^|/)app/(.*?)/?route\.(?:js|ts|mjs)$")
-_NEXT_PAGES_API = re.compile(r"(?:^|/)pages/(api/.*)\.(?:js|ts|jsx|tsx)$")
-_JS_GET_EXPORT = re.compile(r"export\s+(?:async\s+)?(?:function\s+GET\b|const\s+GET\b)")
+_NEXT_FILES = re.compile(r"(?:^|/)(?:src/)?(?:app|pages)/|(?:^|/)(?:src/)?(?:middleware|instrumentation)\.[jt]s$")
 
 
-@dataclass(frozen=True)
-class EnvVar:
-    """A variable the app reads; ``required`` when the code has no default for it."""
-
-    name: str
-    required: bool
-    file: str
-    line: int
-
-
-@dataclass
-class AppContract:
-    """What one app root needs at run time."""
-
-    root: str
-    env: dict[str, EnvVar] = field(default_factory=dict)
-    ports: set[int] = field(default_factory=set)
-    routes: set[str] = field(default_factory=set)
-    """GET paths the app serves (health endpoints among them)."""
-
-    @property
-    def name(self) -> str:
-        parts = [p for p in self.root.strip("/").split("/") if p]
-        named = [p for p in parts if p not in GENERIC_DIRS]
-        return (named or parts or [self.root])[-1].lower()
-
-    @property
-    def health(self) -> list[str]:
-        """The routes that look like health endpoints."""
-        return sorted(r for r in self.routes if re.search(r"health|live|ready|ping|status", r))
-
-    def add_env(self, var: EnvVar) -> None:
-        """Record ``var``; a variable read anywhere without a default is required."""
-        known = self.env.get(var.name)
-        if known is None or (var.required and not known.required):
-            self.env[var.name] = var
-
-
-# --- Python -------------------------------------------------------------------------------------------
-
-def _dotted(node: ast.AST) -> str:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        return f"{_dotted(node.value)}.{node.attr}"
-    return ""
-
-
-def _literal(node: ast.AST | None):
-    return node.value if isinstance(node, ast.Constant) else None
-
-
-def _keyword(call: ast.Call, name: str) -> ast.AST | None:
-    return next((k.value for k in call.keywords if k.arg == name), None)
-
-
-def _env_call(call: ast.Call) -> tuple[str, bool] | None:
-    """(name, has default) for ``os.getenv("X"[, d])`` / ``os.environ.get("X"[, d])``."""
-    func = _dotted(call.func)
-    if not (func.endswith("getenv") or func.endswith("environ.get")) or not call.args:
-        return None
-    name = _literal(call.args[0])
-    if not isinstance(name, str):
-        return None
-    return name, len(call.args) > 1 or _keyword(call, "default") is not None
-
-
-def _route(call: ast.Call, prefixes: dict[str, str]) -> str | None:
-    """The path of ``@<router>.get("/x")`` (or ``api_route``/``route``), with the router's literal prefix."""
-    if not isinstance(call.func, ast.Attribute) or call.func.attr not in ("get", "api_route", "route"):
-        return None
-    path = _literal(call.args[0]) if call.args else _literal(_keyword(call, "path"))
-    if not isinstance(path, str):
-        return None
-    return (prefixes.get(_dotted(call.func.value), "") + path) or "/"
-
-
-def _router_prefixes(tree: ast.Module) -> dict[str, str]:
-    """``name = APIRouter(prefix="/x")`` assignments of a module."""
-    out = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and len(node.targets) == 1:
-            prefix = _literal(_keyword(node.value, "prefix"))
-            if _dotted(node.value.func).endswith("APIRouter") and isinstance(prefix, str):
-                out[_dotted(node.targets[0])] = prefix
-    return out
-
-
-def _settings_prefix(cls: ast.ClassDef) -> str:
-    """The literal ``env_prefix`` of a BaseSettings class (``model_config`` or inner ``Config``)."""
-    for node in ast.walk(cls):
-        if isinstance(node, ast.Call) and isinstance(_literal(_keyword(node, "env_prefix")), str):
-            return _literal(_keyword(node, "env_prefix"))
-        if isinstance(node, ast.Assign) and [_dotted(t) for t in node.targets] == ["env_prefix"]:
-            value = _literal(node.value)
-            if isinstance(value, str):
-                return value
-    return ""
-
-
-def _field_default(value: ast.AST | None) -> tuple[bool, str | None]:
-    """(has a default, literal alias) of a settings field's assigned value."""
-    if value is None:
-        return False, None
-    if isinstance(value, ast.Call) and _dotted(value.func).endswith("Field"):
-        alias = _literal(_keyword(value, "validation_alias")) or _literal(_keyword(value, "alias"))
-        first = value.args[0] if value.args else _keyword(value, "default")
-        has = (first is not None and not (isinstance(first, ast.Constant) and first.value is Ellipsis)) or \
-            _keyword(value, "default_factory") is not None
-        return has, alias if isinstance(alias, str) else None
-    return True, None
-
-
-def _settings_fields(cls: ast.ClassDef, rel: str) -> list[EnvVar]:
-    """Environment variables of a pydantic ``BaseSettings`` class: upper-cased field names with its prefix."""
-    prefix = _settings_prefix(cls)
+def _sources(root: Path, base: str) -> list[str]:
+    """Python and JS/TS files under ``base`` (workspace-relative), dependencies and build output skipped."""
     out = []
-    for node in cls.body:
-        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and \
-                node.target.id not in ("model_config",) and not node.target.id.startswith("_"):
-            has_default, alias = _field_default(node.value)
-            out.append(EnvVar((alias or prefix + node.target.id).upper(), not has_default, rel, node.lineno))
-    return out
-
-
-def python_contract(source: str, rel: str, contract: AppContract) -> None:
-    """Add what one Python module reads, listens on and serves to ``contract`` (parsed, never run)."""
-    try:
-        tree = ast.parse(source, filename=rel)
-    except (SyntaxError, ValueError):
-        return
-    prefixes = _router_prefixes(tree)
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            env = _env_call(node)
-            if env:
-                contract.add_env(EnvVar(env[0], not env[1], rel, node.lineno))
-                if env[0] == "PORT" and len(node.args) > 1 and str(_literal(node.args[1]) or "").isdigit():
-                    contract.ports.add(int(_literal(node.args[1])))
-            port = _literal(_keyword(node, "port"))
-            if _dotted(node.func).endswith("run") and isinstance(port, int):
-                contract.ports.add(port)
-        elif isinstance(node, ast.Subscript) and _dotted(node.value).endswith("environ"):
-            name = _literal(node.slice)
-            if isinstance(name, str) and not isinstance(node.ctx, ast.Store):
-                contract.add_env(EnvVar(name, True, rel, node.lineno))
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            contract.routes.update(r for d in node.decorator_list if isinstance(d, ast.Call) and (r := _route(d, prefixes)))
-        elif isinstance(node, ast.ClassDef) and any(_dotted(b).endswith("BaseSettings") for b in node.bases):
-            for var in _settings_fields(node, rel):
-                contract.add_env(var)
-    contract.ports.update(int(p) for p in _PORT_FLAG.findall(source))
-
-
-# --- JavaScript / TypeScript ---------------------------------------------------------------------------
-
-def js_contract(source: str, rel: str, contract: AppContract) -> None:
-    """Add what one JS/TS module reads (``process.env``), listens on and serves (Next.js routes)."""
-    for match in _JS_ENV.finditer(source):
-        name = match.group(1) or match.group(2)
-        line = source.count("\n", 0, match.start()) + 1
-        contract.add_env(EnvVar(name, match.group(3) is None, rel, line))
-    contract.ports.update(int(p) for p in _JS_LISTEN.findall(source))
-    if _NEXT_IMPORT.search(source):
-        contract.ports.add(NEXT_DEFAULT_PORT)
-    route = _NEXT_ROUTE.search(rel)
-    if route and _JS_GET_EXPORT.search(source):
-        segments = [s for s in route.group(1).split("/") if s and not (s.startswith("(") and s.endswith(")"))]
-        contract.routes.add("/" + "/".join(segments))
-    api = _NEXT_PAGES_API.search(rel)
-    if api:
-        contract.routes.add("/" + api.group(1).removesuffix("/index"))
-
-
-def _sources(root: Path, app_root: str) -> list[tuple[str, Path]]:
-    base = root / app_root
-    out = []
-    for dirpath, dirnames, filenames in os.walk(base):
+    for dirpath, dirnames, filenames in os.walk(root / base):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
         for name in sorted(filenames):
             full = Path(dirpath) / name
             if name.endswith((".py", *JS_SUFFIXES)) and full.is_file() and full.stat().st_size <= MAX_SOURCE_BYTES:
-                out.append((full.relative_to(root).as_posix(), full))
+                out.append(full.relative_to(root).as_posix())
+        if len(out) > MAX_SOURCES:
+            break
     return out
 
 
-def extract_contract(root: Path, app_root: str) -> AppContract:
+def _read_source(root: Path, rel: str, contract: AppContract, *, env: bool) -> None:
+    source = read(root, rel)
+    if source is not None:
+        (python_contract if rel.endswith(".py") else js_contract)(source, rel, contract, env=env)
+
+
+def extract_contract(root: Path, app_root: str, single_app: bool = True) -> AppContract:
     """The runtime contract of the app under ``root/app_root`` (read-only)."""
     contract = AppContract(root=app_root)
-    for rel, full in _sources(root, app_root):
-        source = full.read_text(encoding="utf-8", errors="replace")
-        (python_contract if rel.endswith(".py") else js_contract)(source, rel, contract)
+    entry = find_entry(root, app_root, contract.name, single_app)
+    app_files = [f for f in _sources(root, entry.project) if not is_dev_path(f, entry.project)]
+    if entry.static:  # a web server serving built files: no app code reads the environment at run time
+        contract.entry = "; ".join(entry.commands)
+        contract.baked_env = entry.baked_env
+        return contract
+    if entry.known:
+        starts = list(entry.files)
+        if entry.next_app:
+            starts += [f for f in app_files if _NEXT_FILES.search(f[len(entry.project):])]
+        runs = reachable(root, starts, entry.py_roots, entry.project)
+        contract.entry = "; ".join(entry.commands) or None
+    else:
+        runs = [f for f in _sources(root, app_root) if not is_dev_path(f, app_root)]
+    for rel in runs:
+        _read_source(root, rel, contract, env=True)
+    ports = set(contract.ports)
+    for rel in sorted(set(app_files) - set(runs)):  # routes only: a route file the entry imports lazily still serves
+        _read_source(root, rel, contract, env=False)
+    contract.ports = ports | entry.ports
+    if entry.next_app:
+        public = root / entry.project / "public"
+        contract.routes |= {"/" + p.relative_to(public).as_posix() for p in public.rglob("*") if p.is_file()} \
+            if public.is_dir() else set()
+    contract.baked_env = entry.baked_env
+    contract.sources = runs
     return contract
 
 
@@ -289,25 +149,65 @@ def _finding(check_id: str, severity: Severity, obj: K8sObject, message: str, re
                    line=obj.line, remediation=remediation)
 
 
-def _env_findings(app: AppContract, obj: K8sObject, container: dict, objects: list[K8sObject]) -> list[Finding]:
+def _provided(container: dict, objects: list[K8sObject], app: AppContract) -> set[str] | None:
+    """Variables the container gets: ``env``, known ``envFrom`` sources, the image's ``ENV``; None when an
+    ``envFrom`` source is not among the reviewed objects (it may provide anything)."""
     provided = _env_from_keys(container, objects)
     if provided is None:
+        return None
+    return provided | {e.get("name") for e in container.get("env") or [] if isinstance(e, dict)} | app.baked_env
+
+
+def _where(app: AppContract, var: EnvVar) -> str:
+    runs = f"in code the container runs ({app.entry})" if app.entry else \
+        f"no entry point found, so every module of {app.root} counts"
+    return f"{var.file}:{var.line}; {runs}"
+
+
+def _env_findings(app: AppContract, obj: K8sObject, container: dict, objects: list[K8sObject]) -> list[Finding]:
+    provided = _provided(container, objects, app)
+    if provided is None:
         return []
-    provided |= {e.get("name") for e in container.get("env") or [] if isinstance(e, dict)}
-    out = []
+    upper = {p.upper() for p in provided if isinstance(p, str)}
+
+    def has(name: str, var: EnvVar) -> bool:
+        return name in provided or (var.case_insensitive and name.upper() in upper)
+
+    out, groups = [], set()
     for var in sorted(app.env.values(), key=lambda v: v.name):
-        if var.name in provided:
+        if has(var.name, var) or any(has(a, var) for a in var.alternatives) or provided_by_platform(var.name):
             continue
-        where = f"{var.file}:{var.line}"
-        if var.required:
+        if var.name == PLATFORM_PORT and var.required:
+            out.append(_finding(ENV_MISSING, Severity.low, obj,
+                                f"nothing sets PORT, which the app reads without a default ({var.file}:{var.line}): "
+                                "Kubernetes does not set it (platforms such as Vercel or Cloud Run do)",
+                                "Set PORT in the container's env (or ENV PORT in the Dockerfile) to the containerPort."))
+        elif var.required and var.alternatives:
+            group = tuple(sorted({var.name, *var.alternatives}))
+            if group in groups:
+                continue
+            groups.add(group)
+            elsewhere = [f"{a} ({who})" for a in var.alternatives if (who := provided_by_platform(a))]
+            if elsewhere:
+                out.append(_finding(ENV_MISSING, Severity.low, obj,
+                                    f"the workload does not set {var.name}; the app falls back to "
+                                    f"{', '.join(elsewhere)} ({var.file}:{var.line}): check that it is provided",
+                                    f"Set {var.name} in the container's env, or provide {var.alternatives[0]}."))
+                continue
+            out.append(_finding(ENV_MISSING, Severity.high, obj,
+                                f"the workload sets none of {', '.join(group)}; the Phase III app needs one of them "
+                                f"(read one after the other at {_where(app, var)}): the app will fail at run time",
+                                f"Set {group[0]} (or {', '.join(group[1:])}) in the container's env."))
+        elif var.required:
             out.append(_finding(ENV_MISSING, Severity.high, obj,
                                 f"the workload never sets {var.name}, which the Phase III app requires "
-                                f"(read without a default at {where}): the app will fail at run time",
+                                f"(read without a default at {_where(app, var)}): the app will fail at run time",
                                 f"Set {var.name} in the container's env (from a Secret if it is sensitive)."))
         else:
             out.append(_finding(ENV_MISSING, Severity.low, obj,
-                                f"the workload does not set {var.name} (optional: the app has a default, "
-                                f"{where})", f"Set {var.name} if the default is not right for this environment."))
+                                f"the workload does not set {var.name} (optional: the app falls back to a default or only tests it, "
+                                f"{var.file}:{var.line})", f"Set {var.name} if the default is not right for this "
+                                "environment."))
     return out
 
 
@@ -316,30 +216,57 @@ def _container_ports(container: dict) -> dict[str, int]:
             for p in container.get("ports") or [] if isinstance(p, dict) and isinstance(p.get("containerPort"), int)}
 
 
+def _listens(app: AppContract, container: dict) -> set[int]:
+    """The app's ports, plus what this container tells it: ``PORT`` in its env, ``--port N`` in its args."""
+    ports = set(app.ports)
+    for env in container.get("env") or []:
+        if isinstance(env, dict) and env.get("name") == PLATFORM_PORT and str(env.get("value", "")).isdigit():
+            ports.add(int(env["value"]))
+    argv = [str(a) for a in (container.get("command") or []) + (container.get("args") or []) if isinstance(a, (str, int))]
+    for i, arg in enumerate(argv):
+        value = arg.split("=", 1)[1] if "=" in arg else (argv[i + 1] if i + 1 < len(argv) else "")
+        match = re.search(r"(\d{2,5})$", value) if arg.split("=")[0] in ("--port", "-p", "--bind", "-b") else None
+        if match:
+            ports.add(int(match.group(1)))
+    return ports
+
+
+def _probe_targets(app: AppContract) -> str:
+    static = app.health or sorted(r for r in app.routes if is_static(r))[:5]
+    return ", ".join(static)
+
+
 def _probe_findings(app: AppContract, obj: K8sObject, container: dict) -> list[Finding]:
     out = []
     named = _container_ports(container)
+    ports = _listens(app, container)
     for kind in ("livenessProbe", "readinessProbe", "startupProbe"):
         http = ((container.get(kind) or {}).get("httpGet")) or {}
         path, port = http.get("path"), http.get("port")
         port = named.get(port, port) if isinstance(port, str) else port
-        if isinstance(port, int) and app.ports and port not in app.ports:
+        if isinstance(port, int) and app.ports and port not in ports:
             out.append(_finding(PORT, Severity.medium, obj,
                                 f"{kind} targets port {port}, but the Phase III app listens "
-                                f"on {sorted(app.ports)}", f"Point the {kind} at port {sorted(app.ports)[0]}."))
-        if isinstance(path, str) and app.routes and path.split("?")[0] not in app.routes:
-            served = ", ".join(app.health or sorted(app.routes)[:5])
-            out.append(_finding(PROBE_PATH, Severity.medium, obj,
-                                f"{kind} path {path} is not served by the Phase III app "
-                                f"(it serves {served})", f"Point the {kind} at one of: {served}."))
+                                f"on {sorted(ports)}", f"Point the {kind} at port {sorted(ports)[0]}."))
+        verdict = serves(app, path) if isinstance(path, str) and app.routes else "yes"
+        targets = _probe_targets(app)
+        fix = f"Point the {kind} at one of: {targets}." if targets else f"Point the {kind} at a health endpoint."
+        if verdict == "no":
+            out.append(_finding(PROBE_PATH, Severity.medium, obj, f"{kind} path {path} is not served by the Phase III "
+                                f"app (it serves {targets or 'only parameterised routes'})", fix))
+        elif verdict == "unsure":
+            why = "; ".join(dict.fromkeys(app.routes_uncertain)) or "a router prefix may not be known"
+            out.append(_finding(PROBE_PATH, Severity.low, obj, f"{kind} path {path} was not found among the Phase III "
+                                f"app's routes, which may be incomplete ({why})", fix + " Or confirm the path."))
     return out
 
 
 def _port_findings(app: AppContract, obj: K8sObject, container: dict) -> list[Finding]:
+    ports = _listens(app, container)
     return [_finding(PORT, Severity.medium, obj,
                      f"containerPort {port} is not a port the Phase III app listens on "
-                     f"({sorted(app.ports)})", f"Use containerPort {sorted(app.ports)[0]}.")
-            for port in sorted(set(_container_ports(container).values())) if app.ports and port not in app.ports]
+                     f"({sorted(ports)})", f"Use containerPort {sorted(ports)[0]}.")
+            for port in sorted(set(_container_ports(container).values())) if app.ports and port not in ports]
 
 
 def check_contract(apps: list[AppContract], objects: list[K8sObject]) -> list[Finding]:
@@ -361,9 +288,13 @@ def contract_findings(root: Path, objects: list[K8sObject], phase3: Phase3Config
     """The runtime-contract findings of the workloads in ``objects`` (none without workloads or app roots)."""
     if not any(_pod_spec(o) for o in objects):
         return []
-    return check_contract([extract_contract(root, r) for r in app_roots(root, phase3)], objects)
+    roots = app_roots(root, phase3)
+    return check_contract([extract_contract(root, r, single_app=len(roots) == 1) for r in roots], objects)
 
 
-def phase3_workspace_findings(root: Path, objects: list[K8sObject], phase3: Phase3Config) -> list[Finding]:
-    """The guard's evidence beyond the change set: ``phase3.lock`` verification and the runtime contract."""
-    return lock_findings(root, phase3) + contract_findings(root, objects, phase3)
+def phase3_workspace_findings(root: Path, objects: list[K8sObject], phase3: Phase3Config, *,
+                              lock: bool = True) -> list[Finding]:
+    """The guard's evidence beyond the change set: the runtime contract and (``lock``) the work tree's
+    ``phase3.lock`` verified against the work tree. A review with a trusted policy verifies the base's lock
+    against the reviewed head instead (``tools.lock.lock_findings_at``)."""
+    return (lock_findings(root, phase3) if lock else []) + contract_findings(root, objects, phase3)

@@ -22,17 +22,20 @@ from pydantic import BaseModel, Field
 from core.config import Config
 from core.errors import InputError
 from core.models import ChangeRequest, ChangeSet, FileChange, Finding, K8sObject, StageRequest
-from tools import git
+from tools import git, git_worktree
 from tools.catalog import deselect
 from tools.checks import run_checks, run_diff_checks, run_dockerfile_checks
 from tools.contract import phase3_workspace_findings
 from tools.guard import guard_change_set
+from tools.lock import lock_findings_at
 from tools.manifests import load_manifest_text
-from tools.rendering import render_all
+from tools.policy_changes import policy_changes, unhonoured_suppressions
+from tools.rendering import at_values_lines, render_all
 from tools.schema import SCHEMA_ID, validate_objects
 from tools.workspace import decode_text, read_text, resolve_inside, walk
 
 if TYPE_CHECKING:
+    from tools.policy_source import TrustedPolicy
     from tools.workflow import TransitionResult
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -50,6 +53,9 @@ class Collected(BaseModel):
     findings: list[Finding] = Field(default_factory=list)
     dockerfiles: dict[str, str] = Field(default_factory=dict)
     """Path → text of every Dockerfile in scope (checked by :func:`judge`)."""
+    full_changes: ChangeSet | None = None
+    """The whole change when ``--path`` narrowed what is analysed and shown: the guard and the policy-change
+    check always judge this one (None: ``changes`` is the whole change)."""
 
 
 @dataclass
@@ -111,29 +117,29 @@ def explicit_changes(root: Path, paths: list[str]) -> ChangeSet:
     return ChangeSet(mode="paths", files=files)
 
 
-def _under(path: str | None, wanted: list[str]) -> bool:
-    return path is not None and any(w == "." or path == w or path.startswith(w + "/") for w in wanted)
-
 
 def change_set_for(req: ChangeRequest | StageRequest, root: Path) -> ChangeSet:
-    """The change under review: a git range, explicit paths, or (no git info) the whole directory."""
-    if isinstance(req, StageRequest):  # a feature branch: its commits since it forked; else the directory
-        from tools.workflow import feature_base  # stage requests only: `check` never loads the workflow
+    """The whole change under review: a git range, the work tree, explicit paths, or (no git info) the
+    directory. ``--path`` does not narrow it: see :func:`shown_changes`."""
+    if isinstance(req, StageRequest):
+        from tools.stage_scope import feature_changes  # stage requests only: `check` never loads the workflow
 
-        base = feature_base(root)
-        return git.change_set_from_range(root, base) if base else ChangeSet(mode="directory")
-    if req.base or req.head or req.worktree:
-        if req.worktree:
-            changes = git.change_set_from_worktree(root)
-        else:
-            changes = git.change_set_from_range(root, req.base or "HEAD", req.head)
-        if req.paths:  # normalised like every other path; a rename counts when either side is wanted
-            wanted = [_relative(root, p) for p in req.paths]
-            changes.files = [f for f in changes.files if _under(f.path, wanted) or _under(f.old_path, wanted)]
-        return changes
+        return feature_changes(req, root)
+    if req.worktree:
+        return git_worktree.change_set_from_worktree(root)
+    if req.base or req.head:
+        return git.change_set_from_range(root, req.base or "HEAD", req.head)
     if req.paths:
         return explicit_changes(root, req.paths)
     return ChangeSet(mode="directory")
+
+
+def shown_changes(req: ChangeRequest | StageRequest, root: Path, full: ChangeSet) -> ChangeSet:
+    """The part of ``full`` that is analysed and shown: a git change narrowed to ``--path`` (normalised like
+    every other path; a rename counts when either side is wanted), else ``full`` itself."""
+    if isinstance(req, ChangeRequest) and req.paths and full.mode in ("git-range", "git-worktree"):
+        return git.narrow_change_set(full, [_relative(root, p) for p in req.paths])
+    return full
 
 
 def _read_at_head(root: Path, changes: ChangeSet, rel: str) -> tuple[str | None, Finding | None]:
@@ -195,15 +201,20 @@ def destructive_findings(root: Path, changes: ChangeSet, head: list[K8sObject], 
 def collect(req: ChangeRequest | StageRequest, root: Path, config: Config) -> Collected:
     """The change set, the infra files in scope, their parsed (or rendered) Kubernetes objects, the Dockerfiles'
     text, and the problems met while reading them. No check runs here."""
-    changes = change_set_for(req, root)
-    if changes.mode == "directory":
+    full = change_set_for(req, root)
+    changes = shown_changes(req, root, full)
+    if isinstance(req, StageRequest):
+        from tools.stage_scope import stage_candidates
+
+        candidates, note = stage_candidates(req, root, changes)
+    elif changes.mode == "directory":
         candidates = walk_files(root)
         note = f"the directory {root.name or root} as a whole (no change set; every infrastructure file in scope)"
     else:
         candidates = [f.path for f in changes.files if f.status != "deleted"]
         note = f"{len(changes.files)} changed path(s) ({changes.mode})"
     scope = in_scope(candidates, config)
-    out = Collected(changes=changes, scope=scope, scope_note=note)
+    out = Collected(changes=changes, scope=scope, scope_note=note, full_changes=full if full is not changes else None)
     rendered = render_all(root, scope, config)
     out.objects += rendered.objects
     out.findings += rendered.findings
@@ -228,7 +239,8 @@ def check_findings(root: Path, collected: Collected, config: Config) -> list[Fin
     for rel, text in collected.dockerfiles.items():
         findings += run_dockerfile_checks(text, rel, config)
     findings += destructive_findings(root, collected.changes, collected.objects, config)
-    return deselect([*findings, *run_checks(collected.objects, config), *schema_findings(collected.objects, config)],
+    return deselect([*findings, *at_values_lines(run_checks(collected.objects, config), collected.objects),
+                     *schema_findings(collected.objects, config)],
                     config.checks)
 
 
@@ -238,16 +250,25 @@ def guard_findings(changes: ChangeSet, config: Config, root: Path) -> list[Findi
 
 
 def judge(req: ChangeRequest | StageRequest, collected: Collected, config: Config, *,
-          phase3: bool = True) -> Analysis:
-    """The checks, then (``phase3``) the Phase III guard and, for a stage request, the stage gates."""
+          phase3: bool = True, policy: TrustedPolicy | None = None) -> Analysis:
+    """The checks, then (``phase3``) the Phase III guard and, for a stage request, the stage gates.
+
+    With the trusted ``policy`` (:mod:`tools.policy_source`) the guard also sees the whole change behind a
+    ``--path``, ``phase3.lock`` is the base's, suppressions the change itself adds are lifted, and edits of policy
+    files are findings of their own (:mod:`tools.policy_changes`)."""
     root = Path(req.workspace)
     findings = check_findings(root, collected, config)
+    full = collected.full_changes or collected.changes
     stage = None
     if phase3 and isinstance(req, ChangeRequest):
-        findings += phase3_workspace_findings(root, collected.objects, config.phase3)
-        findings += guard_findings(collected.changes, config, root)
-    elif phase3 and collected.changes.mode != "directory":  # a stage request on a feature branch: its commits
-        findings += guard_findings(collected.changes, config, root)
+        findings += phase3_workspace_findings(root, collected.objects, config.phase3,
+                                              lock=policy is None)
+        findings += guard_findings(full, config, root)
+    elif phase3 and full.mode != "directory":  # a stage request on its feature's branch: its commits
+        findings += guard_findings(full, config, root)
+    if phase3 and policy is not None:
+        findings += trusted_policy_findings(req, root, collected, config, policy, findings)
+        findings = _lift_added_suppressions(root, collected, full, config, findings)
     if isinstance(req, StageRequest):
         from tools.workflow import evaluate_transition
 
@@ -256,6 +277,30 @@ def judge(req: ChangeRequest | StageRequest, collected: Collected, config: Confi
         stage = result.model_copy(update={"findings": []})
     return Analysis(collected=collected, findings=sorted(deselect(findings, config.checks), key=Finding.sort_key),
                     stage=stage)
+
+
+def _head_rev(root: Path, full: ChangeSet) -> str | None:
+    """The reviewed head commit of a git range; None when the head is the work tree (or there is no git)."""
+    return git.resolve_ref(root, full.head or "HEAD") if full.mode == "git-range" else None
+
+
+def trusted_policy_findings(req: ChangeRequest | StageRequest, root: Path, collected: Collected, config: Config,
+                            policy: TrustedPolicy, findings: list[Finding]) -> list[Finding]:
+    """The base's ``phase3.lock`` against the reviewed head, and the change's edits of policy files."""
+    full = collected.full_changes or collected.changes
+    head_rev = _head_rev(root, full)
+    out = lock_findings_at(root, policy.lock_text, head_rev, config.phase3) if isinstance(req, ChangeRequest) else []
+    if full.mode != "directory":
+        out += policy_changes(full, root, policy, head_rev, findings)
+    return out
+
+
+def _lift_added_suppressions(root: Path, collected: Collected, full: ChangeSet, config: Config,
+                             findings: list[Finding]) -> list[Finding]:
+    """A suppression annotation the change itself adds is not honoured: the rules do not come from the change."""
+    if full.mode not in ("git-range", "git-worktree") or not full.base:
+        return findings
+    return unhonoured_suppressions(findings, collected.objects, base_objects(root, full, config), set(full.paths()))
 
 
 def analyse(req: ChangeRequest | StageRequest, config: Config, *, phase3: bool = True) -> Analysis:

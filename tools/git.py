@@ -3,6 +3,13 @@
 Everything goes through :func:`run_git` (no shell, ``-z`` output, so spaces, non-ASCII characters and
 newlines in file names are safe). Paths in the results are relative to the ``root`` the caller passed,
 even when it is a subdirectory of the repository. Git problems become :class:`GitError`.
+
+Git is hardened against the repository's local configuration (:data:`HARDENING`): no fsmonitor hook, no
+untracked cache, file modes always compared, no replace objects, stat data always checked. A work-tree
+review then compares every tracked file's raw bytes with the base blob (:func:`change_set_from_worktree`),
+so a clean filter, an encoding attribute, an index flag or a forged stat cache cannot hide an edit, and
+untracked files are listed with the repository's ``.gitignore`` files only (``.git/info/exclude`` and
+``core.excludesFile`` are local and hide nothing).
 """
 
 from __future__ import annotations
@@ -29,8 +36,23 @@ _UNKNOWN_REF = re.compile(
     r"ambiguous argument '(.+?)': unknown revision|bad revision '(.+?)'|"
     r"Not a valid object name '?([^'\s]+)'?|invalid object name '(.+?)'"
 )
-# Variables that would point git at another repository than ``root``.
-_REPO_ENV = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_COMMON_DIR")
+# Variables that would point git at another repository than ``root``, or make it see other objects.
+_REPO_ENV = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_COMMON_DIR",
+             "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_REPLACE_REF_BASE", "GIT_ATTR_SOURCE")
+HARDENING = (
+    "--no-replace-objects",
+    "-c", "core.quotepath=false",
+    "-c", "core.fsmonitor=false",
+    "-c", "core.untrackedCache=false",
+    "-c", "core.fileMode=true",
+    "-c", "core.trustctime=true",
+    "-c", "core.checkStat=default",
+    "-c", "core.attributesFile=" + os.devnull,
+    "-c", "core.excludesFile=" + os.devnull,
+)
+"""Options for every git call: the repository's local config cannot hide a change. No fsmonitor hook (it may
+lie, and it runs a program), no untracked cache, mode changes always seen, ``git replace`` objects ignored,
+ctime and full stat data checked, and no attributes or excludes from files outside the repository."""
 
 
 def _decode(raw: bytes) -> str:
@@ -38,9 +60,10 @@ def _decode(raw: bytes) -> str:
     return raw.decode("utf-8", errors="surrogateescape")
 
 
-def _git_env() -> dict[str, str]:
+def _git_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in _REPO_ENV}
-    env.update(LC_ALL="C", GIT_OPTIONAL_LOCKS="0")
+    env.update(LC_ALL="C", GIT_OPTIONAL_LOCKS="0", GIT_NO_REPLACE_OBJECTS="1", GIT_ATTR_NOSYSTEM="1",
+               **(extra or {}))
     return env
 
 
@@ -59,12 +82,13 @@ def _error(root: Path, command: str, stderr: str) -> GitError:
     return GitError(f"git {command} failed: {first.removeprefix('fatal: ')}")
 
 
-def _run(root: Path, args: tuple[str, ...], check: bool) -> subprocess.CompletedProcess[bytes]:
+def _run(root: Path, args: tuple[str, ...], check: bool, *, config: tuple[str, ...] = (), input: bytes | None = None,
+         env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
     if not root.is_dir():
         raise GitError(f"{root} is not a directory")
     command = args[0] if args else ""
     try:
-        proc = subprocess.run(["git", "-c", "core.quotepath=false", *args], cwd=root, env=_git_env(),
+        proc = subprocess.run(["git", *HARDENING, *config, *args], cwd=root, env=_git_env(env), input=input,
                               capture_output=True, timeout=GIT_TIMEOUT_S, check=False)
     except FileNotFoundError:
         raise GitError("git is not installed or not on PATH") from None
@@ -75,9 +99,25 @@ def _run(root: Path, args: tuple[str, ...], check: bool) -> subprocess.Completed
     return proc
 
 
-def run_git(root: Path, *args: str, check: bool = True) -> str:
-    """Run ``git <args>`` in ``root`` and return its stdout; a failure raises :class:`GitError` when ``check``."""
-    return _decode(_run(root, args, check).stdout)
+def run_git(root: Path, *args: str, check: bool = True, config: tuple[str, ...] = ()) -> str:
+    """Run ``git <args>`` in ``root`` and return its stdout; a failure raises :class:`GitError` when ``check``.
+
+    ``config`` adds ``-c name=value`` pairs after :data:`HARDENING`."""
+    return _decode(_run(root, args, check, config=config).stdout)
+
+
+def run_git_bytes(root: Path, *args: str, check: bool = True, input: bytes | None = None,
+                  env: dict[str, str] | None = None, config: tuple[str, ...] = ()) -> bytes:
+    """Like :func:`run_git`, with raw bytes out, optional stdin and extra environment (e.g. a temporary index)."""
+    return _run(root, args, check, config=config, input=input, env=env).stdout
+
+
+def neutral_filters(root: Path) -> tuple[str, ...]:
+    """``-c`` pairs that disable every filter driver the repository configures (``filter.<name>.clean``,
+    ``smudge``, ``process``): a driver runs a program on every work-tree read and may rewrite what git sees."""
+    out = run_git(root, "config", "-z", "--get-regexp", r"^filter\..*\.(clean|smudge|process)$", check=False)
+    keys = {entry.split("\n", 1)[0] for entry in _fields(out)}
+    return tuple(arg for key in sorted(keys) for arg in ("-c", f"{key}="))
 
 
 def is_git_repo(root: Path) -> bool:
@@ -167,7 +207,7 @@ def _same_content(toplevel: Path, entry: _RawEntry) -> bool:
     """True when both sides hold the same blob (work-tree files, left zero by git, are hashed)."""
     new_sha = entry.new_sha
     if _ZERO_SHA.match(new_sha):
-        new_sha = run_git(toplevel, "hash-object", "--", entry.path).strip()
+        new_sha = run_git(toplevel, "hash-object", "--no-filters", "--", entry.path).strip()
     return new_sha == entry.old_sha
 
 
@@ -232,9 +272,12 @@ def _looks_binary(path: Path) -> bool:
 
 
 def _untracked(root: Path) -> list[FileChange]:
-    """Untracked, not-ignored files under ``root``, as additions relative to ``root``."""
+    """Untracked files under ``root`` that the repository's ``.gitignore`` files do not ignore, as additions.
+
+    Only the ignore files the repository holds count (they are part of what is reviewed); ``.git/info/exclude``
+    and ``core.excludesFile`` are local to one clone and hide nothing."""
     changes = []
-    for rel in _fields(run_git(root, "ls-files", "--others", "--exclude-standard", "-z")):
+    for rel in _fields(run_git(root, "ls-files", "--others", "--exclude-per-directory=.gitignore", "-z")):
         full = root / rel
         link = full.is_symlink()
         changes.append(FileChange(
@@ -245,36 +288,18 @@ def _untracked(root: Path) -> list[FileChange]:
     return changes
 
 
-def _hidden_edits(root: Path, base: str, seen: set[str]) -> list[FileChange]:
-    """Edits git's diff does not show: files flagged ``skip-worktree`` (tag S) or ``assume-unchanged``
-    (lower-case tag) in ``git ls-files -v``, compared by content with ``base``."""
-    changes = []
-    for entry in _fields(run_git(root, "ls-files", "-v", "-z")):
-        tag, _, rel = entry.partition(" ")
-        if rel in seen or not (tag == "S" or tag.islower()):
-            continue
-        full = root / rel
-        if not full.exists() and not full.is_symlink():
-            changes.append(FileChange(path=rel, status="deleted"))
-            continue
-        at_base = run_git(root, "rev-parse", "--verify", "--quiet", f"{base}:./{rel}", check=False).strip()
-        on_disk = run_git(root, "hash-object", "--no-filters", "--", rel).strip() if full.is_file() else ""
-        if at_base != on_disk:
-            changes.append(FileChange(path=rel, status="modified"))
-    return changes
+def _under(path: str | None, wanted: list[str]) -> bool:
+    return path is not None and any(w in (".", "") or path == w or path.startswith(w + "/") for w in wanted)
 
 
-def change_set_from_worktree(root: Path) -> ChangeSet:
-    """Staged and unstaged changes against HEAD plus untracked, not-ignored files, under ``root``.
+def narrow_change_set(changes: ChangeSet, wanted: list[str]) -> ChangeSet:
+    """The part of ``changes`` under the normalised workspace-relative ``wanted`` paths (a rename counts when
+    either side is wanted), for *showing* a ``--path`` review.
 
-    In a repository without commits yet, everything is compared with the empty tree.
-    """
-    _require_repo(root)
-    has_head = bool(run_git(root, "rev-parse", "--verify", "--quiet", "HEAD", check=False).strip())
-    base = "HEAD" if has_head else _empty_tree(root)
-    files = _diff_changes(root, base) + _untracked(root)
-    files = sorted(files + _hidden_edits(root, base, {f.path for f in files}), key=lambda f: f.path)
-    return ChangeSet(mode="git-worktree", base="HEAD" if has_head else None, files=files)
+    Never give the narrowed set to the Phase III guard or the policy-change check: they judge the whole
+    change, so a protected edit outside ``--path`` still rejects."""
+    files = [f for f in changes.files if _under(f.path, wanted) or _under(f.old_path, wanted)]
+    return changes.model_copy(update={"files": files})
 
 
 def read_file_at(root: Path, ref: str, path: str) -> bytes | None:

@@ -70,6 +70,13 @@ def literal_prefix(glob: str) -> str:
     return "/".join(parts)
 
 
+def specificity(glob: str) -> int:
+    """How specific a glob is: its literal (non-wildcard) characters, anchored globs one more."""
+    body = glob.rstrip("/")
+    literal = sum(1 for c in body.replace("**", "") if c not in "*?[]!")
+    return literal + (1 if "/" in body.strip("/") or glob.startswith("/") else 0)
+
+
 @dataclass(frozen=True)
 class Boundaries:
     """Compiled Phase III globs of one workspace."""
@@ -80,13 +87,14 @@ class Boundaries:
     defined: bool
     protected_globs: tuple[str, ...] = ()
     needs_approval_globs: tuple[str, ...] = ()
+    allowed_globs: tuple[str, ...] = ()
 
     @classmethod
     def from_globs(cls, protected: list[str], needs_approval: list[str], allowed: list[str]) -> Boundaries:
         """Compile the three glob lists (gitignore semantics)."""
         return cls(protected=_spec(protected), needs_approval=_spec(needs_approval), allowed=_spec(allowed),
                    defined=bool(protected), protected_globs=tuple(protected),
-                   needs_approval_globs=tuple(needs_approval))
+                   needs_approval_globs=tuple(needs_approval), allowed_globs=tuple(allowed))
 
     @classmethod
     def from_config(cls, phase3) -> Boundaries:
@@ -96,17 +104,31 @@ class Boundaries:
     def classify(self, path: str, is_dir: bool = False) -> Zone:
         """Classify a workspace-relative path; ``is_dir`` lets directory globs (``app/``) match it.
 
-        Precedence is allowed > protected > needs_approval: ``allowed`` is a carve-out that wins over
-        everything, and a build-configuration glob never downgrades a protected path to "needs approval".
-        A path matching no glob is ``"outside"`` Phase III.
+        The most specific matching glob wins (:func:`specificity`: the more literal characters, the more
+        specific), so ``needs_approval: [frontend/next.config.*]`` asks inside ``protected: [frontend/**]``
+        and ``allowed: [backend/Dockerfile]`` carves one file out of ``protected: [backend/**]`` and
+        ``needs_approval: [**/Dockerfile]``. Equally specific globs resolve to the safer zone: protected, then
+        needs_approval, then allowed. A path matching no glob is ``"outside"`` Phase III.
         """
         norm = normalize_path(path)
         candidate = f"{norm}/" if is_dir else norm
-        for zone, spec in (("allowed", self.allowed), ("protected", self.protected),
-                           ("needs_approval", self.needs_approval)):
-            if spec.match_file(candidate):
-                return zone
-        return "outside"
+        best: tuple[int, int, Zone] | None = None
+        for safety, zone in enumerate(("protected", "needs_approval", "allowed")):
+            rank = self._match_rank(zone, candidate)
+            if rank is not None and (best is None or (rank, -safety) > best[:2]):
+                best = (rank, -safety, zone)
+        return "outside" if best is None else best[2]
+
+    def _match_rank(self, zone: str, candidate: str) -> int | None:
+        """The specificity of the most specific glob of ``zone`` matching ``candidate``; None when the zone's
+        globs (negations included, gitignore semantics) do not match it."""
+        spec, globs = {"protected": (self.protected, self.protected_globs),
+                       "needs_approval": (self.needs_approval, self.needs_approval_globs),
+                       "allowed": (self.allowed, self.allowed_globs)}[zone]
+        if not spec.match_file(candidate):
+            return None
+        ranks = [specificity(g) for g in globs if not g.startswith("!") and _spec([g]).match_file(candidate)]
+        return max(ranks, default=0)
 
     def matching_glob(self, path: str, zone: Zone) -> str | None:
         """The last glob of ``zone`` that matches ``path`` (gitignore: the last match decides)."""

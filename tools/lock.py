@@ -5,6 +5,10 @@ The lock records, for every file the ``protected`` globs select (minus ``allowed
 followed) and the sha256 of its content, plus one tree digest over all of them. It is JSON with sorted
 keys and no timestamp, so freezing an unchanged tree twice gives byte-identical files. Verification
 selects files with the globs stored *in the lock*, so editing the config cannot hide a change.
+
+A review reads the lock at its trusted base revision (:func:`lock_findings_at`, text from
+:mod:`tools.policy_source`) and compares it with the reviewed head, a revision (:func:`snapshot_at`, blobs
+read raw) or the work tree (:func:`snapshot`): re-freezing or deleting the lock in the change hides nothing.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from core.models import Finding, Severity
 from tools.catalog import finding
 from tools.guard import Boundaries
 from tools.layout import literal_prefix
-from tools.workspace import walk
+from tools.workspace import PRUNE_DIRS, walk
 
 LOCK_FILENAME = "phase3.lock"
 LOCK_VERSION = 1
@@ -121,19 +125,46 @@ def freeze(root: Path, phase3: Phase3Config) -> tuple[Path, int]:
     return path, len(entries)
 
 
+def parse_lock(text: str, origin: str) -> dict:
+    """The parsed lock ``text`` (read from ``origin``); :class:`InputError` when it is malformed."""
+    try:
+        data = json.loads(text)
+        files = {p: Entry(e["mode"], e["sha256"], e.get("target")) for p, e in data["files"].items()}
+        if data.get("version") != LOCK_VERSION or tree_digest(files) != data["tree"]:
+            raise ValueError("version or tree digest does not match")
+        return {"protected": list(data["protected"]), "allowed": list(data.get("allowed", [])), "files": files}
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+        raise InputError(f"{origin}: not a valid {LOCK_FILENAME} ({exc}); regenerate it with `guard freeze`") from None
+
+
 def read_lock(root: Path) -> dict | None:
     """The parsed lock of ``root``; None when there is none; :class:`InputError` when it is malformed."""
     path = root / LOCK_FILENAME
     if not path.exists():
         return None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        files = {p: Entry(e["mode"], e["sha256"], e.get("target")) for p, e in data["files"].items()}
-        if data.get("version") != LOCK_VERSION or tree_digest(files) != data["tree"]:
-            raise ValueError("version or tree digest does not match")
-        return {"protected": list(data["protected"]), "allowed": list(data.get("allowed", [])), "files": files}
-    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not a valid {LOCK_FILENAME} ({exc}); regenerate it with `guard freeze`") from None
+    return parse_lock(text, str(path))
+
+
+def snapshot_at(root: Path, rev: str, protected: list[str], allowed: list[str]) -> dict[str, Entry]:
+    """The entry of every protected file of the revision ``rev`` under ``root`` (blobs read raw). Files under
+    a pruned directory (``node_modules``, ``.venv``...) are left out, as :func:`snapshot`'s walk leaves them."""
+    from tools.git_tree import read_blobs, tree_entries
+
+    bounds = Boundaries.from_config(Phase3Config(protected=protected, allowed=allowed))
+    chosen = [e for e in tree_entries(root, rev).values()
+              if e.type == "blob" and bounds.classify(e.path) == "protected"
+              and not PRUNE_DIRS.intersection(e.path.split("/")[:-1])]
+    blobs = read_blobs(root, [e.sha for e in chosen])
+    out = {}
+    for e in chosen:
+        data = blobs.get(e.sha, b"")
+        target = os.fsdecode(data) if e.mode == SYMLINK_MODE else None
+        out[e.path] = Entry(e.mode, hashlib.sha256(data).hexdigest(), target)
+    return out
 
 
 def _what_changed(old: Entry, new: Entry) -> str | None:
@@ -189,7 +220,10 @@ def lock_findings(root: Path, phase3: Phase3Config) -> list[Finding]:
                         remediation="Regenerate the lock with `infra-orchestrator guard freeze`.")]
     if lock is None:
         return []
-    diff = diff_entries(lock["files"], snapshot(root, lock["protected"], lock["allowed"]))
+    return _diff_findings(lock, diff_entries(lock["files"], snapshot(root, lock["protected"], lock["allowed"])), phase3)
+
+
+def _diff_findings(lock: dict, diff: LockDiff, phase3: Phase3Config) -> list[Finding]:
     findings = [_mismatch(p, "added") for p in diff.added] + [_mismatch(p, "removed") for p in diff.removed]
     findings += [_mismatch(p, f"changed ({what})") for p, what in diff.changed]
     if (lock["protected"], lock["allowed"]) != (list(phase3.protected), list(phase3.allowed)):
@@ -200,3 +234,27 @@ def lock_findings(root: Path, phase3: Phase3Config) -> list[Finding]:
             remediation="Refreeze with `infra-orchestrator guard freeze` once the new boundaries are approved.",
         ))
     return sorted(findings, key=lambda f: f.file or "")
+
+
+def lock_findings_at(root: Path, lock_text: str | None, head_rev: str | None, phase3: Phase3Config,
+                     origin: str = LOCK_FILENAME) -> list[Finding]:
+    """Like :func:`lock_findings`, with the lock given as text (the trusted base's ``phase3.lock``) and compared
+    with the revision ``head_rev`` (blobs), or with the work tree when ``head_rev`` is None."""
+    if lock_text is None:
+        return []
+    try:
+        lock = parse_lock(lock_text, origin)
+    except InputError as exc:
+        return [finding(INVALID, str(exc), severity=Severity.high, file=LOCK_FILENAME,
+                        remediation="Regenerate the lock with `infra-orchestrator guard freeze`.")]
+    current = (snapshot_at(root, head_rev, lock["protected"], lock["allowed"]) if head_rev
+               else snapshot(root, lock["protected"], lock["allowed"]))
+    return _diff_findings(lock, diff_entries(lock["files"], current), phase3)
+
+
+def lock_diff_at(root: Path, lock_text: str, head_rev: str | None) -> LockDiff:
+    """The differences between the lock ``lock_text`` and the revision ``head_rev`` (work tree when None)."""
+    lock = parse_lock(lock_text, LOCK_FILENAME)
+    current = (snapshot_at(root, head_rev, lock["protected"], lock["allowed"]) if head_rev
+               else snapshot(root, lock["protected"], lock["allowed"]))
+    return diff_entries(lock["files"], current)

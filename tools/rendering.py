@@ -5,11 +5,14 @@
   ``config.helm.values`` (chart dir -> files, relative to the workspace), release name and namespace from
   ``config.helm``. Each rendered object's ``file`` and ``rendered_from`` are its template file, relative to
   the workspace; its ``line`` is the line in that template's rendered output.
+* **One render per release**: a subchart (``charts/``) or a ``file://`` dependency of another chart is
+  rendered through its umbrella (:mod:`tools.helmchart`), never on its own as well.
+* **Template errors**: a failing template is a ``SCH-RENDER-FAILED`` finding on that template and line with
+  Helm's whole message; the chart is rendered again without it, so the other templates are still checked.
 * **Kustomize** (a directory with ``kustomization.yaml``): ``kubectl kustomize`` or ``kustomize build``.
-* Nothing to render with → one ``info`` finding per chart/kustomization; a render failure → a ``schema``
-  finding with the path and the first error line. The scan goes on either way.
-* Chart checks: ``.Values`` paths used in templates but defined nowhere (``HELM-VALUES-UNDEFINED``) and
-  values defined in ``values.yaml`` but never used (``HELM-VALUES-UNUSED``).
+* Nothing to render with → one ``info`` finding per chart/kustomization. The scan goes on either way.
+* Chart checks: :mod:`tools.helmvalues` (``HELM-VALUES-UNDEFINED``, ``HELM-VALUES-UNUSED``); findings about a
+  value rendered from a values file are moved to that values line (:func:`at_values_lines`).
 """
 
 from __future__ import annotations
@@ -17,31 +20,39 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from collections.abc import Iterable
+import tempfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
-from yaml.nodes import MappingNode, Node, ScalarNode
 
 from core.config import Config
 from core.models import Finding, K8sObject, Severity
 from tools.catalog import finding
+from tools.helmchart import ChartNode, chart_tree, release_roots
+from tools.helmorigin import annotate_origins, at_values_lines
+from tools.helmvalues import UNDEFINED_ID, UNUSED_ID, chart_values_findings, deep_merge, is_defined, scopes
 from tools.manifests import load_manifest_text
-from tools.workspace import read_text
+from tools.workspace import PRUNE_DIRS
+
+__all__ = ["NOT_RENDERED_ID", "RENDER_ID", "UNDEFINED_ID", "UNUSED_ID", "RenderResult", "at_values_lines",
+           "chart_values_findings", "deep_merge", "helm_backend", "is_defined", "render_all", "render_chart",
+           "render_kustomization", "split_helm_output"]
 
 RENDER_ID = "SCH-RENDER-FAILED"
 NOT_RENDERED_ID = "SCH-NOT-RENDERED"
-UNDEFINED_ID = "HELM-VALUES-UNDEFINED"
-UNUSED_ID = "HELM-VALUES-UNUSED"
 RENDER_TIMEOUT_S = 120
+MAX_MESSAGE = 2000
+MAX_EXCLUDED = 20
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _SOURCE = re.compile(r"^# Source: (.+)$", re.MULTILINE)
 _TRAILING_SEPARATOR = re.compile(r"(\n---)?\s*$")
-_VALUES_REF = re.compile(r"\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)+)")
+_TEMPLATE_AT = re.compile(r"([\w.-]+(?:/charts/[\w.-]+)*/templates/[^\s:()\"]+):(\d+)(?::(\d+))?")
+_EXECUTING = re.compile(r"executing \"([\w.-]+(?:/charts/[\w.-]+)*/templates/[^\"]+)\"")
 
 
 @dataclass
@@ -61,6 +72,12 @@ def _finding(check_id: str, severity: Severity, message: str, file: str | None, 
 
 def _first_line(text: str) -> str:
     return next((line.strip() for line in text.splitlines() if line.strip()), "no output")[:300]
+
+
+def _whole(text: str) -> str:
+    """A renderer's whole message on one line (``Error:`` prefix dropped, whitespace collapsed, bounded)."""
+    joined = " ".join(line.strip() for line in text.splitlines() if line.strip()).removeprefix("Error: ")
+    return (joined or "no output")[:MAX_MESSAGE]
 
 
 # --- discovery --------------------------------------------------------------------------------------------
@@ -121,16 +138,8 @@ def _helm_cli(chart: Path, values: list[Path], config: Config) -> dict[str, str]
         cmd += ["--values", str(v)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=RENDER_TIMEOUT_S, check=False)
     if proc.returncode != 0:
-        raise RenderError(_first_line(proc.stderr))
+        raise RenderError(_whole(proc.stderr))
     return split_helm_output(proc.stdout)
-
-
-def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """Helm's values merge: maps merge recursively, anything else in ``override`` replaces."""
-    out = dict(base)
-    for key, value in override.items():
-        out[key] = deep_merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
-    return out
 
 
 def _load_values_file(path: Path) -> dict[str, Any]:
@@ -153,11 +162,11 @@ def _helm_sdk(chart: Path, values: list[Path], config: Config) -> dict[str, str]
         with Chart.load(chart) as loaded:
             return loaded.render(merged or None, name=config.helm.release_name, namespace=config.helm.namespace)
     except HelmError as exc:
-        raise RenderError(_first_line(str(exc))) from None
+        raise RenderError(_whole(str(exc))) from None
 
 
 class RenderError(Exception):
-    """A chart or kustomization failed to render; the message is the first line of the renderer's error."""
+    """A chart or kustomization failed to render; the message is the renderer's whole error, on one line."""
 
 
 def helm_backend() -> str | None:
@@ -171,12 +180,93 @@ def helm_backend() -> str | None:
     return "sdk"
 
 
-def _rendered_objects(manifests: dict[str, str], chart_dir: str) -> tuple[list[K8sObject], list[Finding]]:
+def _workspace_path(tree: ChartNode, source: str) -> str:
+    """The workspace file of a rendered path such as ``todo/charts/api/templates/x.yaml``."""
+    parts = list(PurePosixPath(source).parts[1:])
+    node, base = tree, tree.dir
+    while len(parts) > 1 and parts[0] == "charts":
+        child = next((c for c in node.children if c.name == parts[1]), None)
+        if child is None or not child.dir:
+            break
+        node, base, parts = child, child.dir, parts[2:]
+    return PurePosixPath(base, *parts).as_posix()
+
+
+def _copy_release(root: Path, tree: ChartNode, target: Path, copy: bool = True) -> dict[str, Path]:
+    """Copy the chart to ``target`` with its ``file://`` dependencies in ``charts/``; workspace dir -> copy."""
+    if copy:
+        shutil.copytree(root / tree.dir, target, symlinks=True, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns(*PRUNE_DIRS))
+    where = {tree.dir: target}
+    for child in tree.children:
+        if child.dir:
+            name = PurePosixPath(child.dir).name
+            if child.vendor:  # the dependency's name decides nothing on disk: keep it a plain directory name
+                name = child.name if re.fullmatch(r"[A-Za-z0-9][\w.-]*", child.name) else f"dependency-{len(where)}"
+            where |= _copy_release(root, child, target / "charts" / name, copy=child.vendor)
+    return where
+
+
+def _failure(message: str, tree: ChartNode, chart_yaml: str) -> tuple[Finding, str | None]:
+    """The finding for one render failure, and the workspace template to leave out on the next try."""
+    at = _TEMPLATE_AT.search(message)
+    executing = _EXECUTING.search(message)
+    file = _workspace_path(tree, at.group(1)) if at else chart_yaml
+    culprit = executing.group(1) if executing and not PurePosixPath(executing.group(1)).name.startswith("_") \
+        else at.group(1) if at else None
+    finding = _finding(RENDER_ID, Severity.high, f"chart {tree.dir} failed to render: {message}", file,
+                       int(at.group(2)) if at else None,
+                       remediation="Run `helm template` on the chart and fix the error; the other templates "
+                                   "were rendered and checked without this one.")
+    return finding, _workspace_path(tree, culprit) if culprit else None
+
+
+def _leave_out(copy: dict[str, Path], culprit: str) -> bool:
+    """Delete the copy of the workspace template ``culprit``; False when it is not there (e.g. in a .tgz)."""
+    owner = max((d for d in copy if d in (".", "") or culprit.startswith(d + "/")), key=len, default=None)
+    if owner is None:
+        return False
+    target = copy[owner] / (culprit if owner in (".", "") else culprit[len(owner) + 1:])
+    if not target.is_file():
+        return False
+    target.unlink()
+    return True
+
+
+def _render_release(root: Path, tree: ChartNode, values: list[Path], config: Config,
+                    render: Callable[[Path, list[Path], Config], dict[str, str]]) -> tuple[dict[str, str], list[Finding]]:
+    """Render, leaving out each failing template in turn (in a copy of the chart) so the rest is checked."""
+    chart_yaml = f"{tree.dir}/Chart.yaml" if tree.dir not in (".", "") else "Chart.yaml"
+    findings: list[Finding] = []
+    with tempfile.TemporaryDirectory(prefix="infra-orchestrator-helm-") as tmp:
+        target = Path(tmp) / (PurePosixPath(tree.dir).name or "chart")
+        copy: dict[str, Path] | None = None
+        try:
+            if any(n.vendor for n in tree.walk()):
+                copy = _copy_release(root, tree, target)
+            for _ in range(MAX_EXCLUDED):
+                try:
+                    return render(copy[tree.dir] if copy else root / tree.dir, values, config), findings
+                except (RenderError, subprocess.TimeoutExpired) as exc:
+                    message = _whole(str(exc)) if str(exc) else type(exc).__name__
+                finding, culprit = _failure(message, tree, chart_yaml)
+                findings.append(finding)
+                copy = copy or (_copy_release(root, tree, target) if culprit else None)
+                if culprit is None or copy is None or not _leave_out(copy, culprit):
+                    return {}, findings
+        except (OSError, shutil.Error) as exc:
+            findings.append(_finding(RENDER_ID, Severity.high, f"chart {tree.dir} could not be rendered: "
+                                     f"{type(exc).__name__}: {_first_line(str(exc))}", chart_yaml,
+                                     remediation="Run `helm template` on the chart and fix the error."))
+    return {}, findings
+
+
+def _rendered_objects(manifests: dict[str, str], tree: ChartNode) -> tuple[list[K8sObject], list[Finding]]:
     """Load rendered manifests; each object's file is its template path relative to the workspace."""
     objects: list[K8sObject] = []
     findings: list[Finding] = []
     for source, text in sorted(manifests.items()):
-        template = PurePosixPath(chart_dir, *PurePosixPath(source).parts[1:]).as_posix()
+        template = _workspace_path(tree, source)
         found, problems = load_manifest_text(text, template)
         for obj in found:
             obj.rendered_from = template
@@ -186,7 +276,7 @@ def _rendered_objects(manifests: dict[str, str], chart_dir: str) -> tuple[list[K
 
 
 def render_chart(root: Path, chart_dir: str, config: Config, backend: str | None) -> RenderResult:
-    """Render one chart (never raises on a bad chart: failures become findings)."""
+    """Render one release (a chart with its subcharts); never raises on a bad chart: failures become findings."""
     chart_yaml = f"{chart_dir}/Chart.yaml" if chart_dir not in (".", "") else "Chart.yaml"
     if backend is None:
         return RenderResult(findings=[_finding(NOT_RENDERED_ID, Severity.info,
@@ -195,125 +285,17 @@ def render_chart(root: Path, chart_dir: str, config: Config, backend: str | None
                                                chart_yaml)])
     values = [root / v for v in config.helm.values.get(chart_dir, [])]
     missing = [str(v.relative_to(root)) for v in values if not v.is_file()]
-    try:
-        if missing:
-            raise RenderError(f"values file(s) not found: {', '.join(missing)}")
-        render = _helm_cli if backend == "cli" else _helm_sdk
-        manifests = render(root / chart_dir, values, config)
-    except (RenderError, subprocess.TimeoutExpired, OSError) as exc:
+    if missing:
         return RenderResult(findings=[_finding(RENDER_ID, Severity.high, f"chart {chart_dir} failed to render: "
-                                               f"{_first_line(str(exc)) if str(exc) else type(exc).__name__}",
-                                               chart_yaml, remediation="Run `helm template` on the chart and fix "
-                                               "the error.")])
-    objects, findings = _rendered_objects(manifests, chart_dir)
-    return RenderResult(objects=objects, findings=findings)
-
-
-# --- values checks ----------------------------------------------------------------------------------------
-
-
-def values_used(templates: dict[str, str]) -> dict[str, tuple[str, int]]:
-    """Every ``.Values.a.b`` path referenced in ``{file: text}``, with its first file and line."""
-    used: dict[str, tuple[str, int]] = {}
-    for file, text in sorted(templates.items()):
-        for match in _VALUES_REF.finditer(text):
-            path = match.group(1)[1:]
-            used.setdefault(path, (file, text.count("\n", 0, match.start()) + 1))
-    return used
-
-
-def is_defined(values: Any, path: str) -> bool:
-    """True when ``path`` (``a.b.c``) exists in ``values``; an empty map counts as open (any key allowed)."""
-    node = values
-    for key in path.split("."):
-        if not isinstance(node, dict):
-            return False
-        if key not in node:
-            return not node
-        node = node[key]
-    return True
-
-
-def _values_tree(text: str) -> Node | None:
-    try:
-        return yaml.compose(text, Loader=_LOADER)
-    except yaml.YAMLError:
-        return None
-
-
-def unused_values(node: Node | None, used: Iterable[str], prefix: str = "") -> list[tuple[str, int]]:
-    """Top-most ``values.yaml`` keys (path, 1-based line) that no used path reaches, above or below."""
-    if not isinstance(node, MappingNode):
-        return []
-    used = list(used)
-    out: list[tuple[str, int]] = []
-    for key, value in node.value:
-        if not isinstance(key, ScalarNode):
-            continue
-        path = f"{prefix}{key.value}"
-        if any(u == path or path.startswith(u + ".") for u in used):
-            continue
-        if any(u.startswith(path + ".") for u in used):
-            out += unused_values(value, used, path + ".")
-        else:
-            out.append((path, key.start_mark.line + 1))
-    return out
-
-
-def _chart_texts(root: Path, chart_dir: str) -> dict[str, str]:
-    """The chart's own template files (``templates/**``), workspace-relative path -> text."""
-    texts: dict[str, str] = {}
-    base = root / chart_dir / "templates"
-    for path in sorted(base.rglob("*")) if base.is_dir() else []:
-        rel = path.relative_to(root).as_posix()
-        text, _ = read_text(root, rel) if path.is_file() else (None, None)
-        if text is not None:
-            texts[rel] = text
-    return texts
-
-
-def _subchart_keys(root: Path, chart_dir: str) -> set[str]:
-    """Top-level values keys that belong to subcharts (``charts/*``, Chart.yaml dependencies) or ``global``."""
-    keys = {"global"}
-    charts = root / chart_dir / "charts"
-    if charts.is_dir():
-        keys |= {p.name.split("-")[0] if p.suffix == ".tgz" else p.name for p in charts.iterdir()}
-    try:
-        meta = yaml.load((root / chart_dir / "Chart.yaml").read_text(encoding="utf-8"), Loader=_LOADER) or {}
-        keys |= {d.get("alias") or d.get("name") for d in meta.get("dependencies") or [] if isinstance(d, dict)}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError, AttributeError):
-        pass
-    return {k for k in keys if isinstance(k, str)}
-
-
-def chart_values_findings(root: Path, chart_dir: str, config: Config) -> list[Finding]:
-    """``HELM-VALUES-UNDEFINED`` and ``HELM-VALUES-UNUSED`` for one chart (static: templates and values files)."""
-    values_rel = f"{chart_dir}/values.yaml"
-    values_text = read_text(root, values_rel)[0] if (root / values_rel).is_file() else ""
-    tree = _values_tree(values_text or "")
-    try:
-        defined = yaml.load(values_text or "", Loader=_LOADER) or {}
-    except yaml.YAMLError:
-        return []  # values.yaml itself is reported by the renderer / loader
-    for extra in config.helm.values.get(chart_dir, []):
-        try:
-            defined = deep_merge(defined if isinstance(defined, dict) else {}, _load_values_file(root / extra))
-        except RenderError:
-            continue
-    used = values_used(_chart_texts(root, chart_dir))
-    findings = [
-        finding(UNDEFINED_ID, f".Values.{path} is used but not defined in values.yaml (it renders as empty)",
-                file=file, line=line,
-                remediation="Define the value (with a safe default) in values.yaml, or remove the reference.")
-        for path, (file, line) in sorted(used.items()) if not is_defined(defined, path)
-    ]
-    skip = _subchart_keys(root, chart_dir)
-    findings += [
-        finding(UNUSED_ID, f"value '{path}' is defined but no template uses it", file=values_rel, line=line,
-                remediation="Remove the value, or use it in a template.")
-        for path, line in unused_values(tree, used) if path.split(".")[0] not in skip
-    ]
-    return findings
+                                               f"values file(s) not found: {', '.join(missing)}", chart_yaml,
+                                               remediation="Fix helm.values in the configuration.")])
+    tree = chart_tree(root, chart_dir)
+    problems = [_finding(NOT_RENDERED_ID, Severity.medium, f"chart {chart_dir}: {p}; it is not rendered", chart_yaml)
+                for p in tree.problems]
+    manifests, failures = _render_release(root, tree, values, config, _helm_cli if backend == "cli" else _helm_sdk)
+    objects, findings = _rendered_objects(manifests, tree)
+    annotate_origins(objects, scopes(root, chart_dir, config))
+    return RenderResult(objects=objects, findings=problems + failures + findings)
 
 
 # --- kustomize --------------------------------------------------------------------------------------------
@@ -359,11 +341,13 @@ def render_kustomization(root: Path, directory: str, command: list[str] | None) 
 
 
 def render_all(root: Path, files: list[str], config: Config) -> RenderResult:
-    """Render every chart and kustomization owning one of ``files``, plus the charts' values checks."""
+    """Render every release and kustomization owning one of ``files``, plus the charts' values checks; a
+    subchart or ``file://`` dependency is rendered once, through its umbrella."""
     charts = charts_in(root, files, config)
-    result = RenderResult(owned_dirs=list(charts))
-    backend = helm_backend() if charts else None
-    for chart in charts:
+    releases = release_roots(root, charts, configured=bool(config.helm.charts))
+    result = RenderResult(owned_dirs=sorted(set(charts) | set(releases)))
+    backend = helm_backend() if releases else None
+    for chart in releases:
         if not (root / chart / "Chart.yaml").is_file():
             result.findings.append(_finding(RENDER_ID, Severity.high, f"chart {chart} (config helm.charts) has no "
                                             "Chart.yaml", chart))
@@ -371,6 +355,8 @@ def render_all(root: Path, files: list[str], config: Config) -> RenderResult:
         rendered = render_chart(root, chart, config, backend)
         result.objects += rendered.objects
         result.findings += rendered.findings + chart_values_findings(root, chart, config)
+        result.owned_dirs += [n.dir for n in chart_tree(root, chart).walk() if n.dir]
+    result.owned_dirs = sorted(set(result.owned_dirs))
     command = kustomize_command()
     for directory in kustomizations_in(root, files):
         rendered = render_kustomization(root, directory, command)

@@ -12,9 +12,9 @@ what the turn before wrote (at most 3 of the 4 breakpoints).
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
+from agents.llm.credentials import Endpoint, resolve_endpoint
 from agents.llm.llm import ToolCallingProvider
 from agents.llm.wire import Reply, Request, ToolCall, Usage
 from core.config import ProviderConfig
@@ -70,14 +70,17 @@ class AnthropicProvider(ToolCallingProvider):
     name = "anthropic"
     samples = False  # the Messages API version the SDK sends (2026-10-21) rejects temperature, top_p and top_k
 
-    def __init__(self, config: ProviderConfig, *, backoff_s: float = 0.5):
+    def __init__(self, config: ProviderConfig, *, backoff_s: float = 0.5, endpoint: Endpoint | None = None):
+        """``endpoint``: where to send, with which key; by default resolved from the environment, treating
+        ``config`` as the repository's (:func:`agents.llm.credentials.resolve_endpoint`)."""
         import anthropic
 
         super().__init__(config, backoff_s=backoff_s)
         self._errors = anthropic
+        self.endpoint = endpoint or resolve_endpoint(config, "anthropic")
         self.client = anthropic.Anthropic(
-            api_key=os.environ.get("ANTHROPIC_API_KEY") or None,
-            base_url=config.base_url or os.environ.get("ANTHROPIC_BASE_URL") or None,
+            api_key=self.endpoint.api_key,
+            base_url=self.endpoint.base_url,
             max_retries=0,
             timeout=config.timeout_s,
         )

@@ -10,17 +10,17 @@ call: that is read as the final answer. An error status keeps the server's reaso
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 import httpx
 
+from agents.llm.credentials import DEFAULT, Endpoint, resolve_endpoint
 from agents.llm.llm import ToolCallingProvider
 from agents.llm.wire import Reply, Request, ToolCall, Usage
 from core.config import ProviderConfig
 
-DEFAULT_BASE_URL = "http://localhost:11434/v1"
-"""Ollama's OpenAI-compatible endpoint; override with ``provider.base_url`` or ``OPENAI_BASE_URL``."""
+DEFAULT_BASE_URL = DEFAULT["openai"]
+"""Ollama's OpenAI-compatible endpoint; override with ``OPENAI_BASE_URL`` (or an approved ``provider.base_url``)."""
 _STOP = {"tool_calls": "tool_use", "function_call": "tool_use", "stop": "end_turn", "length": "max_tokens",
          "content_filter": "refusal"}
 
@@ -69,10 +69,13 @@ class OpenAICompatProvider(ToolCallingProvider):
 
     name = "openai"
 
-    def __init__(self, config: ProviderConfig, *, backoff_s: float = 0.5):
+    def __init__(self, config: ProviderConfig, *, backoff_s: float = 0.5, endpoint: Endpoint | None = None):
+        """``endpoint``: where to send, with which key; by default resolved from the environment, treating
+        ``config`` as the repository's (:func:`agents.llm.credentials.resolve_endpoint`)."""
         super().__init__(config, backoff_s=backoff_s)
-        self.base_url = (config.base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
-        key = os.environ.get("OPENAI_API_KEY")
+        self.endpoint = endpoint or resolve_endpoint(config, "openai")
+        self.base_url = self.endpoint.base_url.rstrip("/")
+        key = self.endpoint.api_key
         self.client = httpx.Client(headers={"Authorization": f"Bearer {key}"} if key else {})
 
     def _send(self, request: Request, timeout: float) -> Reply:

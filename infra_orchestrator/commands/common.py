@@ -54,9 +54,10 @@ def emit_decision(decision, fmt: DecisionFormat) -> None:
     raise typer.Exit(decision.exit_code)
 
 
-def run_decision(req, label: str):
-    """The decision on ``req`` (the workspace's config and provider, the graph once), with a progress spinner."""
+def run_decision(req, label: str, config_file: Path | None = None):
+    """The decision on ``req`` under its trusted policy (the operator's ``--config`` / ``INFRA_ORCH_CONFIG`` file,
+    else the base revision's config), with a progress spinner."""
     from graph.runner import review
 
     with progress_reporter(label) as step:
-        return review(req, progress=step)
+        return review(req, config_file=config_file, progress=step)

@@ -24,6 +24,9 @@ def review(
                                                        help="Limit the change to these paths (repeatable).")] = None,
     intent: Annotated[str, typer.Option("--message", "-m", help="One sentence of intent for the change.")] = "",
     fmt: Annotated[DecisionFormat, typer.Option("--format", "-f", help="Output format.")] = DecisionFormat.text,
+    config_file: Annotated[Optional[Path], typer.Option(
+        "--config", "-c", help="Operator config to judge by (default: INFRA_ORCH_CONFIG, else the config of the "
+        "base revision).")] = None,
 ) -> None:
     """Validate a change: [CHANGE VALIDATION: APPROVED/REJECTED/REQUIRES CLARIFICATION].
 
@@ -35,4 +38,4 @@ def review(
     root = workspace_dir(path)
     req = ChangeRequest(workspace=str(root), base=base, head=head, worktree=worktree, paths=paths or [],
                         intent=intent)
-    emit_decision(run_decision(req, "Reviewing change"), fmt)
+    emit_decision(run_decision(req, "Reviewing change", config_file), fmt)

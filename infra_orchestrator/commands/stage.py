@@ -13,9 +13,9 @@ from infra_orchestrator.commands.common import DecisionFormat, emit_decision, ru
 
 stage_app = typer.Typer(help="Spec-Kit Plus stage transitions of a feature under specs/NNN-name/.", no_args_is_help=True)
 
-FEATURE_HELP = ("Feature: number (001), name, or NNN-name; default: $SPECIFY_FEATURE, else the current "
-                "NNN-name git branch.")
-STATUS_COLORS = {"pass": "green", "fail": "red", "stale": "magenta"}
+FEATURE_HELP = ("Feature: number (001), name, NNN-name or its directory; default: $SPECIFY_FEATURE_DIRECTORY, "
+                ".specify/feature.json, then $SPECIFY_FEATURE or the current NNN-name git branch.")
+STATUS_COLORS = {"pass": "green", "fail": "red", "stale": "magenta", "ask": "yellow"}
 
 
 def register(app: typer.Typer) -> None:
@@ -27,7 +27,9 @@ def register(app: typer.Typer) -> None:
 def _feature(root: Path, feature: str | None) -> str:
     from tools.workflow import default_feature
 
-    return feature if feature else default_feature(root, os.environ.get("SPECIFY_FEATURE"))
+    if feature:
+        return feature
+    return default_feature(root, os.environ.get("SPECIFY_FEATURE"), os.environ.get("SPECIFY_FEATURE_DIRECTORY"))
 
 
 def stage_approve(
@@ -39,6 +41,9 @@ def stage_approve(
     record: Annotated[bool, typer.Option("--record", help="Create history/approvals/ so the decision is recorded "
                                                           "(recorded anyway when it exists).")] = False,
     fmt: Annotated[DecisionFormat, typer.Option("--format", "-f", help="Output format.")] = DecisionFormat.text,
+    config_file: Annotated[Optional[Path], typer.Option(
+        "--config", "-c", help="Operator config to judge by (default: INFRA_ORCH_CONFIG, else the config of the "
+        "base revision).")] = None,
 ) -> None:
     """Approve a stage transition: [STAGE APPROVAL DECISION: ...] with the four-line Validation Summary."""
     from core.models import StageRequest
@@ -53,7 +58,7 @@ def stage_approve(
     if record:
         opt_in(root)
     req = StageRequest(workspace=str(root), feature=name, target=to, intent=intent)
-    emit_decision(run_decision(req, f"Checking {name} → {to}"), fmt)
+    emit_decision(run_decision(req, f"Checking {name} → {to}", config_file), fmt)
 
 
 def stage_status(
@@ -61,7 +66,7 @@ def stage_status(
     path: Annotated[Path, typer.Option("--repo", "-C", help="Repository root.")] = Path("."),
     fmt: Annotated[DecisionFormat, typer.Option("--format", "-f", help="text or json.")] = DecisionFormat.text,
 ) -> None:
-    """Show each stage's gates (pass/fail/stale/not started), the current stage and the next action."""
+    """Show each stage's gates (pass/ask/fail/stale/not started), the current stage and the next action."""
     from rich.console import Console
     from rich.table import Table
 

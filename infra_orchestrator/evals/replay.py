@@ -193,11 +193,12 @@ def replay_key() -> Iterator[None]:
 def provider_factory(server: ReplayServer, *, backoff_s: float = 0.0):
     """Per scenario, the real Claude-backed provider pointed at ``server`` (no backoff when replaying)."""
     from agents.llm.anthropic import AnthropicProvider  # once, before the worker threads
+    from agents.llm.credentials import operator_endpoint
 
     def make(loaded, config):
-        settings = config.provider.model_copy(update={"name": "anthropic",
-                                                      "base_url": server.base_url(loaded.scenario.id)})
-        return AnthropicProvider(settings, backoff_s=backoff_s)
+        url = server.base_url(loaded.scenario.id)
+        settings = config.provider.model_copy(update={"name": "anthropic", "base_url": url})
+        return AnthropicProvider(settings, backoff_s=backoff_s, endpoint=operator_endpoint("anthropic", url, "replay"))
 
     return make
 

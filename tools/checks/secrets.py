@@ -1,7 +1,16 @@
-"""Checks for secret material committed to manifests. Messages name keys, never values."""
+"""Checks for secret material committed to manifests. Messages name keys, never values.
+
+A value that cannot be a credential is not reported as one: an empty value (a Secret shell whose values are
+set at install time, a Helm ``{{ .Values.x }}`` that renders empty) is ``SEC-SECRET-EMPTY`` (low: pods start
+without credentials), a placeholder (``changeme``, ``<your-key>``, ``${VAR}``, ``REPLACE_ME``...) is
+``SEC-SECRET-PLACEHOLDER`` (info). The redaction layer (:mod:`tools.redact`) still treats both as secrets:
+hiding a placeholder costs nothing.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections.abc import Iterator
 
@@ -23,6 +32,51 @@ CREDENTIAL_CONTENT = {
     "a password assignment": re.compile(r"(?im)^\s*[\w.-]{0,120}(password|passwd|secret|api_?key|token)[\w.-]{0,120}\s*[=:]\s*"
                                         r"(?![\s\"']*$)(?![\s\"']*\$[({])[^\s#]+"),
 }
+
+
+PLACEHOLDER = re.compile(
+    r"(?ix)^(?:change[-_ ]?me\w{0,3}|replace[-_ ]?me|to[-_ ]?do|tbd|fixme|x{3,}|\*{3,}|\.{3}|placeholder|dummy|"
+    r"none|null|nil|undefined|"
+    r"(?:your|my|put|insert|enter|add|set)[-_ ][\w .-]*|[\w.-]*[-_](?:here|goes[-_]here|placeholder)|"
+    r"<[^<>\n]+>|\$\{[^}\n]+\}|\$\([^)\n]+\)|\$[A-Za-z_][A-Za-z0-9_]*|%[A-Za-z_]+%|\{\{[^}\n]*\}\}|"
+    r"sk-(?:x+|\.+|\*+))$")
+"""Values that stand for a credential without being one."""
+
+
+def is_placeholder(value: object) -> bool:
+    """True for a value that only stands for a credential (``changeme``, ``<your-key>``, ``${VAR}``...)."""
+    text = str(value).strip().strip("\"'") if isinstance(value, (str, int, float)) else ""
+    if not text:
+        return False
+    url = _URL_CREDENTIALS.search(text)
+    if url and PLACEHOLDER.match(url.group("password")):
+        return True
+    return bool(PLACEHOLDER.match(text))
+
+
+def _secret_value(value: object, encoded: bool) -> str | None:
+    """The text of a Secret value (``data`` is base64); None when it does not decode as text (a real value)."""
+    if value is None:
+        return ""
+    text = str(value)
+    if not encoded:
+        return text
+    try:
+        return base64.b64decode(text.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return None
+
+
+def classify_secret(obj: K8sObject) -> dict[str, list[str]]:
+    """Keys of a Secret's ``data``/``stringData`` by kind of value: ``real``, ``empty``, ``placeholder``."""
+    out: dict[str, list[str]] = {"real": [], "empty": [], "placeholder": []}
+    for section, encoded in (("data", True), ("stringData", False)):
+        for key, value in as_dict(obj.body.get(section)).items():
+            text = _secret_value(value, encoded)
+            kind = "real" if text is None else "empty" if not text.strip() else \
+                "placeholder" if is_placeholder(text) else "real"
+            out[kind].append(str(key))
+    return out
 
 
 def literal_secret(name: str, value: object) -> str | None:
@@ -52,8 +106,9 @@ def secret_env_literal(obj: K8sObject) -> Iterator[str]:
     for c in containers(obj):
         for env in as_list(c.spec.get("env")):
             name = str(as_dict(env).get("name") or "")
-            why = literal_secret(name, as_dict(env).get("value"))
-            if why:
+            value = as_dict(env).get("value")
+            why = literal_secret(name, value)
+            if why and not is_placeholder(value):
                 yield c.hit(f"sets env {name or '<unnamed>'} to {why}")
 
 
@@ -61,17 +116,64 @@ def secret_env_literal(obj: K8sObject) -> Iterator[str]:
        kinds={"Secret"},
        title="Secret with committed data",
        description="A Secret manifest with data or stringData puts the secret values in Git; base64 is an "
-                   "encoding, not encryption.",
+                   "encoding, not encryption. Empty values and placeholders are not counted (SEC-SECRET-EMPTY, "
+                   "SEC-SECRET-PLACEHOLDER).",
        remediation="Keep secret values out of Git: use External Secrets Operator, Sealed Secrets or SOPS-encrypted "
                    "files, and rotate any value that was committed.")
 def secret_committed(obj: K8sObject) -> Iterator[str]:
     if obj.kind != "Secret":
         return
-    keys = [*as_dict(obj.body.get("data")), *as_dict(obj.body.get("stringData"))]
-    if keys:
-        yield (f"Secret '{obj.name or '<unnamed>'}' commits {len(keys)} value(s) in data/stringData; base64 is "
-               "not encryption — anyone who can read the repository can decode them (use External Secrets, "
-               "Sealed Secrets or SOPS)")
+    real = classify_secret(obj)["real"]
+    if real:
+        yield (f"Secret '{obj.name or '<unnamed>'}' commits {len(real)} value(s) in data/stringData "
+               f"({', '.join(real[:5])}); base64 is not encryption — anyone who can read the repository can decode "
+               "them (use External Secrets, Sealed Secrets or SOPS)")
+
+
+@check(id="SEC-SECRET-EMPTY", category=Category.security, severity=Severity.low,
+       kinds={"Secret"},
+       title="Secret with empty values",
+       description="A Secret whose data/stringData values are empty (a shell filled at install time, or a Helm value "
+                   "left empty): nothing leaks, but pods that read it start without credentials unless the values "
+                   "are provided when the release is installed.",
+       remediation="Provide the values at install time (`--set`/a values file kept out of Git), or create the Secret "
+                   "out of band (External Secrets, Sealed Secrets) and reference it (existingSecret).")
+def secret_empty(obj: K8sObject) -> Iterator[str]:
+    if obj.kind != "Secret":
+        return
+    empty = classify_secret(obj)["empty"]
+    if empty:
+        yield (f"empty Secret values: pods start without credentials — Secret '{obj.name or '<unnamed>'}' has "
+               f"{len(empty)} empty key(s) ({', '.join(empty[:5])})")
+
+
+def _placeholders(obj: K8sObject) -> Iterator[str]:
+    if obj.kind == "Secret":
+        keys = classify_secret(obj)["placeholder"]
+        if keys:
+            yield f"Secret '{obj.name or '<unnamed>'}' holds placeholder values, not credentials ({', '.join(keys[:5])})"
+    elif obj.kind == "ConfigMap":
+        for key, value in as_dict(obj.body.get("data")).items():
+            if literal_secret(str(key).replace("-", "_").replace(".", "_"), value) and is_placeholder(value):
+                yield f"ConfigMap '{obj.name or '<unnamed>'}' key '{key}' holds a placeholder, not a credential"
+
+
+@check(id="SEC-SECRET-PLACEHOLDER", category=Category.security, severity=Severity.info,
+       kinds={*WORKLOAD_KINDS, "Secret", "ConfigMap"},
+       title="Placeholder where a secret belongs",
+       description="A secret-named env var, Secret key or ConfigMap key holds a placeholder (changeme, <your-key>, "
+                   "${VAR}, REPLACE_ME...): not a leak, but the workload runs with a dummy credential unless it is "
+                   "replaced at deploy time.",
+       remediation="Replace the placeholder at deploy time with a reference to a real Secret (valueFrom.secretKeyRef, "
+                   "existingSecret), never with a literal in Git.")
+def secret_placeholder(obj: K8sObject) -> Iterator[str]:
+    yield from _placeholders(obj)
+    for c in containers(obj) if obj.kind in WORKLOAD_KINDS else []:
+        for env in as_list(c.spec.get("env")):
+            name = str(as_dict(env).get("name") or "")
+            value = as_dict(env).get("value")
+            if literal_secret(name, value) and is_placeholder(value):
+                yield c.hit(f"sets env {name or '<unnamed>'} to a placeholder, not a credential")
 
 
 def configmap_secret(key: str, value: object) -> str | None:
@@ -96,5 +198,5 @@ def secret_in_configmap(obj: K8sObject) -> Iterator[str]:
         return
     for key, value in as_dict(obj.body.get("data")).items():
         why = configmap_secret(str(key), value)
-        if why:
+        if why and not is_placeholder(value):
             yield f"ConfigMap '{obj.name or '<unnamed>'}' key '{key}' holds {why}"
