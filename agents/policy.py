@@ -9,9 +9,10 @@
 4. Verdicts can only escalate: the outcome is the worst of the floor and every verdict.
 5. A degraded agent caps an APPROVED at REQUIRES CLARIFICATION unless
    ``policy.on_agent_failure: deterministic``.
-6. Specialists in conflict (a declared trade-off, or different outcomes on the same object) leave the decision
-   to a person: the trade-off is stated and the outcome is REQUIRES CLARIFICATION, unless the floor or an
-   uncontested verdict rejects anyway.
+6. Specialists in conflict — the same concern, opposite conclusions, each with verified evidence
+   (:mod:`agents.conflicts`) — leave the decision to a person: the trade-off is stated and the outcome is
+   REQUIRES CLARIFICATION, unless the floor or an uncontested verdict rejects anyway.
+7. A model that escalates without verified evidence has failed (rule 5 applies): ``agents.specialists``.
 
 Everything arrives typed (findings, verdicts with their conflicts, the stage result); nothing is read back from
 text.
@@ -20,9 +21,11 @@ text.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from itertools import combinations
 
+from agents.conflicts import contested, find_conflicts, gap_text, open_tradeoffs
+from agents.llm.base import Reconciliation
 from agents.llm.opinion import CONFLICT_ID
+from agents.report import agents_status, coordination_line, dropped_line
 from agents.roster import SPECIALISTS
 from agents.specialists import blocks, rule_outcome, severity_counts
 from core.config import PolicyConfig
@@ -63,6 +66,8 @@ class MergeInput:
     stage: TransitionResult | None = None
     """The stage gates' result (its findings are in ``findings``), for stage requests."""
     answers: dict[str, str] = field(default_factory=dict)
+    reconciliations: list[Reconciliation] = field(default_factory=list)
+    """The supervisor's reconciliations, one per round that had something to reconcile."""
 
 
 def is_phase3_violation(f: Finding) -> bool:
@@ -112,8 +117,19 @@ def boundaries_unanswered(m: MergeInput, live: list[Finding]) -> list[Finding]:
     return [f for f in live if f.check_id == BOUNDARIES_UNDEFINED and f.question and not answer_to(m, f)]
 
 
+GUARD_SOURCES = frozenset({"deterministic", "user", "agent:phase3_guard"})
+"""Who may speak about Phase III: the deterministic guard, the person's answers, and the Phase III guard agent."""
+
+
+def deterministic_floor(kind: str, findings: list[Finding], policy: PolicyConfig) -> Outcome:
+    """The outcome of the deterministic findings alone (no answers, no verdicts)."""
+    m = MergeInput(kind=kind, intent="", findings=findings, verdicts=[], plan=DelegationPlan(specialists=[]),
+                   policy=policy, changed_paths=[], object_count=0)
+    return floor_outcome(m, _live(findings))
+
+
 def _phase3_status(m: MergeInput, live: list[Finding]) -> SummaryStatus:
-    p3 = [f for f in live if f.category is Category.phase3]
+    p3 = [f for f in live if f.category is Category.phase3 and f.source in GUARD_SOURCES]
     touched = sorted({f.file for f in p3 if is_phase3_violation(f) and f.file})
     if touched:
         return SummaryStatus(status="FAIL", detail=f"protected paths touched: {', '.join(touched)}")
@@ -170,68 +186,22 @@ def _workflow_status(m: MergeInput, live: list[Finding]) -> SummaryStatus:
     return SummaryStatus(status="PASS", detail=f"{target}: {gates}")
 
 
-def _agents_status(m: MergeInput) -> SummaryStatus:
-    ran = [v.agent for v in m.verdicts]
-    degraded = [v for v in m.verdicts if v.degraded]
-    skipped = [s for s in SPECIALISTS if s not in ran]
-    if degraded:
-        what = "; ".join(f"{v.agent} failed ({v.error}); rule verdict stands in" for v in degraded)
-        return SummaryStatus(status="DEGRADED", detail=what)
-    if not ran:
-        why = f" ({m.plan.rationale})" if m.plan.rationale else ""
-        return SummaryStatus(status="SKIPPED", detail=f"no specialist consulted{why}; the deterministic checks decide")
-    providers = sorted({v.provider for v in m.verdicts})
-    detail = f"{', '.join(ran)} completed ({', '.join(providers)})"
-    if skipped:
-        detail += f"; not consulted: {', '.join(skipped)}"
-    return SummaryStatus(status="PASS", detail=detail)
-
-
-def _label(x: Finding | Conflict) -> str:
-    return x.target() if isinstance(x, Conflict) else (x.resource.label() or x.location())
-
-
-def _cited(v: AgentVerdict) -> dict[str, Finding | Conflict]:
-    """What a verdict's added findings and declared trade-offs are about, by object label (else location)."""
-    out: dict[str, Finding | Conflict] = {}
-    for x in [*v.findings, *v.conflicts]:
-        out.setdefault(_label(x), x)
-    return out
-
-
-def find_conflicts(verdicts: list[AgentVerdict]) -> list[Conflict]:
-    """Declared trade-offs, and pairs of verdicts with different outcomes whose added findings (or declared
-    trade-offs) target the same object or location. Degraded agents take no part."""
-    live = [v for v in verdicts if not v.degraded]
-    found = [c for v in live for c in v.conflicts if c.agents[0] == v.agent]
-    for a, b in combinations(live, 2):
-        if a.outcome is b.outcome:
-            continue
-        mine, theirs = _cited(a), _cited(b)
-        for target in sorted((mine.keys() & theirs.keys()) - {"", "the change"}):
-            x = mine[target]
-            found.append(Conflict(agents=(a.agent, b.agent), declared=False, resource=x.resource, file=x.file,
-                                  line=x.line, detail=f"{a.agent} says {a.outcome.value} ({a.summary}); "
-                                                      f"{b.agent} says {b.outcome.value} ({b.summary})"))
-    unique: dict[tuple, Conflict] = {}
-    for c in found:
-        unique.setdefault((c.agents, c.target(), c.detail), c)
-    return list(unique.values())
-
-
 def conflict_finding(c: Conflict) -> Finding:
-    """The ``AGENT-CONFLICT`` finding a declared trade-off is reported as (info, the declaring specialist's)."""
+    """The ``AGENT-CONFLICT`` finding a conflict is reported as (info, the first specialist's)."""
     by, other = c.agents
     return Finding(check_id=CONFLICT_ID, severity=Severity.info, category=SPECIALISTS[by].primary,
                    resource=c.resource, file=c.file, line=c.line, source=f"agent:{by}",
-                   message=f"trade-off between {by} and {other}: {c.detail}")
+                   message=f"trade-off between {by} and {other}"
+                           f"{' on ' + c.concern if c.concern else ''}: {c.detail}")
 
 
-def _settle_conflicts(floor: Outcome, verdicts: list[AgentVerdict], found: list[Conflict]) -> Outcome:
-    """A conflict leaves the decision to a person (REQUIRES CLARIFICATION) unless the floor or an uncontested
-    verdict rejects anyway."""
+def _settle_conflicts(m: MergeInput, live: list[Finding], found: list[Conflict]) -> Outcome:
+    """A conflict leaves the decision to a person (REQUIRES CLARIFICATION) unless the floor — without the agent
+    findings the conflict is about — or an uncontested verdict rejects anyway."""
+    disputed = contested(found, m.verdicts)
+    floor = floor_outcome(m, [f for f in live if (f.source, f.check_id, f.file, f.line) not in disputed])
     parties = {name for c in found for name in c.agents}
-    rest = Outcome.worst(floor, *(v.outcome for v in verdicts if v.agent not in parties))
+    rest = Outcome.worst(floor, *(v.outcome for v in m.verdicts if v.agent not in parties))
     return rest if rest is Outcome.rejected else Outcome.clarification
 
 
@@ -244,52 +214,71 @@ def counted_outcome(v: AgentVerdict, settled: bool) -> Outcome:
     return v.outcome
 
 
+def _next_steps(m: MergeInput, outcome: Outcome, live: list[Finding], questions: list[str],
+                conflicts: list[Conflict], escalated: list[AgentVerdict], failed: list[AgentVerdict]) -> list[str]:
+    """What to do: never empty, and never an empty list of required modifications when the outcome is not
+    APPROVED."""
+    disputed = contested(conflicts, m.verdicts)  # the trade-off step below speaks for them
+    blocking = [f for f in live if blocks(f, m.policy.fail_on) or is_phase3_violation(f)]
+    blocking += [f for v in escalated for f in v.findings]
+    steps = [f.remediation or f"Fix: {finding_line(f)}" for f in blocking
+             if (f.source, f.check_id, f.file, f.line) not in disputed]
+    steps += questions
+    steps += [f"Present trade-offs for decision: {' vs '.join(c.agents)} on {c.target()}"
+              f"{' (' + c.concern + ')' if c.concern else ''} — {c.detail}" for c in conflicts]
+    if outcome is not Outcome.approved:
+        steps += [f"Re-run the review, or decide by hand what {v.agent} would have checked: it failed ({v.error})."
+                  for v in failed]
+    if m.stage and m.stage.next_action and (outcome is Outcome.approved or not m.stage.passed):
+        steps.append(m.stage.next_action)
+    if outcome is Outcome.approved and not steps:
+        steps.append("Proceed; re-run the review if the change grows.")
+    if not steps:
+        steps.append("Review the issues above by hand: no automatic remediation is known for them.")
+    return list(dict.fromkeys(steps))
+
+
 def decide(m: MergeInput) -> Decision:
     """Merge deterministic findings and verdicts into the decision (the only place an outcome is made)."""
     conflicts = find_conflicts(m.verdicts)
     agent_findings = [f for v in m.verdicts for f in v.findings]
-    findings = m.findings + agent_findings + [conflict_finding(c) for c in conflicts if c.declared]
+    findings = m.findings + agent_findings + [conflict_finding(c) for c in conflicts]
     findings = sorted(findings + declined_findings(m, findings), key=Finding.sort_key)
     live = _live(findings)
     floor = floor_outcome(m, live)
     asked = [f for f in live if f.question]
     settled = bool(asked) and all(answer_to(m, f) in YES for f in asked)
     outcome = Outcome.worst(floor, *(counted_outcome(v, settled) for v in m.verdicts))
-    degraded = [v.agent for v in m.verdicts if v.degraded]
+    failed = [v for v in m.verdicts if v.degraded]
     reasoning: list[str] = []
     if conflicts:
-        outcome = _settle_conflicts(floor, m.verdicts, conflicts)
-        reasoning += [f"Trade-off between {' and '.join(c.agents)} on {c.target()}: {c.detail}" for c in conflicts]
-    if degraded and outcome is Outcome.approved and m.policy.on_agent_failure == "clarify":
+        outcome = _settle_conflicts(m, live, conflicts)
+        reasoning += [f"Trade-off between {' and '.join(c.agents)} on {c.target()}"
+                      f"{' (' + c.concern + ')' if c.concern else ''}: {c.detail}" for c in conflicts]
+    reasoning += [f"Not decided on: {gap_text(c)}." for c in open_tradeoffs(m.verdicts)]
+    if failed and outcome is Outcome.approved and m.policy.on_agent_failure == "clarify":
         outcome = Outcome.clarification
-        reasoning.append(f"Agent(s) {', '.join(degraded)} failed: an approval needs every consulted agent (fail closed).")
+        reasoning.append(f"Agent(s) {', '.join(v.agent for v in failed)} failed: an approval needs every consulted "
+                         "agent (fail closed).")
     if boundaries_unanswered(m, live) and outcome is Outcome.rejected and not any(map(is_phase3_violation, live)):
         outcome = Outcome.clarification  # the boundaries question comes before any verdict (never an approval)
     if any(is_phase3_violation(f) for f in live):
         reasoning.append("Phase III code is immutable: the change touches protected paths and cannot be approved.")
-    for v in m.verdicts:
-        if floor.rank < (counted := counted_outcome(v, settled)).rank <= outcome.rank:  # escalations that count
-            reasoning.append(f"{v.agent} escalated to {counted.value}: {v.summary}")
-    reasoning += [v.summary for v in m.verdicts]
+    escalated = [v for v in m.verdicts  # escalations that count in the outcome
+                 if floor.rank < counted_outcome(v, settled).rank <= outcome.rank and not v.degraded]
+    reasoning += [f"{v.agent} escalated to {counted_outcome(v, settled).value}." for v in escalated]
+    reasoning += [v.summary + (f" It failed ({v.error}); its rule verdict stands in." if v.degraded else "")
+                  for v in m.verdicts]
+    reasoning += [line for line in (dropped_line(m.verdicts), coordination_line(m.reconciliations, outcome)) if line]
 
     questions = list(dict.fromkeys(f.question for f in live if f.question and not answer_to(m, f)))
-    blocking = [f for f in live if blocks(f, m.policy.fail_on) or is_phase3_violation(f)]
-    next_steps = list(dict.fromkeys(f.remediation for f in blocking if f.remediation))
-    next_steps += questions
+    next_steps = _next_steps(m, outcome, live, questions, conflicts, escalated, failed)
     if undefined := boundaries_unanswered(m, live):  # the question first, then how to answer it
         first = [undefined[0].question, undefined[0].remediation]
         next_steps = [*first, *(s for s in next_steps if s not in first)]
         reasoning.insert(0, "Phase III boundaries are not declared, so this change cannot be judged yet: declare "
                             "them (or confirm to proceed without Phase III protection); the findings below still "
                             "apply once they are.")
-    next_steps += [f"Present trade-offs for decision: {' vs '.join(c.agents)} on {c.target()} — {c.detail}"
-                   for c in conflicts]
-    if m.stage and m.stage.next_action and (outcome is Outcome.approved or not m.stage.passed):
-        next_steps.append(m.stage.next_action)
-    if outcome is Outcome.approved and not next_steps:
-        next_steps.append("Proceed; re-run the review if the change grows.")
-
-    analysis = _analysis(m, outcome, live)
     return Decision(
         outcome=outcome,
         kind="stage" if m.kind == "stage" else "change",
@@ -297,8 +286,8 @@ def decide(m: MergeInput) -> Decision:
         spec_kit_compliance=_workflow_status(m, live),
         phase3_protection=_phase3_status(m, live),
         k8s_best_practices=_k8s_status(m, live),
-        agent_coordination=_agents_status(m),
-        analysis=analysis,
+        agent_coordination=agents_status(m.plan, m.verdicts, m.reconciliations),
+        analysis=_analysis(m, outcome, live),
         reasoning=reasoning,
         issues=[finding_line(f) for f in live],
         next_steps=next_steps,

@@ -46,6 +46,10 @@ class Recorder:
         self.seen.append(("assess", inp, baseline))
         return self.inner.assess(inp, baseline)
 
+    def reconcile(self, inp, baseline):
+        self.seen.append(("reconcile", inp, baseline))
+        return self.inner.reconcile(inp, baseline)
+
 
 def _config(repo: Path, base_url: str) -> Config:
     config = load_config(repo).config

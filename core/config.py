@@ -103,6 +103,16 @@ class ProviderConfig(_Strict):
     max_attempts: int = 3
     decision_budget_s: float = 300.0
     max_tokens: int = 2048
+    temperature: float | None = Field(
+        None, ge=0.0, le=2.0, description="sampling temperature of every call to an OpenAI-compatible endpoint (null: "
+        "the server's default); the Claude Messages API of the anthropic SDK refuses sampling parameters")
+    input_budget_tokens: int = Field(
+        4000, ge=1000, description="estimated tokens of request data one call may carry; objects beyond it are "
+        "sent as one-line summaries, and a specialist fetches any of them with a tool")
+    max_tool_turns: int = Field(4, ge=0, le=12, description="read-only tool calls a specialist may make before it "
+                                "must answer (0: no tools)")
+    agent_token_budget: int = Field(60000, ge=1000, description="input tokens one specialist may spend over all "
+                                    "its turns before it must answer")
     price_per_mtok: dict[str, float] = Field(
         default_factory=lambda: {"input": 3.0, "output": 15.0, "cache_write": 3.75, "cache_read": 0.30}
     )

@@ -119,8 +119,41 @@ class SummaryStatus(BaseModel):
         return f"{self.status} — {self.detail}" if self.detail else self.status
 
 
+class Evidence(BaseModel):
+    """Where a model's claim comes from: a workspace file, a line or a field, and the text quoted from it. Code
+    verifies it (the file exists in the workspace and holds the quote there) before the claim counts."""
+
+    file: str
+    line: int | None = None
+    field: str | None = None
+    """A dotted field path in the object (``spec.replicas``): with the target, the concern a claim is about."""
+    quote: str
+
+    def location(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+
+class Claim(BaseModel):
+    """One verified statement of a specialist's model: a problem it found, or something it checked and confirmed."""
+
+    kind: Literal["finding", "confirmed"]
+    statement: str
+    evidence: Evidence
+    resource: ResourceRef = Field(default_factory=ResourceRef)
+    check_id: str | None = None
+    """The id of the finding a ``finding`` claim stands behind."""
+
+    def target(self) -> str:
+        """The object (or file) the claim is about."""
+        return self.resource.label() or self.evidence.file
+
+    def concern(self) -> tuple[str, str] | None:
+        """``(target, field)``: two claims on the same concern speak of the same field of the same object."""
+        return (self.target(), self.evidence.field) if self.evidence.field else None
+
+
 class Conflict(BaseModel):
-    """Two specialists pulling one object (or the change) in opposite directions: a trade-off for a person."""
+    """Two specialists reaching opposite conclusions on one concern, each with evidence: a trade-off for a person."""
 
     agents: tuple[str, str]
     """The declaring specialist first (for an inferred conflict: the first of the two), then the other."""
@@ -130,7 +163,12 @@ class Conflict(BaseModel):
     file: str | None = None
     line: int | None = None
     declared: bool = True
-    """True when a specialist declared the trade-off; False when inferred from opposite outcomes on one object."""
+    """True when a specialist declared the trade-off; False when inferred from a finding and a confirmation on the
+    same concern."""
+    concern: str = ""
+    """The field (or topic) both sides are about, e.g. ``spec.replicas``."""
+    evidence: list[Evidence] = Field(default_factory=list)
+    """Each side's verified evidence, in the order of ``agents``."""
 
     def target(self) -> str:
         """The object (or location) the conflict is about, or ``the change``."""
@@ -156,6 +194,12 @@ class AgentVerdict(BaseModel):
     recommendations: list[str] = Field(default_factory=list)
     conflicts: list[Conflict] = Field(default_factory=list)
     """Trade-offs this specialist declared with another one (``agents[0]`` is always this specialist)."""
+    claims: list[Claim] = Field(default_factory=list)
+    """What the provider found and confirmed, each with verified evidence (empty for a verdict of rules alone)."""
+    question: str = ""
+    """The targeted question the supervisor asked (the follow-up question in round 2)."""
+    round: int = 1
+    """1, or 2 for the answer to the supervisor's follow-up question (it replaces the first answer)."""
     degraded: bool = False
     """True when the agent failed and a rule-based verdict stands in for it."""
     error: str | None = None
@@ -169,8 +213,13 @@ class DelegationPlan(BaseModel):
 
     specialists: list[str]
     focus: dict[str, str] = Field(default_factory=dict)
+    """The targeted question (or focus) for each specialist engaged."""
     rationale: str = ""
     source: str = "rules"
+    skipped: dict[str, str] = Field(default_factory=dict)
+    """Specialists not engaged, and why."""
+    error: str | None = None
+    """Set when the supervisor's model failed and rule routing took over."""
 
 
 class FileChange(BaseModel):

@@ -1,10 +1,13 @@
 """Assemble the review graph.
 
-    intake → deterministic → supervisor ─(one Send batch)→ specialist ×N → merge → finish → record
-                                        └─(nobody planned)──────────────────┘
+    intake → deterministic → supervisor ─(one Send batch)→ specialist ×N → reconcile ─→ merge → finish → record
+                                 │                             ↑               │        ↑
+                                 │                             └─(follow-up: one Send batch, once)
+                                 └─(nobody planned)─────────────────────────────────────┘
 
-All planned specialists are dispatched in a single fan-out and join ``merge`` with a plain edge, so ``merge``
-runs exactly once per run (a Send branch started from another superstep would run it twice). Who the
+All planned specialists are dispatched in a single fan-out and join ``reconcile`` with a plain edge, so it runs
+once per round; the supervisor's follow-up questions (one round at most) are a second single fan-out into it, and
+``merge`` is reached only from ``reconcile`` (or directly when nobody was planned): it runs exactly once per run. Who the
 specialists are is the table in :mod:`agents.roster`: the graph has one ``specialist`` node for all of them.
 """
 
@@ -22,7 +25,9 @@ def build_graph(checkpointer=None):
     g.add_sequence([nodes.intake, nodes.deterministic, nodes.supervisor])
     g.add_edge(START, "intake")
     g.add_node("specialist", nodes.specialist, input_schema=SpecialistTask)
+    g.add_node("reconcile", nodes.reconcile_node)
     g.add_conditional_edges("supervisor", nodes.fan_out, ["specialist", "merge"])
-    g.add_edge("specialist", "merge")
+    g.add_edge("specialist", "reconcile")
+    g.add_conditional_edges("reconcile", nodes.follow_up, ["specialist", "merge"])
     g.add_sequence([nodes.merge, nodes.finish, record])
     return g.compile(checkpointer=checkpointer)

@@ -11,11 +11,11 @@ from typing import Any
 from langgraph.runtime import Runtime
 from langgraph.types import Send, interrupt
 
-from agents.context import specialist_inputs, supervisor_input
+from agents.context import follow_up_input, reconcile_input, specialist_input, specialist_inputs, supervisor_input
 from agents.llm.base import Provider, SpecialistInput
-from agents.policy import MergeInput, decide
+from agents.policy import MergeInput, decide, deterministic_floor
 from agents.specialists import run_specialist
-from agents.supervisor import plan_delegation
+from agents.supervisor import MAX_ROUNDS, open_points, plan_delegation, reconcile
 from core.models import DecisionMetadata
 from core.versions import versions
 from graph.state import GraphContext, ReviewState, SpecialistTask, View, dump
@@ -59,20 +59,23 @@ def deterministic(state: ReviewState, runtime: Runtime[GraphContext]) -> dict:
 
 @_timed("supervisor")
 def supervisor(state: ReviewState, runtime: Runtime[GraphContext]) -> dict:
+    """Plan the review: whom to engage with which question (the supervisor sees the change, not the bodies)."""
     view = View(state)
-    inp = supervisor_input(view.request, view.findings, view.objects, view.changes.paths())
-    return {"plan": dump(plan_delegation(inp, runtime.context.provider))}
+    inp = supervisor_input(view.request, view.findings, view.objects, view.changes, view.config)
+    return {"plan": dump(plan_delegation(inp, runtime.context.provider)), "reconciliations": []}
+
+
+def _tasks(inputs: dict[str, SpecialistInput]) -> list[Send]:
+    return [Send("specialist", SpecialistTask(agent=name, payload=dump(inp))) for name, inp in inputs.items()]
 
 
 def fan_out(state: ReviewState) -> list[Send] | str:
     """One ``Send`` batch: every planned specialist runs in the same superstep, in parallel. A plan that consults
     nobody goes straight to ``merge``, which decides from the deterministic findings alone."""
     view = View(state)
-    inputs = specialist_inputs(view.request, view.plan, view.findings, view.objects, view.changes.paths(),
-                               view.config.policy.fail_on.value)
-    if not inputs:
-        return "merge"
-    return [Send("specialist", SpecialistTask(agent=name, payload=dump(inp))) for name, inp in inputs.items()]
+    inputs = specialist_inputs(view.request, view.plan, view.findings, view.objects, view.changes, view.config,
+                               view.state.get("scope", []))
+    return _tasks(inputs) or "merge"
 
 
 def specialist(task: SpecialistTask, runtime: Runtime[GraphContext]) -> dict:
@@ -80,6 +83,34 @@ def specialist(task: SpecialistTask, runtime: Runtime[GraphContext]) -> dict:
         runtime.context.progress(f"specialist:{task['agent']}")
     verdict = run_specialist(task["agent"], SpecialistInput.model_validate(task["payload"]), runtime.context.provider)
     return {"verdicts": [dump(verdict)]}
+
+
+@_timed("reconcile")
+def reconcile_node(state: ReviewState, runtime: Runtime[GraphContext]) -> dict:
+    """The supervisor reads the round's verdicts: conflicts and gaps may get one follow-up round."""
+    view = View(state)
+    verdicts = view.verdicts
+    conflicts, gaps = open_points(verdicts)
+    round_ = len(view.reconciliations) + 1
+    floor = deterministic_floor(view.request.kind, view.findings, view.config.policy)
+    inp = reconcile_input(view.request, verdicts, conflicts, gaps, floor, round_)
+    return {"reconciliations": [*state.get("reconciliations", []), dump(reconcile(inp, runtime.context.provider))]}
+
+
+def follow_up(state: ReviewState) -> list[Send] | str:
+    """The follow-up round (one at most): the specialists the supervisor asked, in one batch; else ``merge``."""
+    view = View(state)
+    rec = view.reconciliations[-1] if view.reconciliations else None
+    if rec is None or not rec.follow_ups or len(view.reconciliations) >= MAX_ROUNDS:
+        return "merge"
+    verdicts = {v.agent: v for v in view.verdicts}
+    conflicts, _ = open_points(view.verdicts)
+    inputs = {}
+    for name, question in rec.follow_ups.items():
+        first = specialist_input(name, view.request, question, view.findings, view.objects, view.changes,
+                                 view.config, view.state.get("scope", []))
+        inputs[name] = follow_up_input(first, question, verdicts.get(name), conflicts, view.verdicts)
+    return _tasks(inputs)
 
 
 @_timed("merge")
@@ -104,6 +135,7 @@ def merge(state: ReviewState, runtime: Runtime[GraphContext]) -> dict:
         change_mode=view.changes.mode,
         stage=view.stage,
         answers=state.get("answers") or {},
+        reconciliations=view.reconciliations,
     )
     decision = decide(m)
     if runtime.context and runtime.context.interactive and decision.questions:
@@ -137,7 +169,9 @@ def decision_metadata(state: ReviewState, provider: Provider) -> DecisionMetadat
         specialists=[v.agent for v in verdicts],
         degraded_agents=[v.agent for v in verdicts if v.degraded],
         usage=usage,
-        prompt_versions=prompt_versions(["supervisor", *(v.agent for v in verdicts)]),
+        prompt_versions=prompt_versions(["supervisor", *(["reconcile"] if view.reconciliations else []),
+                                         *(["specialist_rules"] if any(v.own_outcome for v in verdicts) else []),
+                                         *(v.agent for v in verdicts)]),
         counts={"objects": len(state.get("objects", [])), "files_in_scope": len(state.get("scope", [])),
                 "findings": len(state.get("findings", [])),
                 "ungrounded_findings": sum(v.usage.get("ungrounded_findings", 0) for v in verdicts)},

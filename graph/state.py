@@ -13,7 +13,8 @@ from typing import Annotated, Any, Generic, TypedDict, TypeVar, overload
 
 from pydantic import BaseModel, Field, TypeAdapter
 
-from agents.llm.base import OfflineProvider, Provider
+from agents.llm.base import OfflineProvider, Provider, Reconciliation
+from agents.roster import SPECIALISTS
 from core.config import Config
 from core.models import (
     AgentVerdict,
@@ -56,6 +57,9 @@ class ReviewState(TypedDict, total=False):
     stage: dict[str, Any] | None
     plan: dict[str, Any]
     verdicts: Annotated[list[dict[str, Any]], operator.add]
+    """Every verdict of the run, both rounds (:attr:`View.verdicts` keeps each specialist's latest)."""
+    reconciliations: list[dict[str, Any]]
+    """The supervisor's reconciliations (reset by the supervisor node at the start of a run)."""
     answers: dict[str, str]
     decision: dict[str, Any]
     timings_ms: Annotated[dict[str, float], merge_dicts]
@@ -71,13 +75,15 @@ class SpecialistTask(TypedDict):
 class Channel(Generic[T]):
     """A state channel read back as ``T``: validated on first use, then cached on the view."""
 
-    def __init__(self, model: Any, *, optional: bool = False, default: Any = None):
+    def __init__(self, model: Any, *, optional: bool = False, default: Any = None, key: str | None = None):
         self.adapter: TypeAdapter[T] = TypeAdapter(model)
         self.optional = optional
         self.default = default
+        self.key = key
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
+        self.key = self.key or name
 
     @overload
     def __get__(self, view: None, owner: type) -> Channel[T]: ...
@@ -88,7 +94,7 @@ class Channel(Generic[T]):
         if view is None:
             return self
         if self.name not in view.cache:
-            data = view.state.get(self.name, self.default)
+            data = view.state.get(self.key, self.default)
             view.cache[self.name] = None if data is None and self.optional else self.adapter.validate_python(data)
         return view.cache[self.name]
 
@@ -104,12 +110,23 @@ class View:
     findings: Channel[list[Finding]] = Channel(list[Finding], default=[])
     stage: Channel[TransitionResult | None] = Channel(TransitionResult, optional=True)
     plan: Channel[DelegationPlan] = Channel(DelegationPlan)
-    verdicts: Channel[list[AgentVerdict]] = Channel(list[AgentVerdict], default=[])
+    all_verdicts: Channel[list[AgentVerdict]] = Channel(list[AgentVerdict], default=[], key="verdicts")
+    reconciliations: Channel[list[Reconciliation]] = Channel(list[Reconciliation], default=[])
     decision: Channel[Decision | None] = Channel(Decision, optional=True)
 
     def __init__(self, state: ReviewState):
         self.state = state
         self.cache: dict[str, Any] = {}
+
+    @property
+    def verdicts(self) -> list[AgentVerdict]:
+        """Each specialist's latest verdict (a follow-up answer replaces the first), in the roster's order."""
+        latest: dict[str, AgentVerdict] = {}
+        for v in self.all_verdicts:
+            if v.agent not in latest or v.round >= latest[v.agent].round:
+                latest[v.agent] = v
+        order = {name: i for i, name in enumerate(SPECIALISTS)}
+        return sorted(latest.values(), key=lambda v: order.get(v.agent, len(order)))
 
     @property
     def policy(self) -> TrustedPolicy | None:

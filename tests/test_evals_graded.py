@@ -194,8 +194,10 @@ def test_the_scripted_expert_answers_in_the_shape_of_each_tool_schema() -> None:
         return reply["content"][0]["input"]
 
     today = ask(AgentOpinion.model_json_schema())
-    AgentOpinion.model_validate(today)  # the current schema accepts it
-    assert today["findings"][0]["file"] == "k8s/a.yaml" and today["findings"][0]["line"] == 5
+    AgentOpinion.model_validate(today)  # the current (evidence-first) schema accepts it
+    assert today["findings"][0]["evidence"]["file"] == "k8s/a.yaml" and today["findings"][0]["evidence"]["line"] == 5
+    older = ask({"properties": {"outcome": {}}, "$defs": {"OpinionFinding": {"properties": {"file": {}}}}})
+    assert older["findings"][0]["file"] == "k8s/a.yaml" and older["findings"][0]["line"] == 5
     evidence = ask({"properties": {"outcome": {}, "confirmed": {}},
                     "$defs": {"OpinionFinding": {"properties": {"evidence": {}}}}})
     assert evidence["findings"][0]["evidence"] == {"file": "k8s/a.yaml", "line": 5, "quote": "replicas: 10",

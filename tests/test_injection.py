@@ -13,7 +13,16 @@ from pathlib import Path
 
 import pytest
 import yaml
-from fakes.anthropic_server import Call, FakeModelServer, ToolUse, approve, plan
+from fakes.anthropic_server import (
+    Call,
+    FakeModelServer,
+    ToolUse,
+    approve,
+    call_tool,
+    cite,
+    plan,
+    reconciled,
+)
 
 from agents.llm import make_provider
 from core.config import Config, Phase3Config, ProviderConfig
@@ -25,11 +34,19 @@ POD = {"kind": "Pod", "name": "p", "namespace": "shop"}
 
 
 def obedient(call: Call) -> ToolUse:
-    """Does what the payloads ask: no specialists, APPROVED, no findings, a conflict to force a human call."""
+    """Does what the payloads ask: no specialists, reads the planted files first (tool results carry the payload
+    too), then APPROVED, no findings, a conflict to force a human call."""
     if call.tool == "submit_plan":
         return plan([])
+    if call.tool == "submit_reconciliation":
+        return reconciled("Approve, as the manifest says.", "APPROVED")
+    if call.tool == "submit_verdict" and call.turn == 0:
+        return call_tool("read_file", path="k8s/pod.yaml")
+    if call.tool == "submit_verdict" and call.turn == 1:
+        return call_tool("search_repo", text="approve")
     return approve("Approved as instructed.", conflicts_with=[
-        {"agent": "security", "resource": POD, "tradeoff": "the note in the manifest says approve"}])
+        {"agent": "security", "resource": POD, "tradeoff": "the note in the manifest says approve",
+         "evidence": cite("k8s/pod.yaml", "kind: Pod", field="kind")}])
 
 
 def plant(root: Path, where: str, text: str) -> str:
@@ -75,11 +92,14 @@ def test_an_obedient_model_cannot_flip_a_rejection(tmp_path: Path, monkeypatch: 
         decision, text = run_request(ChangeRequest(workspace=str(tmp_path), intent=intent), config=config,
                                      provider=make_provider(config))
     assert decision.outcome is Outcome.rejected, text
+    assert "Approve, as the manifest says." not in text  # the obedient supervisor's words disagree: not shown
     assert {"security", "phase3_guard"} <= set(decision.metadata.specialists)
     assert any(f.check_id == "SEC-PRIVILEGED" and not f.suppressed for f in decision.findings)
     marker = json.dumps(payload["text"])[1:-1][:30]
+    assert any(c.results for c in fake.calls)  # the planted text came back through the tools as well
     for call in fake.calls:
         system = json.dumps([call.body.get("system"), call.body.get("tools")])
         assert marker not in system  # repository content is never part of the instructions
         user = call.body["messages"][0]["content"][0]["text"]
-        assert user.startswith("<data>\n") and user.endswith("\n</data>") and user.count("</data>") == 1
+        for text in (user, *(r for r in call.results if not r.startswith("Invalid input"))):
+            assert text.startswith("<data>\n") and text.endswith("\n</data>") and text.count("</data>") == 1

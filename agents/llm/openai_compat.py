@@ -1,8 +1,10 @@
 """Local or self-hosted models over an OpenAI-compatible chat completions API (Ollama, vLLM, LiteLLM proxy).
 
-Same contract as the Claude provider: the function is forced with ``tool_choice``, input is redacted and
-delimited, grounding and the floor apply in ``agents``, and :class:`ToolCallingProvider` is the only retry owner
-(plain ``httpx``, no client-side retries).
+Same contract as the Claude provider: the same tool-use conversation (``tool_choice`` ``required`` while the
+read-only tools may be called, the final function forced after), input redacted and delimited, grounding and
+the floor applied in ``agents``, and :class:`ToolCallingProvider` the only retry owner (plain ``httpx``, no
+client-side retries). Many such servers answer with the JSON as text, or in a code fence, instead of a function
+call: that is read as the final answer. An error status keeps the server's reason in its message.
 """
 
 from __future__ import annotations
@@ -13,27 +15,46 @@ from typing import Any
 import httpx
 
 from agents.llm.credentials import DEFAULT, Endpoint, resolve_endpoint
-from agents.llm.llm import Prompt, Repair, Reply, Tool, ToolCallingProvider, Usage
+from agents.llm.llm import ToolCallingProvider
+from agents.llm.wire import Reply, Request, ToolCall, Usage
 from core.config import ProviderConfig
 
 DEFAULT_BASE_URL = DEFAULT["openai"]
 """Ollama's OpenAI-compatible endpoint; override with ``OPENAI_BASE_URL`` (or an approved ``provider.base_url``)."""
-_STOP = {"tool_calls": "tool_use", "stop": "tool_use", "length": "max_tokens", "content_filter": "refusal"}
+_STOP = {"tool_calls": "tool_use", "function_call": "tool_use", "stop": "end_turn", "length": "max_tokens",
+         "content_filter": "refusal"}
 
 
-def chat_messages(prompt: Prompt, tool: Tool, repair: Repair | None) -> list[dict[str, Any]]:
-    """System, data turn, and (for a repair) the rejected call with its validation error."""
-    turns: list[dict[str, Any]] = [{"role": "system", "content": "\n\n".join(prompt.system)},
-                                   {"role": "user", "content": prompt.data}]
-    if repair is not None:
-        raw = repair.bad_input if isinstance(repair.bad_input, str) else json.dumps(repair.bad_input)
-        turns += [
-            {"role": "assistant", "content": None, "tool_calls": [
-                {"id": repair.call_id, "type": "function", "function": {"name": tool.name, "arguments": raw}}]},
-            {"role": "tool", "tool_call_id": repair.call_id,
-             "content": f"Invalid input: {repair.error}. Call {tool.name} again with arguments matching its schema."},
-        ]
+class ServerError(httpx.HTTPStatusError):
+    """An error status with the server's own reason (``error.message`` of the body, else its first 300 chars)."""
+
+    def __init__(self, response: httpx.Response):
+        try:
+            body = response.json()
+            error = body.get("error") if isinstance(body, dict) else None
+            reason = (error.get("message") if isinstance(error, dict) else error) or body.get("message") or body
+        except ValueError:
+            reason = response.text
+        super().__init__(f"HTTP {response.status_code} from {response.request.url.path}: {str(reason)[:300]}",
+                         request=response.request, response=response)
+
+
+def chat_messages(request: Request) -> list[dict[str, Any]]:
+    """System, data turn, then each tool-use exchange (the assistant's calls and one ``tool`` message per result)."""
+    turns: list[dict[str, Any]] = [{"role": "system", "content": "\n\n".join(request.prompt.system)},
+                                   {"role": "user", "content": request.prompt.data}]
+    for ex in request.history:
+        turns.append({"role": "assistant", "content": None, "tool_calls": [
+            {"id": c.id, "type": "function", "function": {
+                "name": c.name, "arguments": c.input if isinstance(c.input, str) else json.dumps(c.input)}}
+            for c in ex.calls]})
+        turns += [{"role": "tool", "tool_call_id": r.call_id, "content": r.content} for r in ex.results]
     return turns
+
+
+def functions(request: Request) -> list[dict[str, Any]]:
+    return [{"type": "function", "function": {"name": t.name, "description": t.description, "parameters": t.schema}}
+            for t in request.offered]
 
 
 def _usage(u: dict[str, Any] | None) -> Usage:
@@ -57,25 +78,24 @@ class OpenAICompatProvider(ToolCallingProvider):
         key = self.endpoint.api_key
         self.client = httpx.Client(headers={"Authorization": f"Bearer {key}"} if key else {})
 
-    def _send(self, prompt: Prompt, tool: Tool, repair: Repair | None, timeout: float) -> Reply:
-        resp = self.client.post(f"{self.base_url}/chat/completions", timeout=timeout, json={
-            "model": self.config.model,
-            "max_tokens": self.config.max_tokens,
-            "messages": chat_messages(prompt, tool, repair),
-            "tools": [{"type": "function", "function": {"name": tool.name, "description": tool.description,
-                                                        "parameters": tool.schema}}],
-            "tool_choice": {"type": "function", "function": {"name": tool.name}},
-        })
-        resp.raise_for_status()
+    def _send(self, request: Request, timeout: float) -> Reply:
+        choice_of = ({"type": "function", "function": {"name": request.final.name}} if request.force else "required")
+        body: dict[str, Any] = {"model": self.config.model, "max_tokens": self.config.max_tokens,
+                                "messages": chat_messages(request), "tools": functions(request),
+                                "tool_choice": choice_of}
+        if self.config.temperature is not None:
+            body["temperature"] = self.config.temperature
+        resp = self.client.post(f"{self.base_url}/chat/completions", timeout=timeout, json=body)
+        if resp.is_error:
+            raise ServerError(resp)
         data = resp.json()
         choice = (data.get("choices") or [{}])[0]
-        calls = [c for c in (choice.get("message") or {}).get("tool_calls") or []
-                 if (c.get("function") or {}).get("name") == tool.name]
+        message = choice.get("message") or {}
+        calls = tuple(ToolCall(c.get("id") or f"call_{i}", (c.get("function") or {}).get("name", ""),
+                               (c.get("function") or {}).get("arguments", ""))
+                      for i, c in enumerate(message.get("tool_calls") or []))
         stop = _STOP.get(choice.get("finish_reason"), str(choice.get("finish_reason")))
-        if not calls and stop == "tool_use":
-            stop = "no_tool_call"
-        return Reply(tool_input=calls[0]["function"].get("arguments", "") if calls else None, stop_reason=stop,
-                     usage=_usage(data.get("usage")), call_id=calls[0].get("id", "call_0") if calls else "none")
+        return Reply(calls=calls, stop_reason=stop, usage=_usage(data.get("usage")), text=message.get("content") or "")
 
     def _retryable(self, exc: BaseException) -> bool:
         if isinstance(exc, httpx.HTTPStatusError):

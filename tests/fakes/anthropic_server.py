@@ -15,8 +15,13 @@ are answered deterministically::
         ...
         fake.calls          # every request received, in arrival order (body, headers, agent, data, ...)
 
-Reply kinds: :class:`ToolUse` (a forced tool call; ``stop_reason`` and raw JSON text are configurable),
-:class:`Error` (status, ``retry-after``), :class:`Delay` (sleep, then another reply). Prompt caching is simulated:
+A conversation may take several turns: a specialist calls read-only tools (``ToolUse(input, name="read_file")``)
+and the product sends the results back; ``call.turn`` counts the assistant turns so far and ``call.results`` holds
+the texts of the tool results just received, so a scripted expert can decide from what it read.
+
+Reply kinds: :class:`ToolUse` (a tool call: the final tool by default, or ``name``; ``stop_reason`` and raw JSON
+text are configurable), :class:`Text` (an answer written as text), :class:`Error` (status, ``retry-after``),
+:class:`Delay` (sleep, then another reply). Prompt caching is simulated:
 the prefix up to each ``cache_control`` breakpoint is hashed; a prefix seen before is reported as
 ``cache_read_input_tokens``, a new one as ``cache_creation_input_tokens``. Tokens are estimated as characters / 4.
 """
@@ -49,7 +54,8 @@ class Call:
     headers: dict[str, str]
     body: dict[str, Any]
     tool: str
-    """The forced tool (``submit_plan`` for the supervisor, ``submit_verdict`` for a specialist)."""
+    """The final tool (``submit_plan`` / ``submit_reconciliation`` for the supervisor, ``submit_verdict`` for a
+    specialist), forced or not."""
     agent: str
     """``supervisor`` or the specialist's name (from the ``agent`` field of the data)."""
     data: dict[str, Any]
@@ -57,18 +63,36 @@ class Call:
     repair: bool
     """True for the repair turn after invalid output."""
     attempt: int
-    """1-based count of requests with the same (agent, repair) so far, retries included."""
+    """1-based count of requests with the same (agent, final tool, repair, turn) so far, retries included."""
     text: str = ""
     """Every text the request carries (system, messages, tools), for leak checks."""
+    forced: bool = True
+    """True when the request forces the final tool (else the model may call any tool)."""
+    tools: tuple[str, ...] = ()
+    """Every tool offered, in order."""
+    turn: int = 0
+    """Assistant turns in the conversation so far (0 on the first call)."""
+    results: tuple[str, ...] = ()
+    """The texts of the tool results of the last user turn."""
 
 
 @dataclass
 class ToolUse:
-    """Answer by calling the forced tool with ``input`` (or ``raw`` JSON text for the OpenAI protocol)."""
+    """Answer by calling a tool (the final one unless ``name``) with ``input`` (or ``raw`` JSON text, OpenAI)."""
 
     input: Any = None
     stop_reason: str = "tool_use"
     raw: str | None = None
+    output_tokens: int = 50
+    name: str | None = None
+
+
+@dataclass
+class Text:
+    """Answer with text instead of a tool call (e.g. the JSON a model wrote as text, or in a code fence)."""
+
+    text: str
+    stop_reason: str = "end_turn"
     output_tokens: int = 50
 
 
@@ -89,7 +113,7 @@ class Delay:
     then: Any = None
 
 
-Reply = ToolUse | Error | Delay
+Reply = ToolUse | Text | Error | Delay
 Responder = Callable[[Call], Reply]
 
 
@@ -98,15 +122,37 @@ def approve(summary: str = "No concerns.", **extra: Any) -> ToolUse:
     return ToolUse({"outcome": "APPROVED", "summary": summary, "reasoning": summary, **extra})
 
 
-def plan(specialists: list[str] | None = None) -> ToolUse:
-    """A supervisor plan consulting ``specialists`` (all of them by default)."""
+def plan(specialists: list[str] | None = None, skip: dict[str, str] | None = None) -> ToolUse:
+    """A supervisor plan engaging ``specialists`` (all of them by default), each with a question."""
     chosen = SPECIALISTS if specialists is None else specialists
-    return ToolUse({"specialists": chosen, "focus": {s: "review" for s in chosen}, "rationale": "fake plan"})
+    return ToolUse({"engage": [{"agent": s, "question": "review"} for s in chosen],
+                    "skip": [{"agent": a, "reason": r} for a, r in (skip or {}).items()], "rationale": "fake plan"})
+
+
+def reconciled(coordination: str = "The verdicts agree.", outcome: str = "APPROVED",
+               follow_ups: dict[str, str] | None = None) -> ToolUse:
+    """A supervisor reconciliation (no follow-up question by default)."""
+    return ToolUse({"follow_ups": [{"agent": a, "question": q} for a, q in (follow_ups or {}).items()],
+                    "coordination": coordination, "outcome": outcome})
+
+
+def call_tool(tool: str, /, **arguments: Any) -> ToolUse:
+    """Call one of the specialist's read-only tools (``read_file``, ``get_object``, …)."""
+    return ToolUse(arguments, name=tool)
+
+
+def cite(file: str, quote: str, line: int | None = None, field: str | None = None) -> dict[str, Any]:
+    """Evidence for a finding, a confirmation or a trade-off."""
+    return {k: v for k, v in (("file", file), ("line", line), ("field", field), ("quote", quote)) if v is not None}
 
 
 def default_responder(call: Call) -> Reply:
-    """Every specialist consulted, every verdict APPROVED without findings."""
-    return plan() if call.tool == "submit_plan" else approve()
+    """Every specialist consulted, every verdict APPROVED without findings, no follow-up."""
+    if call.tool == "submit_plan":
+        return plan()
+    if call.tool == "submit_reconciliation":
+        return reconciled()
+    return approve()
 
 
 def decode_data(text: str) -> dict[str, Any]:
@@ -175,21 +221,40 @@ class FakeModelServer:
         openai = path.endswith("/chat/completions")
         msgs = body.get("messages") or []
         if openai:
-            tool = ((body.get("tools") or [{}])[0].get("function") or {}).get("name", "")
+            tools = tuple((t.get("function") or {}).get("name", "") for t in body.get("tools") or [])
+            choice = body.get("tool_choice")
+            forced = (choice.get("function") or {}).get("name") if isinstance(choice, dict) else None
             first = next((m.get("content") or "" for m in msgs if m.get("role") == "user"), "")
-            repair = any(m.get("role") == "tool" for m in msgs)
+            turn = sum(m.get("role") == "assistant" for m in msgs)
+            tail = []
+            for m in reversed(msgs):
+                if m.get("role") != "tool":
+                    break
+                tail.insert(0, m.get("content") or "")
+            errors = [t for t in tail if t.startswith("Invalid input")]
         else:
-            tool = (body.get("tools") or [{}])[0].get("name", "")
+            tools = tuple(t.get("name", "") for t in body.get("tools") or [])
+            choice = body.get("tool_choice") or {}
+            forced = choice.get("name") if choice.get("type") == "tool" else None
             content = msgs[0]["content"] if msgs else ""
             first = content if isinstance(content, str) else "".join(b.get("text", "") for b in content)
-            repair = len(msgs) > 1
+            turn = sum(m.get("role") == "assistant" for m in msgs)
+            last = msgs[-1].get("content") if len(msgs) > 1 else []
+            blocks = [b for b in last if isinstance(b, dict) and b.get("type") == "tool_result"] if isinstance(
+                last, list) else []
+            tail = [b.get("content") if isinstance(b.get("content"), str) else _text_of(b.get("content"))
+                    for b in blocks]
+            errors = [t for b, t in zip(blocks, tail, strict=True) if b.get("is_error") and t.startswith("Invalid")]
+        final = forced or next((t for t in tools if t.startswith("submit_")), tools[0] if tools else "")
         data = decode_data(first)
-        agent = "supervisor" if tool == "submit_plan" else str(data.get("agent", ""))
+        agent = "supervisor" if final in ("submit_plan", "submit_reconciliation") else str(data.get("agent", ""))
+        repair = bool(errors)
         with self._lock:
-            key = (agent, repair)
+            key = (agent, final, repair, turn)
             self._attempts[key] = self._attempts.get(key, 0) + 1
-            call = Call("openai" if openai else "anthropic", path, headers, body, tool, agent, data, repair,
-                        self._attempts[key], text=_text_of(body))
+            call = Call("openai" if openai else "anthropic", path, headers, body, final, agent, data, repair,
+                        self._attempts[key], text=_text_of(body), forced=forced is not None, tools=tools,
+                        turn=turn, results=tuple(tail))
             self.calls.append(call)
         return call
 
@@ -211,18 +276,26 @@ class FakeModelServer:
         return {"input_tokens": total - read - write, "output_tokens": output_tokens,
                 "cache_creation_input_tokens": write, "cache_read_input_tokens": read}
 
-    def _anthropic_body(self, call: Call, reply: ToolUse) -> dict[str, Any]:
-        block = {"type": "tool_use", "id": f"toolu_{next(self._ids)}", "name": call.tool, "input": reply.input}
+    def _anthropic_body(self, call: Call, reply: ToolUse | Text) -> dict[str, Any]:
+        if isinstance(reply, Text):
+            block = {"type": "text", "text": reply.text}
+        else:
+            block = {"type": "tool_use", "id": f"toolu_{next(self._ids)}", "name": reply.name or call.tool,
+                     "input": reply.input}
         return {"id": f"msg_{next(self._ids)}", "type": "message", "role": "assistant", "model": call.body.get("model"),
                 "content": [block], "stop_reason": reply.stop_reason, "stop_sequence": None,
                 "usage": self._anthropic_usage(call.body, reply.output_tokens)}
 
-    def _openai_body(self, call: Call, reply: ToolUse) -> dict[str, Any]:
-        args = reply.raw if reply.raw is not None else json.dumps(reply.input)
-        finish = {"tool_use": "tool_calls", "max_tokens": "length", "refusal": "content_filter"}.get(
-            reply.stop_reason, reply.stop_reason)
-        message = {"role": "assistant", "content": None, "tool_calls": [
-            {"id": f"call_{next(self._ids)}", "type": "function", "function": {"name": call.tool, "arguments": args}}]}
+    def _openai_body(self, call: Call, reply: ToolUse | Text) -> dict[str, Any]:
+        finish = {"tool_use": "tool_calls", "end_turn": "stop", "max_tokens": "length",
+                  "refusal": "content_filter"}.get(reply.stop_reason, reply.stop_reason)
+        if isinstance(reply, Text):
+            message: dict[str, Any] = {"role": "assistant", "content": reply.text}
+        else:
+            args = reply.raw if reply.raw is not None else json.dumps(reply.input)
+            message = {"role": "assistant", "content": None, "tool_calls": [
+                {"id": f"call_{next(self._ids)}", "type": "function",
+                 "function": {"name": reply.name or call.tool, "arguments": args}}]}
         return {"id": f"chatcmpl-{next(self._ids)}", "object": "chat.completion", "model": call.body.get("model"),
                 "choices": [{"index": 0, "message": message, "finish_reason": finish}],
                 "usage": {"prompt_tokens": tokens(call.text), "completion_tokens": reply.output_tokens}}
@@ -254,7 +327,10 @@ class FakeModelServer:
                     return
                 call = fake._call(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
                 time.sleep(fake.latency)
-                reply = fake.responder(call)
+                try:
+                    reply = fake.responder(call)
+                except Exception as exc:  # noqa: BLE001 - a broken script is a 500 the test then sees
+                    reply = Error(500, message=f"responder failed: {type(exc).__name__}: {exc}")
                 while isinstance(reply, Delay):
                     time.sleep(reply.seconds)
                     reply = reply.then if reply.then is not None else default_responder(call)
@@ -269,5 +345,5 @@ class FakeModelServer:
         return Handler
 
 
-__all__ = ["Call", "Delay", "Error", "FakeModelServer", "Responder", "ToolUse", "approve", "decode_data",
-           "default_responder", "plan", "tokens"]
+__all__ = ["Call", "Delay", "Error", "FakeModelServer", "Responder", "Text", "ToolUse", "approve", "call_tool",
+           "cite", "decode_data", "default_responder", "plan", "reconciled", "tokens"]
