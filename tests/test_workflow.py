@@ -11,29 +11,27 @@ import shutil
 from pathlib import Path
 
 import pytest
-from featurekit import FIXTURES, copy_fixture, edit, hits, line_of, write
+from featurekit import FIXTURES, edit, hits, line_of, write
+from workflowkit import (  # noqa: F401
+    DEFAULT,
+    FEATURE,
+    LEGACY_FEATURE,
+    LEGACY_MARKER_LINE,
+    LEGACY_OPEN_ITEM_LINE,
+    complete_repo,
+    stage,
+)
 
-from core.config import STAGES, WorkflowConfig
+from core.config import STAGES
 from core.models import Category, Severity
-from tools.workflow import DONE, GATES, evaluate_stage, evaluate_transition, stage_table
+from tools.workflow import DONE, GATES, evaluate_transition, stage_table
 
-FEATURE = "specs/001-todo-k8s"
-LEGACY_FEATURE = "specs/002-chat-api"
-LEGACY_MARKER_LINE = 22
-LEGACY_OPEN_ITEM_LINE = 12
-DEFAULT = WorkflowConfig()
-
-
-def stage(root: Path, name: str, feature: str = FEATURE) -> list:
-    return evaluate_stage(root, root / feature, name)
+# --- the complete fixture passes every gate -------------------------------------------------------
 
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    return copy_fixture("complete", tmp_path)
-
-
-# --- the complete fixture passes every gate -------------------------------------------------------
+    return complete_repo(tmp_path)
 
 
 @pytest.mark.parametrize("name", STAGES)

@@ -6,29 +6,26 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from featurekit import copy_fixture, hits, write
+from featurekit import hits, write
+from workflowkit import (  # noqa: F401
+    DEFAULT,
+    FEATURE,
+    LEGACY_FEATURE,
+    LEGACY_MARKER_LINE,
+    LEGACY_OPEN_ITEM_LINE,
+    complete_repo,
+    stage,
+)
 
-from core.config import WorkflowConfig
 from core.errors import InputError
-from tools.workflow import default_feature, evaluate_stage, feature_from_branch, resolve_feature
+from tools.workflow import default_feature, feature_from_branch, resolve_feature
 
-FEATURE = "specs/001-todo-k8s"
-LEGACY_FEATURE = "specs/002-chat-api"
-LEGACY_MARKER_LINE = 22
-LEGACY_OPEN_ITEM_LINE = 12
-DEFAULT = WorkflowConfig()
-
-
-def stage(root: Path, name: str, feature: str = FEATURE) -> list:
-    return evaluate_stage(root, root / feature, name)
+# --- feature resolution -------------------------------------------------------------------------
 
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    return copy_fixture("complete", tmp_path)
-
-
-# --- feature resolution -------------------------------------------------------------------------
+    return complete_repo(tmp_path)
 
 
 @pytest.mark.parametrize("name", ["001", "1", "001-todo-k8s", "todo-k8s", "specs/001-todo-k8s/", " 001 "])

@@ -7,6 +7,15 @@ from pathlib import Path
 
 import pytest
 from featurekit import FIXTURES, copy_fixture, edit, hits, line_of, write
+from workflowkit import (  # noqa: F401
+    DEFAULT,
+    FEATURE,
+    LEGACY_FEATURE,
+    LEGACY_MARKER_LINE,
+    LEGACY_OPEN_ITEM_LINE,
+    complete_repo,
+    stage,
+)
 
 from core.config import STAGES, WorkflowConfig
 from core.errors import InputError
@@ -22,23 +31,12 @@ from tools.workflow import (
     stale_approvals,
 )
 
-FEATURE = "specs/001-todo-k8s"
-LEGACY_FEATURE = "specs/002-chat-api"
-LEGACY_MARKER_LINE = 22
-LEGACY_OPEN_ITEM_LINE = 12
-DEFAULT = WorkflowConfig()
-
-
-def stage(root: Path, name: str, feature: str = FEATURE) -> list:
-    return evaluate_stage(root, root / feature, name)
+# --- transitions --------------------------------------------------------------------------------
 
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    return copy_fixture("complete", tmp_path)
-
-
-# --- transitions --------------------------------------------------------------------------------
+    return complete_repo(tmp_path)
 
 
 def test_skip_attempt_to_tasks_without_plan(repo: Path) -> None:
