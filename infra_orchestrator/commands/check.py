@@ -143,7 +143,9 @@ def check(
         raise InputError(f"unknown profile '{profile}'; profiles are: {', '.join(PROFILES)}")
     findings: list = []
     threshold = fail_on
-    with _no_cyclic_gc():
+    from infra_orchestrator.progress import file_progress
+
+    with _no_cyclic_gc(), file_progress("check", quiet):
         for root, rels, prefix in targets(paths or [Path(".")], Path.cwd().resolve()):
             found, configured = run_engine(root, rels, config_file, profile)
             threshold = threshold or configured

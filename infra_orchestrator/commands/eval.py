@@ -15,7 +15,6 @@ from typing import Annotated, Optional
 import typer
 
 from core.errors import InputError
-from infra_orchestrator.commands.common import err
 
 
 class EvalProvider(str, Enum):
@@ -68,8 +67,10 @@ def _progress():
     """A rich progress bar on stderr (silent when INFRA_ORCH_NO_PROGRESS is set)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from infra_orchestrator.progress import stderr_console
+
     return Progress(TextColumn("eval"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    TextColumn("{task.description}"), console=err, transient=True,
+                    TextColumn("{task.description}"), console=stderr_console(), transient=True,
                     disable=bool(os.environ.get("INFRA_ORCH_NO_PROGRESS")))
 
 
