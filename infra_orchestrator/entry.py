@@ -29,11 +29,17 @@ def _hook() -> int:
 
 
 def main() -> None:
-    """``guard hook`` (exactly) → the hook; anything else → :func:`infra_orchestrator.cli.main`."""
+    """``guard hook`` (exactly) → the hook; ``--version`` (alone) → the version; anything else →
+    :func:`infra_orchestrator.cli.main`."""
     exit_if_shadowed()  # a package of ours replaced by another distribution's: exit 2 (infra_orchestrator/shadow.py)
     if sys.argv[1:] == ["guard", "hook"]:
         sys.stdout.flush()
         sys.exit(_hook())
+    if sys.argv[1:] == ["--version"]:  # answered before typer and the models are imported, as the CLI would
+        from infra_orchestrator import __version__
+
+        sys.stdout.write(f"infra-orchestrator {__version__}\n")
+        sys.exit(0)
     from infra_orchestrator.cli import main as cli_main
 
     cli_main()

@@ -20,6 +20,7 @@ from mcp.types import CallToolResult, TextContent
 
 from core.config import STAGES, load_config
 from core.errors import OrchestratorError
+from core.gcpause import paused_gc
 from core.models import ChangeRequest, ChangeSet, FileChange, Finding, StageRequest
 from core.render import finding_line, render_text
 from tools.workspace import resolve_inside
@@ -66,12 +67,14 @@ def _decide(req: ChangeRequest | StageRequest) -> CallToolResult:
 
 
 def _guarded(fn):
-    """Turn the product's user errors (bad feature, bad ref, bad config) into tool errors."""
+    """Turn the product's user errors (bad feature, bad ref, bad config) into tool errors; the cyclic garbage
+    collector is paused during the call."""
 
     @wraps(fn)
     def wrapper(*args, **kwargs):
         try:
-            return fn(*args, **kwargs)
+            with paused_gc():  # one tool call is one batch analysis (core.gcpause)
+                return fn(*args, **kwargs)
         except OrchestratorError as exc:
             raise ToolError(str(exc)) from None
 

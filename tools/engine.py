@@ -30,6 +30,7 @@ from tools.guard import guard_change_set
 from tools.lock import lock_findings_at
 from tools.manifests import load_manifest_text
 from tools.policy_changes import policy_changes, unhonoured_suppressions
+from tools.progress import report
 from tools.rendering import at_values_lines, render_all
 from tools.schema import SCHEMA_ID, validate_objects
 from tools.workspace import decode_text, read_text, resolve_inside, walk
@@ -203,7 +204,7 @@ def destructive_findings(root: Path, changes: ChangeSet, head: list[K8sObject], 
 
 def collect(req: ChangeRequest | StageRequest, root: Path, config: Config) -> Collected:
     """The change set, the infra files in scope, their parsed (or rendered) Kubernetes objects, the Dockerfiles'
-    text, and the problems met while reading them. No check runs here."""
+    text, and the problems met while reading them. No check runs here. Progress goes to :mod:`tools.progress`."""
     full = change_set_for(req, root)
     changes = shown_changes(req, root, full)
     if isinstance(req, StageRequest):
@@ -218,12 +219,14 @@ def collect(req: ChangeRequest | StageRequest, root: Path, config: Config) -> Co
         note = f"{len(changes.files)} changed path(s) ({changes.mode})"
     scope = in_scope(candidates, config)
     out = Collected(changes=changes, scope=scope, scope_note=note, full_changes=full if full is not changes else None)
+    report("rendering", 0, len(scope))
     rendered = render_all(root, scope, config)
     out.objects += rendered.objects
     out.findings += rendered.findings
-    for rel in scope:
+    for done, rel in enumerate(scope, 1):
         if (is_yaml(rel) and not _rendered_elsewhere(rel, rendered.owned_dirs)) or is_dockerfile(rel):
             _load_file(root, changes, rel, out)
+        report("reading", done, len(scope))
     if changes.mode in ("git-range", "git-worktree", "paths") and out.objects:
         out.context = _context_objects(root, changes, set(scope), rendered.owned_dirs, config)
     return out
@@ -252,6 +255,7 @@ def check_findings(root: Path, collected: Collected, config: Config) -> list[Fin
     """Every check over what was collected: reading problems, Dockerfile checks, diff checks (git changes), the
     check catalog and API-schema validation."""
     findings = list(collected.findings)
+    report("checking", 0, len(collected.objects))
     for rel, text in collected.dockerfiles.items():
         findings += run_dockerfile_checks(text, rel, config)
     findings += destructive_findings(root, collected.changes, collected.objects, config)

@@ -210,7 +210,9 @@ def check(
     cwd = Path.cwd().resolve()
     findings: list = []
     threshold = fail_on
-    with _no_cyclic_gc():
+    from infra_orchestrator.progress import file_progress
+
+    with _no_cyclic_gc(), file_progress("check", quiet):
         if stdin or stdin_filename is not None:
             findings, configured = _stdin_findings(stdin_filename, cwd, config_file, profile)
             threshold = threshold or configured

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from collections.abc import Iterator
@@ -11,11 +10,9 @@ from enum import Enum
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
 from core.errors import InputError
-
-err = Console(stderr=True, highlight=False)
+from infra_orchestrator.progress import stderr_console
 
 
 class DecisionFormat(str, Enum):
@@ -26,16 +23,21 @@ class DecisionFormat(str, Enum):
 
 @contextmanager
 def progress_reporter(label: str) -> Iterator:
-    """A transient spinner on stderr (only on a terminal); yields a callback taking a step name."""
-    if not sys.stderr.isatty() or os.environ.get("INFRA_ORCH_NO_PROGRESS"):
+    """A transient spinner on stderr (only on a terminal); yields a callback taking a step name. The engine's
+    own progress (files read of how many, checks) shows in the same line."""
+    from infra_orchestrator.progress import spinner_listener, wanted
+    from tools.progress import listening
+
+    if not wanted():
         yield None
         return
     started = time.perf_counter()
-    with err.status(label, spinner="dots") as status:
+    with stderr_console().status(label, spinner="dots") as status:
         def step(name: str) -> None:
             status.update(f"{label}: {name.replace('specialist:', 'consulting ')} ({time.perf_counter() - started:.1f}s)")
 
-        yield step
+        with listening(spinner_listener(step)):
+            yield step
 
 
 def workspace_dir(path: Path) -> Path:

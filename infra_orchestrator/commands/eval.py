@@ -17,7 +17,6 @@ import typer
 from typer.core import TyperGroup
 
 from core.errors import InputError
-from infra_orchestrator.commands.common import err
 
 MODES = {"offline": "offline", "replay": "replay", "anthropic": "live"}
 """Provider -> the scenario mode it runs (``modes:`` in scenario.yaml)."""
@@ -95,8 +94,10 @@ def _progress():
     """A rich progress bar on stderr (silent when INFRA_ORCH_NO_PROGRESS is set)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from infra_orchestrator.progress import stderr_console
+
     return Progress(TextColumn("eval"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    TextColumn("{task.description}"), console=err, transient=True,
+                    TextColumn("{task.description}"), console=stderr_console(), transient=True,
                     disable=bool(os.environ.get("INFRA_ORCH_NO_PROGRESS")))
 
 
