@@ -42,6 +42,7 @@ from core.models import (
 )
 from core.render import finding_line
 from tools.catalog import finding
+from tools.guard import UNDEFINED as BOUNDARIES_UNDEFINED_ID
 from tools.workflow import TransitionResult
 
 K8S_CATEGORIES = {Category.security, Category.scalability, Category.observability, Category.schema}
@@ -97,9 +98,6 @@ def declined_findings(m: MergeInput, findings: list[Finding]) -> list[Finding]:
     ]
 
 
-BOUNDARIES_UNDEFINED = "PHASE3-BOUNDARIES-UNDEFINED"
-
-
 def floor_outcome(m: MergeInput, live: list[Finding]) -> Outcome:
     """The deterministic outcome of the live (unsuppressed, or Phase III) findings, with the person's answers."""
     if any(is_phase3_violation(f) for f in live):
@@ -114,7 +112,7 @@ def floor_outcome(m: MergeInput, live: list[Finding]) -> Outcome:
 
 def boundaries_unanswered(m: MergeInput, live: list[Finding]) -> list[Finding]:
     """The undefined-boundaries question while nobody has answered it (then nothing else can be judged)."""
-    return [f for f in live if f.check_id == BOUNDARIES_UNDEFINED and f.question and not answer_to(m, f)]
+    return [f for f in live if f.check_id == BOUNDARIES_UNDEFINED_ID and f.question and not answer_to(m, f)]
 
 
 GUARD_SOURCES = frozenset({"deterministic", "user", "agent:phase3_guard"})

@@ -80,3 +80,20 @@ def test_on_the_default_branch_the_directory_is_reviewed(repo: Path) -> None:
 
 def test_outside_git_there_is_no_feature_base(tmp_path: Path) -> None:
     assert feature_base(tmp_path) is None
+
+
+def test_named_paths_are_read_confined(tmp_path: Path) -> None:
+    from tools.stage_scope import named_paths
+
+    root = tmp_path / "repo"
+    feature = root / "specs" / "001-x"
+    feature.mkdir(parents=True)
+    (root / "k8s").mkdir()
+    (root / "k8s" / "app.yaml").write_text(NEW_MANIFEST)
+    outside = tmp_path / "tasks.md"
+    outside.write_text("- [X] T001 Write `k8s/app.yaml`\n")
+    (feature / "tasks.md").symlink_to(outside)
+    assert named_paths(root, feature) == []  # an artifact symlinked out of the workspace is not read
+    (feature / "tasks.md").unlink()
+    (feature / "tasks.md").write_text(outside.read_text())
+    assert named_paths(root, feature) == ["k8s/app.yaml"]

@@ -21,7 +21,7 @@ from core.errors import InputError
 from core.models import ChangeSet, StageRequest
 from tools import git
 from tools.workflow import current_branch, feature_base, feature_from_branch, resolve_feature
-from tools.workspace import resolve_inside, walk
+from tools.workspace import read_text, resolve_inside, walk
 
 INFRA_TARGETS = frozenset({"implement", "done"})
 """Targets whose decision judges the feature's infrastructure deliverables."""
@@ -61,9 +61,11 @@ def named_paths(root: Path, feature_dir: Path) -> list[str]:
     found: set[str] = set()
     for name in NAMING_ARTIFACTS:
         artifact = feature_dir / name
-        try:
-            text = artifact.read_text(encoding="utf-8", errors="replace") if artifact.is_file() else ""
-        except OSError:
+        if not artifact.is_file():
+            continue
+        try:  # the one confined reader: an artifact symlinked out of the workspace is not read
+            text = read_text(root, artifact.resolve().relative_to(real_root).as_posix())[0] or ""
+        except (InputError, ValueError):
             continue
         for match in _PATH_TOKEN.finditer(text):
             token = (match.group(1) or match.group(2)).strip().rstrip(".,;:)")
