@@ -162,3 +162,11 @@ def test_bad_inputs_stop_the_action_with_exit_2(workspace):
     assert wrong_installer.code == 2 and "installer must be auto, uv or pipx" in wrong_installer.log
     missing = run_offline_first(workspace, paths="no/such/dir")
     assert missing.code == 2 and "does not exist" in missing.log and "could not run (exit 2)" in missing.log
+
+
+def test_an_install_failure_is_exit_2_and_never_reported_as_findings(workspace, tmp_path):
+    missing = tmp_path / "no-such-project"
+    result = run_action(workspace, {"UV_OFFLINE": "1"}, paths="examples/todo-phase-iv", version=str(missing))
+    assert result.code == 2, result.log
+    assert "could not install the tool" in result.log
+    assert "findings at or above fail-on" not in result.log
