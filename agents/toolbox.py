@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from agents.llm.base import ToolScope
 from core.errors import OrchestratorError
 from core.models import K8sObject
+from core.yamlsafe import depth_exceeds
 from tools.redact import redact, redact_text
 from tools.workspace import PRUNE_DIRS, read_text, resolve_inside, walk
 
@@ -124,6 +125,8 @@ def secret_masks(*manifests: str) -> list[tuple[str, str]]:
     longest first (a multi-line value masks line by line)."""
     secrets: dict[str, str] = {}
     for text in manifests:
+        if depth_exceeds(text):
+            continue
         try:
             docs = [d for d in yaml.safe_load_all(text) if d is not None]
         except yaml.YAMLError:

@@ -14,11 +14,14 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from core.errors import ConfigError
+from core import confine, yamlsafe
+from core.errors import ConfigError, InputError
 from core.globs import normalize_globs
 from core.models import Severity
 
 CONFIG_FILENAME = ".infra-orchestrator.yaml"
+MAX_CONFIG_BYTES = 1024 * 1024
+"""A config larger than this is refused unread."""
 STAGES = ("constitution", "specify", "clarify", "plan", "tasks", "analyze", "implement")
 
 
@@ -64,7 +67,7 @@ class PolicyConfig(_Strict):
 class KubernetesConfig(_Strict):
     version: str = Field("1.31", description="target Kubernetes minor version, e.g. 1.31")
     paths: list[str] = Field(
-        default_factory=lambda: ["**/*.yaml", "**/*.yml", "**/Dockerfile", "**/Dockerfile.*", "**/*.Dockerfile"],
+        default_factory=lambda: ["**/*.yaml", "**/*.yml", "**/*.json", "**/Dockerfile", "**/Dockerfile.*", "**/*.Dockerfile"],
         description="globs of infrastructure files to analyse",
     )
 
@@ -171,8 +174,10 @@ def load_config(workspace: Path, explicit: Path | None = None) -> LoadedConfig:
             raise ConfigError(f"{path}: config file not found")
         return LoadedConfig(config=Config(), path=None)
     try:
-        text = path.read_text(encoding="utf-8")
-        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) if text.strip() else {}
+        text = confine.read_text_file(path, MAX_CONFIG_BYTES, what=str(path))
+        data = yamlsafe.load(text, str(path)) if text.strip() else {}
+    except InputError as exc:
+        raise ConfigError(str(exc)) from None
     except (UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ConfigError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
     except OSError as exc:

@@ -28,18 +28,19 @@ from tools.checks import run_checks, run_diff_checks, run_dockerfile_checks
 from tools.contract import phase3_workspace_findings
 from tools.guard import guard_change_set
 from tools.lock import lock_findings_at
-from tools.manifests import load_manifest_text
+from tools.manifests import load_manifest_text, not_a_manifest_json
 from tools.policy_changes import policy_changes, unhonoured_suppressions
 from tools.progress import report
 from tools.rendering import at_values_lines, render_all
 from tools.schema import SCHEMA_ID, validate_objects
-from tools.workspace import decode_text, read_text, resolve_inside, walk
+from tools.workspace import UNREADABLE_ID, decode_text, outside, read_confined, resolve_inside, walk
 
 if TYPE_CHECKING:
     from tools.policy_source import TrustedPolicy
     from tools.workflow import TransitionResult
 
-YAML_SUFFIXES = (".yaml", ".yml")
+YAML_SUFFIXES = (".yaml", ".yml", ".json")
+"""Manifest suffixes: JSON is read by the same YAML loader (JSON is YAML flow syntax), with the same marks."""
 DOC_SUFFIXES = (".md", ".txt", ".rst", ".adoc")
 
 
@@ -79,6 +80,23 @@ def is_yaml(path: str) -> bool:
 def walk_files(root: Path) -> list[str]:
     """Every regular file under ``root`` (posix, relative), pruning VCS/dependency directories."""
     return [path.relative_to(root).as_posix() for path, is_dir_link in walk(root) if not is_dir_link]
+
+
+def outside_directory_links(root: Path, config: Config) -> list[Finding]:
+    """A ``WS-OUTSIDE-WORKSPACE`` finding for every symlinked directory in scope that leads out of the workspace
+    (the walk never follows one, so its files would otherwise go unseen)."""
+    out = []
+    for path, is_dir_link in walk(root):
+        if not is_dir_link:
+            continue
+        rel = path.relative_to(root).as_posix()
+        if not in_scope([f"{rel}/{name}" for name in ("x.yaml", "x.yml", "x.json", "Dockerfile")], config):
+            continue
+        try:
+            resolve_inside(root, rel)
+        except InputError as exc:
+            out.append(outside(rel, str(exc)))
+    return out
 
 
 def infra_spec(config: Config) -> tuple[pathspec.PathSpec, pathspec.PathSpec]:
@@ -152,9 +170,12 @@ def _read_at_head(root: Path, changes: ChangeSet, rel: str) -> tuple[str | None,
         if data is None:
             return None, None
         return decode_text(data, rel)
-    if not (root / rel).is_file():
+    if not os.path.lexists(root / rel):
         return None, None
-    return read_text(root, rel)
+    text, problem = read_confined(root, rel)
+    if problem is not None and problem.check_id == UNREADABLE_ID and not_a_manifest_json(rel):
+        return None, None  # a package-lock.json over the size limit is no manifest
+    return text, problem
 
 
 def _rendered_elsewhere(rel: str, owned_dirs: list[str]) -> bool:
@@ -219,6 +240,8 @@ def collect(req: ChangeRequest | StageRequest, root: Path, config: Config) -> Co
         note = f"{len(changes.files)} changed path(s) ({changes.mode})"
     scope = in_scope(candidates, config)
     out = Collected(changes=changes, scope=scope, scope_note=note, full_changes=full if full is not changes else None)
+    if changes.mode == "directory" and not isinstance(req, StageRequest):
+        out.findings += outside_directory_links(root, config)
     report("rendering", 0, len(scope))
     rendered = render_all(root, scope, config)
     out.objects += rendered.objects

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from core.errors import InputError
+from core.yamlsafe import depth_exceeds
 from tools.workspace import PRUNE_DIRS, read_text, resolve_inside
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -45,7 +46,7 @@ def chart_meta(root: Path, chart_dir: str) -> dict[str, Any]:
     rel = f"{chart_dir}/Chart.yaml" if chart_dir not in (".", "") else "Chart.yaml"
     try:
         text = read_text(root, rel)[0] if (root / rel).is_file() else None
-        data = yaml.load(text or "", Loader=_LOADER)
+        data = yaml.load(text or "", Loader=_LOADER) if not depth_exceeds(text or "") else None
     except (InputError, yaml.YAMLError):
         return {}
     return data if isinstance(data, dict) else {}

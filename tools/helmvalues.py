@@ -23,6 +23,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from core.config import Config
 from core.errors import InputError
 from core.models import Finding
+from core.yamlsafe import depth_exceeds
 from tools.catalog import finding
 from tools.helmchart import ChartNode, chart_tree, dependency_keys
 from tools.helmtemplate import TemplateScan, scan_templates, unguarded, used_paths
@@ -78,6 +79,8 @@ def _layer(root: Path, rel: str) -> Layer | None:
     text = _read(root, rel)
     if text is None:
         return None
+    if depth_exceeds(text):
+        return None  # reported by the renderer
     try:
         node = yaml.compose(text, Loader=_LOADER)
         data = yaml.load(text, Loader=_LOADER)

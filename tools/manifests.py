@@ -24,11 +24,11 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from core.errors import InputError
 from core.models import Finding, K8sObject, Severity
+from core.yamlsafe import MAX_DEPTH, depth_exceeds
 from tools import fieldpath
 from tools.catalog import finding
-from tools.workspace import UNREADABLE_ID, read_text
+from tools.workspace import read_confined
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -38,10 +38,11 @@ _ANCHOR = re.compile(r"(?:^|[\s\[\{,])&[^\s,\[\]{}]+", re.MULTILINE)
 """An anchor (``&name``) where a node starts; a false match only costs the alias walk."""
 
 MANIFEST_DIRS = frozenset({"k8s", "manifests", "deploy", "kubernetes"})
-YAML_SUFFIXES = (".yaml", ".yml")
+YAML_SUFFIXES = (".yaml", ".yml", ".json")
 
 INVALID_ID = "SCH-YAML-INVALID"
 BOMB_ID = "SCH-YAML-BOMB"
+TOO_DEEP_ID = "SCH-YAML-TOO-DEEP"
 DUPLICATE_KEY_ID = "SCH-DUPLICATE-KEY"
 NOT_K8S_ID = "SCH-NOT-K8S-OBJECT"
 TEMPLATE_ID = "SCH-TEMPLATE-NOT-RENDERED"
@@ -71,6 +72,14 @@ def _silently_skipped(file: str) -> bool:
 
 def _in_manifest_dir(file: str) -> bool:
     return any(part in MANIFEST_DIRS for part in PurePosixPath(file.replace("\\", "/")).parent.parts)
+
+
+def not_a_manifest_json(file: str, text: str | None = None) -> bool:
+    """A ``.json`` file outside the manifest directories that cannot hold an object (no ``"apiVersion"`` and
+    ``"kind"`` keys in ``text``): ``package.json``, ``tsconfig.json``... are never read as manifests."""
+    if not file.lower().endswith(".json") or _in_manifest_dir(file):
+        return False
+    return text is None or not ('"apiVersion"' in text and '"kind"' in text)
 
 
 def _without_comments(text: str) -> str:
@@ -295,8 +304,11 @@ def load_manifest_text(text: str, file: str) -> tuple[list[K8sObject], list[Find
     treated as a template and not loaded (``SCH-TEMPLATE-NOT-RENDERED``, silent under ``templates/``);
     plain manifests that merely carry ``{{ }}`` in strings (e.g. PrometheusRule annotations) still load.
     """
-    if _silently_skipped(file):
+    if _silently_skipped(file) or not_a_manifest_json(file, text):
         return [], []
+    if depth_exceeds(text):
+        return [], [_finding(TOO_DEEP_ID, Severity.high, f"YAML nested deeper than {MAX_DEPTH} levels; refused "
+                             "before parsing, not analysed", file, 1)]
     templated = "{{" in text
     if templated and _HELM_REFERENCE.search(_without_comments(text)):
         return [], _template_findings(file)
@@ -316,11 +328,7 @@ def load_manifests(root: Path, rel_paths: Iterable[str]) -> tuple[list[K8sObject
     for rel in rel_paths:
         if not rel.lower().endswith(YAML_SUFFIXES) or _silently_skipped(rel):
             continue
-        try:
-            text, problem = read_text(root, rel)
-        except InputError as exc:
-            findings.append(_finding(UNREADABLE_ID, Severity.low, str(exc), rel, None))
-            continue
+        text, problem = read_confined(root, rel)
         if problem is not None:
             findings.append(problem)
             continue

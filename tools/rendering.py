@@ -28,7 +28,9 @@ from typing import Any
 
 import yaml
 
+from core import confine, yamlsafe
 from core.config import Config
+from core.errors import InputError
 from core.models import Finding, K8sObject, Severity
 from tools.catalog import finding
 from tools.helm_locations import relocate
@@ -145,7 +147,9 @@ def _helm_cli(chart: Path, values: list[Path], config: Config) -> dict[str, str]
 
 def _load_values_file(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
+        data = yamlsafe.load(confine.read_text_file(path, what=f"values file {path.name}"), f"values file {path.name}")
+    except InputError as exc:
+        raise RenderError(str(exc)) from None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise RenderError(f"values file {path.name}: {_first_line(str(exc))}") from None
     if data is not None and not isinstance(data, dict):

@@ -11,40 +11,42 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from core.errors import InputError
+from core import confine
 from core.models import Finding, Severity
 from tools.catalog import finding
 
 PRUNE_DIRS = frozenset({".git", "node_modules", ".venv", "venv", "__pycache__", ".infra-orchestrator", ".mypy_cache",
                         ".tox"})
 """Directories no walk descends into: version control, dependencies, caches, our own state."""
-MAX_FILE_BYTES = 5 * 1024 * 1024
+MAX_FILE_BYTES = confine.MAX_FILE_BYTES
 BINARY_SNIFF_BYTES = 8 * 1024
 UNREADABLE_ID = "SCH-UNREADABLE"
+OUTSIDE_ID = "WS-OUTSIDE-WORKSPACE"
 
 
 def resolve_inside(root: Path, rel: str) -> Path:
-    """Return the real path of ``rel`` under ``root``; raise :class:`InputError` when it escapes ``root``.
+    """Return the real path of ``rel`` under ``root``; raise :class:`~core.confine.OutsideWorkspace` (an
+    :class:`InputError`) when it escapes ``root``.
 
-    ``..``, ``./``, absolute paths and symlinks are all resolved (``os.path.realpath``) before the test.
+    ``..``, ``./``, absolute paths and symlinks (``/proc/self/cwd``, ``/proc/self/root`` included) are all
+    resolved (``os.path.realpath``) before the test.
     """
-    real_root = Path(os.path.realpath(root))
-    candidate = Path(os.path.realpath(real_root / rel))
-    if candidate != real_root and real_root not in candidate.parents:
-        raise InputError(f"path '{rel}' is outside the workspace {real_root}")
-    return candidate
+    return confine.resolve_inside(root, rel)
 
 
-def walk(start: Path) -> Iterator[tuple[Path, bool]]:
+def walk(start: Path, max_depth: int = confine.MAX_WALK_DEPTH) -> Iterator[tuple[Path, bool]]:
     """Every file under ``start`` plus every symlinked directory, as ``(path, is_directory_link)``.
 
-    Symlinked directories are listed, never followed; :data:`PRUNE_DIRS` are skipped. Sorted within each
+    Symlinked directories are listed, never followed; :data:`PRUNE_DIRS` are skipped, and so is anything more
+    than ``max_depth`` directories below ``start``. Sorted within each
     directory (files first, then directory links), so the walk is reproducible.
     """
+    top = len(Path(start).parts)
     for dirpath, dirnames, filenames in os.walk(start):
         here = Path(dirpath)
         links = sorted(d for d in dirnames if (here / d).is_symlink())
-        dirnames[:] = sorted(d for d in dirnames if d not in PRUNE_DIRS and d not in links)
+        deep = len(here.parts) - top >= max_depth
+        dirnames[:] = [] if deep else sorted(d for d in dirnames if d not in PRUNE_DIRS and d not in links)
         yield from ((here / name, False) for name in sorted(filenames))
         yield from ((here / name, True) for name in links)
 
@@ -55,23 +57,39 @@ def _unreadable(rel: str, message: str, severity: Severity = Severity.medium) ->
                    question=f"{rel} could not be analysed ({message.split(';')[0]}): approve it unanalysed? [y/N]")
 
 
-def read_text(root: Path, rel: str, max_bytes: int = MAX_FILE_BYTES) -> tuple[str | None, Finding | None]:
-    """Read ``rel`` (inside ``root``) as UTF-8 text.
+def outside(rel: str, message: str) -> Finding:
+    """A path in scope that resolves outside the workspace: not read, and never approved as if it were fine."""
+    return finding(OUTSIDE_ID, message, file=rel,
+                   question=f"{rel} resolves outside the workspace and was not read: approve it unanalysed? [y/N]")
 
-    Returns ``(text, None)``, or ``(None, finding)`` when the file is too large (checked with ``stat``,
-    never read whole), binary (a NUL byte in the first 8 KiB), not valid UTF-8, or cannot be read.
-    Raises :class:`InputError` only when the path escapes the workspace.
+
+def read_text(root: Path, rel: str, max_bytes: int = MAX_FILE_BYTES) -> tuple[str | None, Finding | None]:
+    """Read ``rel`` (inside ``root``) as UTF-8 text, through the confined reader (:mod:`core.confine`).
+
+    Returns ``(text, None)``, or ``(None, finding)`` when the file is not a regular file (a FIFO, a device,
+    a socket, a directory: never opened for reading), too large (checked with ``fstat``, never read whole),
+    binary (a NUL byte in the first 8 KiB), not valid UTF-8, or cannot be read.
+    Raises :class:`~core.confine.OutsideWorkspace` (an :class:`InputError`) only when the path escapes the
+    workspace; :func:`read_confined` turns that into a finding too.
     """
     path = resolve_inside(root, rel)
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            return None, _unreadable(rel, f"file is {size:,} bytes, over the {max_bytes:,}-byte limit; not analysed")
-        with path.open("rb") as fh:
-            data = fh.read(max_bytes + 1)
+        data = confine.read_regular(path, max_bytes, what=rel)
+    except confine.NotRegularFile as exc:
+        return None, _unreadable(rel, str(exc))
+    except confine.TooLarge as exc:
+        return None, _unreadable(rel, str(exc).replace("; not read", "; not analysed"))
     except OSError as exc:
         return None, _unreadable(rel, f"cannot read file: {exc.strerror or exc}")
     return decode_text(data, rel, max_bytes)
+
+
+def read_confined(root: Path, rel: str, max_bytes: int = MAX_FILE_BYTES) -> tuple[str | None, Finding | None]:
+    """:func:`read_text`, with a path outside the workspace as a ``WS-OUTSIDE-WORKSPACE`` finding."""
+    try:
+        return read_text(root, rel, max_bytes)
+    except confine.OutsideWorkspace as exc:
+        return None, outside(rel, str(exc))
 
 
 def decode_text(data: bytes, rel: str, max_bytes: int = MAX_FILE_BYTES) -> tuple[str | None, Finding | None]:

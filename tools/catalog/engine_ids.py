@@ -27,6 +27,10 @@ ENTRIES: tuple[Entry, ...] = (
            "A document whose aliases refer to themselves, or would expand past 100,000 extra nodes "
            "(\"billion laughs\"), is refused on the node graph before anything is expanded.",
            "Write the values out instead of nesting aliases.", "tools/manifests.py"),
+    _input("SCH-YAML-TOO-DEEP", Severity.high, "YAML nested too deep",
+           "A document nests collections deeper than 200 levels. It is refused by a scan that never recurses, "
+           "before the parser runs (a parser recursing 20,000 levels would crash the process).",
+           "Flatten the document; real manifests nest well under 50 levels.", "core/yamlsafe.py, tools/manifests.py"),
     _input("SCH-NOT-K8S-OBJECT", Severity.info, "YAML document is not a Kubernetes object",
            "A document of a file that holds Kubernetes objects, or of a file under a `k8s/`, `manifests/`, "
            "`deploy/` or `kubernetes/` directory, is not a mapping with a string `apiVersion` and `kind`.",
@@ -41,8 +45,16 @@ ENTRIES: tuple[Entry, ...] = (
            "A file in scope is over the size limit, binary, not UTF-8 or unreadable; the finding asks whether "
            "to approve it unanalysed.",
            "Make the file readable UTF-8 text under the size limit, or exclude it from the scope.",
-           "tools/workspace.py, tools/manifests.py", severities=(Severity.low,),
-           variation="low (no question) when the path leaves the workspace and is not read at all."),
+           "tools/workspace.py, tools/manifests.py"),
+    Entry(id="WS-OUTSIDE-WORKSPACE", category=Category.security, severity=Severity.high,
+          title="Path in scope resolves outside the workspace",
+          description="A file in scope (a manifest, a chart file read by `.Files.Get`, a values file, an app "
+                      "source, a feature artifact) resolves, after following symlinks (`/proc/self/cwd` and "
+                      "`/proc/self/root` included), to a path outside the workspace. It is not read, so nothing "
+                      "from outside reaches a check or a model; the change is held for a person, never approved "
+                      "as if the file were analysed. " + _NOT_ANALYSED,
+          remediation="Replace the symlink with the file itself, or point it inside the repository.",
+          family="engine", source="core/confine.py, tools/workspace.py", disable=False, suppress=False),
     _input("SCH-RENDER-FAILED", Severity.high, "Chart or kustomization failed to render",
            "`helm template` or `kustomize build` failed, or `helm.charts` names a directory without "
            "`Chart.yaml`. The finding sits on the chart's `Chart.yaml` (or the kustomization file) with the "
