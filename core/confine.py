@@ -116,3 +116,17 @@ class Budget:
 
     def spent(self) -> bool:
         return time.monotonic() > self.deadline
+
+
+def open_regular(path: Path | str):
+    """A binary stream over the regular file ``path`` (opened ``O_NONBLOCK``, the last component not followed);
+    :class:`NotRegularFile` for a FIFO, a device, a socket or a directory, which is never read or waited on."""
+    fd = os.open(path, _FLAGS)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise NotRegularFile(f"{path} is {_kind(info.st_mode)}, not a regular file; not read")
+    except BaseException:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "rb")

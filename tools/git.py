@@ -20,7 +20,8 @@ import subprocess
 from pathlib import Path
 from typing import NamedTuple
 
-from core.errors import GitError
+from core import confine
+from core.errors import GitError, InputError
 from core.models import ChangeSet, FileChange
 from tools.guard import normalize_path
 
@@ -267,8 +268,11 @@ def _empty_tree(root: Path) -> str:
 
 def _looks_binary(path: Path) -> bool:
     """git's heuristic: a NUL byte in the first 8000 bytes."""
-    with path.open("rb") as fh:
-        return b"\0" in fh.read(8000)
+    try:
+        with confine.open_regular(path) as fh:
+            return b"\0" in fh.read(8000)
+    except InputError:
+        return True  # a FIFO or a device: never read, never diffed as text
 
 
 def _untracked(root: Path) -> list[FileChange]:

@@ -26,6 +26,7 @@ from typing import NamedTuple
 
 import pathspec
 
+from core import confine
 from core.errors import GitError
 from core.models import FileChange
 from tools.git import SUBMODULE_MODE, SYMLINK_MODE, resolve_ref, run_git, run_git_bytes
@@ -57,8 +58,13 @@ def blob_id(data: bytes, fmt: str = "sha1") -> str:
 
 
 def file_blob_id(path: Path, fmt: str = "sha1") -> str:
-    """:func:`blob_id` of a regular file's raw bytes, streamed (the file is never read whole)."""
-    with path.open("rb") as fh:
+    """:func:`blob_id` of a regular file's raw bytes, streamed (the file is never read whole); a FIFO, a device or
+    a socket is never opened and matches no blob (so it counts as modified)."""
+    try:
+        stream = confine.open_regular(path)
+    except confine.NotRegularFile:
+        return "not-a-regular-file"
+    with stream as fh:
         digest = hashlib.new(fmt, b"blob %d\0" % os.fstat(fh.fileno()).st_size)
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)

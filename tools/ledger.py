@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from core import confine
 from core.errors import InputError
 from tools import ledger_sign
 from tools.ledger_head import Head, LedgerError, check_against, head_path, loads, read_head, write_head
@@ -41,6 +42,8 @@ LEDGER_DIR = Path("history/approvals")
 LEDGER_NAME = "ledger.jsonl"
 HEAD_NAME = "ledger.head"
 LOCK_NAME = "ledger.lock"
+MAX_LEDGER_BYTES = 1024 * 1024 * 1024
+"""A ledger larger than this is refused unread."""
 GENESIS = "0" * 64
 _TICKED = re.compile(rb"^([ \t]*[-*+][ \t]*)\[[xX]\]", re.M)
 
@@ -133,11 +136,16 @@ def _locked(directory: Path) -> Iterator[None]:
             fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
 
 
+def _read_ledger(path: Path) -> bytes:
+    """The ledger's bytes through the confined reader: a FIFO or a device as the ledger is refused, never read."""
+    return confine.read_regular(os.path.realpath(path), MAX_LEDGER_BYTES, what=f"the ledger {path}")
+
+
 def _records(path: Path) -> list[dict[str, Any]]:
     """The records of the ledger at ``path`` for appending; LedgerError when it is damaged."""
     if not path.exists():
         return []
-    data = path.read_bytes()
+    data = _read_ledger(path)
     if data and not data.endswith(b"\n"):
         raise LedgerError(f"{path}: the last record is incomplete (truncated file); run 'audit verify'")
     records = []
@@ -212,7 +220,7 @@ def read_records(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     out = []
-    for line in path.read_bytes().splitlines():
+    for line in _read_ledger(path).splitlines():
         try:
             record = loads(line, "a ledger record")
         except (json.JSONDecodeError, UnicodeDecodeError, LedgerError):
@@ -328,7 +336,7 @@ def verify(path: Path, signers: Path | None = None, *, require_signatures: bool 
                                       f"({outside}) saw {remembered.count} record(s)", head=where,
                                 prefix_intact=False)
         raise InputError(f"no ledger at {path}")
-    data = path.read_bytes()
+    data = _read_ledger(path)
     if not data:
         seen = f"; the head kept outside it ({outside}) saw {remembered.count} record(s)" if remembered else ""
         return Verification(0, 0, f"is missing: the ledger file is empty, and the writer never leaves it so "

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core import confine
 from core.errors import InputError
 from tools.ledger_sign import git
 
@@ -100,7 +101,7 @@ def read_head(path: Path | None) -> Head | None:
         return None
     if not path.is_file():
         raise LedgerError(f"the ledger head {path} is not a regular file")
-    data = loads(path.read_bytes(), f"the ledger head {path}")
+    data = loads(confine.read_regular(os.path.realpath(path), 64 * 1024, what=f"the ledger head {path}"), f"the ledger head {path}")
     ok = isinstance(data, dict) and isinstance(data.get("count"), int) and not isinstance(data.get("count"), bool) \
         and data["count"] >= 1 and isinstance(data.get("hash"), str) \
         and (data.get("signed_from") is None or type(data.get("signed_from")) is int)

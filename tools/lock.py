@@ -16,9 +16,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core import confine
 from core.config import Phase3Config
 from core.errors import InputError
 from core.models import Finding, Severity
@@ -67,13 +69,20 @@ class LockDiff:
         return [line for _, line in sorted(out)]
 
 
+MAX_LOCK_BYTES = 16 * 1024 * 1024
+"""A lock file larger than this is refused unread."""
+
+
 def _entry(full: Path) -> Entry:
     if full.is_symlink():
         target = os.readlink(full)
         return Entry(SYMLINK_MODE, hashlib.sha256(os.fsencode(target)).hexdigest(), target)
-    mode = "100755" if os.stat(full).st_mode & 0o111 else "100644"
+    info = os.stat(full)
+    if not stat.S_ISREG(info.st_mode):  # a FIFO or a device is never opened: its kind is its content
+        return Entry(f"special-{stat.S_IFMT(info.st_mode):o}", hashlib.sha256(b"not a regular file").hexdigest())
+    mode = "100755" if info.st_mode & 0o111 else "100644"
     digest = hashlib.sha256()
-    with full.open("rb") as fh:
+    with confine.open_regular(full) as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return Entry(mode, digest.hexdigest())
@@ -143,7 +152,9 @@ def read_lock(root: Path) -> dict | None:
     if not path.exists():
         return None
     try:
-        text = path.read_text(encoding="utf-8")
+        text = confine.read_regular(path, MAX_LOCK_BYTES, what=str(path)).decode("utf-8")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not a valid {LOCK_FILENAME} ({exc}); regenerate it with `guard freeze`") from None
     return parse_lock(text, str(path))

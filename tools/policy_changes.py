@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 
+from core import confine
 from core.config import CONFIG_FILENAME, Config
 from core.errors import InputError
 from core.models import ChangeSet, Finding, K8sObject
@@ -81,7 +82,7 @@ def _is_append(root: Path, policy: TrustedPolicy, head_rev: str | None, path: st
         return False
     try:
         before = read_policy_blob(root, policy.rev, path)
-        after = read_policy_blob(root, head_rev, path) if head_rev else (root / path).read_text(encoding="utf-8")
+        after = read_policy_blob(root, head_rev, path) if head_rev else confine.read_text_file(root / path, root=root)
     except (OSError, UnicodeDecodeError, InputError):
         return False
     return before is not None and after is not None and after.startswith(before) and after != before
