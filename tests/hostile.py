@@ -106,7 +106,7 @@ def _helm_chart(root: Path, extra_template: str = "") -> Path:
 
 
 FILES_GET = ("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n"
-             "  secret: {{ .Files.Get \"files/secret.txt\" | quote }}\n")
+             "  motd: {{ .Files.Get \"files/motd.txt\" | quote }}\n")
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,7 @@ def _helm_values_absolute(root: Path) -> None:
 
 def _files_get_outside(root: Path) -> None:
     chart = _helm_chart(root, FILES_GET)
-    _link(root, "helm/c/files/secret.txt", "/etc/hostname")
+    _link(root, "helm/c/files/motd.txt", "/etc/hostname")
     _write(root, ".infra-orchestrator.yaml", CONFIG + "helm:\n  charts: [helm/c]\n")
     assert chart.is_dir()
 
@@ -148,7 +148,7 @@ CASES: tuple[Case, ...] = (
     Case("manifest-json-30k", lambda r: _write(r, "k8s/deep.json", flow_nest(30_000))),
     Case("config-flow-100k", _config("phase3: " + flow_nest(100_000)), FRONTS + ("hook",)),
     Case("config-block-20k", _config("phase3:\n  protected:\n" + "  " + block_nest(20_000)), FRONTS + ("hook",)),
-    Case("values-flow-25k", lambda r: (_helm_chart(r, FILES_GET.replace("secret.txt", "x")),
+    Case("values-flow-25k", lambda r: (_helm_chart(r, FILES_GET.replace("motd.txt", "x")),
                                        _write(r, "helm/c/values.yaml", "x: " + flow_nest(25_000)))),
     # special files that once hung a read
     Case("config-fifo", lambda r: _fifo(r, ".infra-orchestrator.yaml"), FRONTS + ("hook",)),
@@ -169,6 +169,11 @@ CASES: tuple[Case, ...] = (
     Case("manifest-dir-outside", lambda r: _link(r, "k8s/etc", "/etc")),
     Case("chart-files-get-outside", _files_get_outside),
     Case("helm-values-absolute", _helm_values_absolute),
+    Case("chart-fifo", lambda r: (_helm_chart(r, FILES_GET.replace("motd.txt", "x")), _fifo(r, "helm/c/files/x"),
+                                  _write(r, ".infra-orchestrator.yaml", CONFIG + "helm:\n  charts: [helm/c]\n"))),
+    Case("chart-dir-link-outside", lambda r: (_helm_chart(r, FILES_GET.replace("motd.txt", "etc/hostname")),
+                                              _link(r, "helm/c/etc", "/etc"),
+                                              _write(r, ".infra-orchestrator.yaml", CONFIG + "helm:\n  charts: [helm/c]\n"))),
     Case("constitution-outside", lambda r: (_spec_feature(r),
                                             _link(r, ".specify/memory/constitution.md", "/etc/hostname")),
          ("stage",), ("001",)),

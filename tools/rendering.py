@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -38,7 +39,7 @@ from tools.helmchart import ChartNode, chart_tree, release_roots
 from tools.helmorigin import annotate_origins, at_values_lines
 from tools.helmvalues import UNDEFINED_ID, UNUSED_ID, chart_values_findings, deep_merge, is_defined, scopes
 from tools.manifests import load_manifest_text
-from tools.workspace import PRUNE_DIRS
+from tools.workspace import PRUNE_DIRS, UNREADABLE_ID, outside, resolve_inside
 
 __all__ = ["NOT_RENDERED_ID", "RENDER_ID", "UNDEFINED_ID", "UNUSED_ID", "RenderResult", "at_values_lines",
            "chart_values_findings", "deep_merge", "helm_backend", "is_defined", "render_all", "render_chart",
@@ -197,6 +198,33 @@ def _workspace_path(tree: ChartNode, source: str) -> str:
     return PurePosixPath(base, *parts).as_posix()
 
 
+def _escapes(root: Path, rel: str) -> InputError | None:
+    try:
+        resolve_inside(root, rel)
+    except InputError as exc:
+        return exc
+    return None
+
+
+def chart_file_hazards(root: Path, chart_dir: str) -> list[Finding]:
+    """Files of a chart that helm must not read: a symlink (file or directory) resolving outside the workspace
+    (``.Files.Get`` would copy its content into a manifest), a FIFO, a device or a socket (helm would block)."""
+    out: list[Finding] = []
+    start = root / chart_dir
+    for dirpath, dirnames, filenames in os.walk(start):
+        here = Path(dirpath)
+        dirnames[:] = [d for d in dirnames if d not in PRUNE_DIRS]
+        for name in sorted(filenames) + sorted(d for d in dirnames if (here / d).is_symlink()):
+            full = here / name
+            rel = full.relative_to(root).as_posix()
+            if full.is_symlink() and (exc := _escapes(root, rel)):
+                out.append(outside(rel, f"chart {chart_dir}: {exc}"))
+            elif not full.is_symlink() and not full.is_dir() and not full.is_file():
+                out.append(_finding(UNREADABLE_ID, Severity.medium, f"chart {chart_dir}: {rel} is not a regular "
+                                    "file; the chart is not rendered", rel))
+    return out
+
+
 def _copy_release(root: Path, tree: ChartNode, target: Path, copy: bool = True) -> dict[str, Path]:
     """Copy the chart to ``target`` with its ``file://`` dependencies in ``charts/``; workspace dir -> copy."""
     if copy:
@@ -288,13 +316,18 @@ def render_chart(root: Path, chart_dir: str, config: Config, backend: str | None
                                                "chart not rendered: install helm or the helm extra "
                                                "(pip install 'infra-orchestrator[helm]'); its templates are not analysed",
                                                chart_yaml)])
+    hazards = [outside(v, f"helm.values of {chart_dir}: {exc}") for v in config.helm.values.get(chart_dir, [])
+               if (exc := _escapes(root, v))]
+    tree = chart_tree(root, chart_dir)
+    hazards += [h for node in tree.walk() if node.dir for h in chart_file_hazards(root, node.dir)]
+    if hazards:  # helm would read outside content (.Files.Get, values) or block on a FIFO: nothing is rendered
+        return RenderResult(findings=hazards)
     values = [root / v for v in config.helm.values.get(chart_dir, [])]
     missing = [str(v.relative_to(root)) for v in values if not v.is_file()]
     if missing:
         return RenderResult(findings=[_finding(RENDER_ID, Severity.high, f"chart {chart_dir} failed to render: "
                                                f"values file(s) not found: {', '.join(missing)}", chart_yaml,
                                                remediation="Fix helm.values in the configuration.")])
-    tree = chart_tree(root, chart_dir)
     problems = [_finding(NOT_RENDERED_ID, Severity.medium, f"chart {chart_dir}: {p}; it is not rendered", chart_yaml)
                 for p in tree.problems]
     manifests, failures = _render_release(root, tree, values, config, _helm_cli if backend == "cli" else _helm_sdk)
