@@ -23,7 +23,7 @@ from core.config import Config
 from core.errors import InputError
 from core.models import ChangeRequest, ChangeSet, FileChange, Finding, K8sObject, StageRequest
 from tools import git, git_worktree
-from tools.catalog import deselect
+from tools.catalog import deselect, finding
 from tools.checks import run_checks, run_diff_checks, run_dockerfile_checks
 from tools.contract import phase3_workspace_findings
 from tools.guard import guard_change_set
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from tools.workflow import TransitionResult
 
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
+DRIFT_ID = "WS-WORKTREE-DIFFERS"
 """Manifest suffixes: JSON is read by the same YAML loader (JSON is YAML flow syntax), with the same marks."""
 DOC_SUFFIXES = (".md", ".txt", ".rst", ".adoc")
 
@@ -80,6 +81,29 @@ def is_yaml(path: str) -> bool:
 def walk_files(root: Path) -> list[str]:
     """Every regular file under ``root`` (posix, relative), pruning VCS/dependency directories."""
     return [path.relative_to(root).as_posix() for path, is_dir_link in walk(root) if not is_dir_link]
+
+
+def contract_roots(root: Path, config: Config) -> list[str]:
+    from tools.contract import app_roots
+
+    return app_roots(root, config.phase3)
+
+
+def worktree_drift(root: Path, head: str, dirs: list[str]) -> list[Finding]:
+    """An info ``WS-WORKTREE-DIFFERS`` when charts or app sources, which are read from the work tree, differ there
+    from the reviewed ``head`` (manifests and Dockerfiles are read at ``head`` itself)."""
+    wanted = sorted({d for d in dirs if d})
+    if not wanted:
+        return []
+    specs = ["." if d in (".", "") else d for d in wanted]
+    changed = git.run_git(root, "diff", "--name-only", "--no-renames", head, "--", *specs, check=False).split()
+    changed += git.run_git(root, "ls-files", "--others", "--exclude-standard", "--", *specs, check=False).split()
+    if not changed:
+        return []
+    shown = ", ".join(sorted(set(changed))[:5]) + (f" and {len(set(changed)) - 5} more" if len(set(changed)) > 5 else "")
+    return [finding(DRIFT_ID, f"charts and app sources are read from the work tree, which differs from the reviewed "
+                    f"head {head[:12]} at {shown}; check out the head (or stash) to review what will merge",
+                    file=sorted(changed)[0])]
 
 
 def outside_directory_links(root: Path, config: Config) -> list[Finding]:
@@ -250,6 +274,8 @@ def collect(req: ChangeRequest | StageRequest, root: Path, config: Config) -> Co
         if (is_yaml(rel) and not _rendered_elsewhere(rel, rendered.owned_dirs)) or is_dockerfile(rel):
             _load_file(root, changes, rel, out)
         report("reading", done, len(scope))
+    if changes.mode == "git-range" and changes.head:
+        out.findings += worktree_drift(root, changes.head, [*rendered.owned_dirs, *contract_roots(root, config)])
     if changes.mode in ("git-range", "git-worktree", "paths") and out.objects:
         out.context = _context_objects(root, changes, set(scope), rendered.owned_dirs, config)
     return out

@@ -27,6 +27,14 @@ ENTRIES: tuple[Entry, ...] = (
            "A document whose aliases refer to themselves, or would expand past 100,000 extra nodes "
            "(\"billion laughs\"), is refused on the node graph before anything is expanded.",
            "Write the values out instead of nesting aliases.", "tools/manifests.py"),
+    Entry(id="WS-WORKTREE-DIFFERS", category=Category.schema, severity=Severity.info,
+          title="Work tree differs from the reviewed head",
+          description="In a git-range review, manifests and Dockerfiles are read at `--head`, but charts (rendered "
+                      "by helm from disk) and the app sources of the runtime contract are read from the work tree. "
+                      "When the work tree differs from `--head` under a chart or an app root, the finding says so: "
+                      "what was rendered may not be what merges.",
+          remediation="Check out the reviewed head (or stash local changes) and review again.",
+          family="engine", source="tools/engine.py"),
     _input("SCH-YAML-TOO-DEEP", Severity.high, "YAML nested too deep",
            "A document nests collections deeper than 200 levels. It is refused by a scan that never recurses, "
            "before the parser runs (a parser recursing 20,000 levels would crash the process).",
