@@ -168,7 +168,7 @@ def test_load_manifests_reads_yaml_files_and_keeps_going_past_bad_ones(tmp_path)
     write(tmp_path, "Dockerfile", "FROM scratch\n")
     objects, findings = load_manifests(tmp_path, [bad, "Dockerfile", good, "../outside.yaml"])
     assert [o.name for o in objects] == ["p"]
-    assert [(f.check_id, f.file) for f in findings] == [("SCH-UNREADABLE", bad), ("SCH-UNREADABLE", "../outside.yaml")]
+    assert [(f.check_id, f.file) for f in findings] == [("SCH-UNREADABLE", bad), ("WS-OUTSIDE-WORKSPACE", "../outside.yaml")]
     assert "UTF-8" in findings[0].message and "outside the workspace" in findings[1].message
 
 
