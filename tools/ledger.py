@@ -172,6 +172,8 @@ def append(root: Path, entry: dict[str, Any]) -> dict[str, Any]:
         return _append(root, path, entry)
     except OSError as exc:  # an unwritable or odd ledger directory: one line, exit 2, no decision printed
         raise LedgerError(f"cannot write the ledger {path}: {exc.strerror or exc}") from None
+    except (confine.NotRegularFile, confine.TooLarge) as exc:
+        raise LedgerError(f"cannot write the ledger {path}: {exc}") from None
 
 
 def _append(root: Path, path: Path, entry: dict[str, Any]) -> dict[str, Any]:
