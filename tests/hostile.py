@@ -118,7 +118,8 @@ class Case:
     args: tuple[str, ...] = ()
     """Extra arguments for ``stage approve``."""
     may_approve: bool = False
-    """The input is outside what the front-end analyses (an app source): an answer must come, it may approve."""
+    """Nothing in the input goes unanalysed (an app source, a directory named ``*.yaml``, a link back into the
+    workspace): an answer must come, and it may approve."""
 
 
 def _config(text: str) -> Callable[[Path], None]:
@@ -186,12 +187,12 @@ CASES: tuple[Case, ...] = (
     Case("manifest-invalid-utf8", lambda r: _write(r, "k8s/bad.yaml", b"apiVersion: v1\nkind: \xff\xfe\n")),
     Case("manifest-huge", lambda r: _write(r, "k8s/huge.yaml", "# pad\n" * 1_000_000)),
     Case("manifest-alias-bomb", lambda r: _write(r, "k8s/bomb.yaml", alias_bomb())),
-    Case("manifest-directory", lambda r: (r / "k8s" / "dir.yaml").mkdir()),
+    Case("manifest-directory", lambda r: (r / "k8s" / "dir.yaml").mkdir(), may_approve=True),
     Case("symlink-loop-file", lambda r: (_link(r, "k8s/a.yaml", "b.yaml"), _link(r, "k8s/b.yaml", "a.yaml"))),
-    Case("symlink-loop-dir", lambda r: _link(r, "k8s/loop", ".")),
+    Case("symlink-loop-dir", lambda r: _link(r, "k8s/loop", "."), may_approve=True),
     Case("symlink-dangling", lambda r: _link(r, "k8s/gone.yaml", "missing.yaml")),
     Case("config-binary", _config("\x00\x01phase3"), FRONTS + ("hook",)),
-    Case("config-alias-bomb", _config(alias_bomb()), FRONTS + ("hook",)),
+    Case("config-alias-bomb", _config(alias_bomb())),
     # other front-ends
     Case("feature-name-4300-digits", _spec_feature, ("stage",), ("1" * 4300,)),
     Case("ledger-line-100k-deep", _deep_ledger, ("audit",)),
