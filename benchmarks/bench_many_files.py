@@ -1,5 +1,5 @@
 """Many small files: `check` and `review` over N one-object ConfigMap files, and `review --base` over a git range
-that adds (or changes) all of them. Builds the tree in a temporary directory; prints CPU seconds (user + system of
+that changes all of them. Builds the tree in a temporary directory; prints CPU seconds (user + system of
 the CLI process, best of --repeat) and wall seconds.
 
     uv run python benchmarks/bench_many_files.py                 # 20,000 files
@@ -41,11 +41,12 @@ def make_tree(tmp: Path, files: int) -> Path:
     (root / "backend" / "src" / "main.py").write_text("x = 1\n")
     (root / ".infra-orchestrator.yaml").write_text(CONFIG)
     git(root, "init", "-q", "-b", "main")
-    git(root, "add", "-A")
-    git(root, "commit", "-qm", "base")
-    build(root, files)
+    build(root, files, rev=0)
     git(root, "add", "-A")
     git(root, "commit", "-qm", f"{files} configmaps")
+    build(root, files, rev=1)  # the range HEAD~1..HEAD changes every one of them
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", f"change {files} configmaps")
     return root
 
 

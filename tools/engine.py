@@ -188,9 +188,24 @@ def shown_changes(req: ChangeRequest | StageRequest, root: Path, full: ChangeSet
     return full
 
 
+_HEAD_IDS: dict[int, tuple[ChangeSet, str]] = {}
+
+
+def head_id(root: Path, changes: ChangeSet) -> str:
+    """The commit id of ``changes.head``, resolved once per change set (not once per file read)."""
+    held = _HEAD_IDS.get(id(changes))
+    if held is not None and held[0] is changes:
+        return held[1]
+    if len(_HEAD_IDS) > 8:
+        _HEAD_IDS.clear()
+    sha = git.resolve_ref(root, changes.head or "HEAD")
+    _HEAD_IDS[id(changes)] = (changes, sha)
+    return sha
+
+
 def _read_at_head(root: Path, changes: ChangeSet, rel: str) -> tuple[str | None, Finding | None]:
     if changes.mode == "git-range" and changes.head:  # the work tree may differ from the reviewed head
-        data = git.read_file_at(root, changes.head, rel)
+        data = git.read_file_at(root, head_id(root, changes), rel)
         if data is None:
             return None, None
         return decode_text(data, rel)
@@ -229,15 +244,26 @@ def _load_file(root: Path, changes: ChangeSet, rel: str, out: Collected) -> None
     out.findings += loaded
 
 
+_BASE_OBJECTS: dict[tuple, list[K8sObject]] = {}
+"""The last :func:`base_objects` answer, by (root, base commit id, paths, config)."""
+
+
 def base_objects(root: Path, changes: ChangeSet, config: Config) -> list[K8sObject]:
     """The objects of the changed manifests as they were at the change's base ref (git changes only)."""
-    paths = [f.old_path or f.path for f in changes.files if f.status != "added"]
+    paths = [rel for f in changes.files if f.status != "added" and is_yaml(rel := f.old_path or f.path)]
+    paths = in_scope(paths, config)
+    key = (str(root), git.resolve_ref(root, changes.base) if paths else "", tuple(paths), config.model_dump_json())
+    if key in _BASE_OBJECTS:  # the diff checks and the suppression lift both need them: parse once
+        return list(_BASE_OBJECTS[key])
+    git.prefetch_files_at(root, key[1], paths) if paths else None
     objects: list[K8sObject] = []
-    for rel in in_scope(paths, config):
-        data = git.read_file_at(root, changes.base, rel) if is_yaml(rel) else None
+    for rel in paths:
+        data = git.read_file_at(root, key[1], rel)
         text = decode_text(data, rel)[0] if data is not None else None
         objects += load_manifest_text(text, rel)[0] if text is not None else []
-    return objects
+    _BASE_OBJECTS.clear()
+    _BASE_OBJECTS[key] = objects
+    return list(objects)
 
 
 def destructive_findings(root: Path, changes: ChangeSet, head: list[K8sObject], config: Config) -> list[Finding]:
@@ -270,6 +296,8 @@ def collect(req: ChangeRequest | StageRequest, root: Path, config: Config) -> Co
     rendered = render_all(root, scope, config)
     out.objects += rendered.objects
     out.findings += rendered.findings
+    if changes.mode == "git-range" and changes.head:
+        git.prefetch_files_at(root, head_id(root, changes), [r for r in scope if is_yaml(r) or is_dockerfile(r)])
     for done, rel in enumerate(scope, 1):
         if (is_yaml(rel) and not _rendered_elsewhere(rel, rendered.owned_dirs)) or is_dockerfile(rel):
             _load_file(root, changes, rel, out)
@@ -286,9 +314,12 @@ def _context_objects(root: Path, changes: ChangeSet, scope: set[str], owned_dirs
     """The objects of the workspace's other plain manifests, read like the change's (at the reviewed head)."""
     listed = git.list_files_at(root, changes.head) if changes.mode == "git-range" and changes.head else walk_files(root)
     scratch = Collected(changes=changes, scope=[])
-    for rel in in_scope(listed, config):
-        if rel not in scope and is_yaml(rel) and not _rendered_elsewhere(rel, owned_dirs):
-            _load_file(root, changes, rel, scratch)
+    wanted = [rel for rel in in_scope(listed, config)
+              if rel not in scope and is_yaml(rel) and not _rendered_elsewhere(rel, owned_dirs)]
+    if changes.mode == "git-range" and changes.head:
+        git.prefetch_files_at(root, head_id(root, changes), wanted)
+    for rel in wanted:
+        _load_file(root, changes, rel, scratch)
     return scratch.objects
 
 

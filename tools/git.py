@@ -306,11 +306,65 @@ def narrow_change_set(changes: ChangeSet, wanted: list[str]) -> ChangeSet:
     return changes.model_copy(update={"files": files})
 
 
+_OBJECT_ID = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
+_BLOBS: dict[tuple[str, str, str], bytes | None] = {}
+"""Blob contents by (root, commit id, path): a commit's content never changes, so the cache cannot go stale."""
+_BLOB_CACHE_BYTES = 256 * 1024 * 1024
+_cached_bytes = 0
+
+
+def _commit_id(root: Path, ref: str) -> str:
+    """``ref`` itself when it is already a full object id (one git process less per file), else resolved."""
+    return ref if _OBJECT_ID.fullmatch(ref) else resolve_ref(root, ref)
+
+
+def _remember(key: tuple[str, str, str], data: bytes | None) -> None:
+    global _cached_bytes
+    size = len(data or b"")
+    if _cached_bytes + size > _BLOB_CACHE_BYTES:
+        _BLOBS.clear()
+        _cached_bytes = 0
+    _BLOBS[key] = data
+    _cached_bytes += size
+
+
 def read_file_at(root: Path, ref: str, path: str) -> bytes | None:
     """The content of ``path`` (relative to ``root``) at ``ref``; None when it is no file there."""
-    sha = resolve_ref(root, ref)
+    sha = _commit_id(root, ref)
+    key = (str(root), sha, path)
+    if key in _BLOBS:
+        return _BLOBS[key]
     proc = _run(root, ("cat-file", "blob", f"{sha}:./{normalize_path(path)}"), check=False)
-    return proc.stdout if proc.returncode == 0 else None
+    data = proc.stdout if proc.returncode == 0 else None
+    _remember(key, data)
+    return data
+
+
+def prefetch_files_at(root: Path, ref: str, paths: list[str]) -> None:
+    """Read every one of ``paths`` at ``ref`` with one ``git cat-file --batch`` process (instead of one process
+    per file); :func:`read_file_at` then answers from the cache. Paths with a newline are left to it."""
+    sha = _commit_id(root, ref)
+    wanted = [p for p in dict.fromkeys(paths) if (str(root), sha, p) not in _BLOBS and "\n" not in p]
+    if not wanted:
+        return
+    specs = "".join(f"{sha}:./{normalize_path(p)}\n" for p in wanted).encode("utf-8", "surrogateescape")
+    out = _run(root, ("cat-file", "--batch"), check=False, input=specs).stdout
+    at = 0
+    for path in wanted:
+        end = out.find(b"\n", at)
+        if end < 0:
+            return  # git stopped early: the rest is read one by one
+        header = out[at:end].split(b" ")
+        at = end + 1
+        if len(header) == 3 and header[1] == b"blob" and header[2].isdigit():
+            size = int(header[2])
+            _remember((str(root), sha, path), out[at:at + size])
+            at += size + 1
+        elif len(header) == 3 and header[2].isdigit():  # a tree or a submodule commit: no file there
+            at += int(header[2]) + 1
+            _remember((str(root), sha, path), None)
+        else:  # "<spec> missing" / "ambiguous"
+            _remember((str(root), sha, path), None)
 
 
 def list_files_at(root: Path, ref: str) -> list[str]:
