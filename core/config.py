@@ -68,7 +68,8 @@ class KubernetesConfig(_Strict):
     version: str = Field("1.31", description="target Kubernetes minor version, e.g. 1.31")
     paths: list[str] = Field(
         default_factory=lambda: ["**/*.yaml", "**/*.yml", "**/*.json", "**/Dockerfile", "**/Dockerfile.*", "**/*.Dockerfile"],
-        description="globs of infrastructure files to analyse",
+        description="globs of infrastructure files to analyse (default: YAML, JSON and Dockerfiles; a .json file "
+                    "without apiVersion and kind outside k8s/, manifests/, deploy/, kubernetes/ is ignored)",
     )
 
     @field_validator("version")
