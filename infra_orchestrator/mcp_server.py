@@ -36,6 +36,7 @@ from typing import Annotated, Any, Literal
 
 import anyio
 import anyio.from_thread
+import anyio.lowlevel
 import anyio.to_thread
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -282,13 +283,17 @@ class Progress:
         self._ctx = ctx
         self._stages = stages
         self._value = -1.0
+        self._lock = threading.Lock()
+        self._token = anyio.lowlevel.current_token()  # specialists report from LangGraph's own worker threads
 
     def _send(self, value: float, message: str) -> None:
-        if value <= self._value:
-            return
-        self._value = value
+        with self._lock:
+            if value <= self._value:
+                return
+            self._value = value
         try:
-            anyio.from_thread.run(self._ctx.report_progress, value, float(len(self._stages)), message)
+            anyio.from_thread.run(self._ctx.report_progress, value, float(len(self._stages)), message,
+                                  token=self._token)
         except Exception:  # noqa: BLE001 - progress is cosmetic: a lost notification never fails the call
             log.debug("progress notification not sent", exc_info=True)
 
@@ -300,7 +305,7 @@ class Progress:
         """The graph's progress callback: node names (``specialist:<agent>`` per consulted agent)."""
         if node.startswith("specialist:"):
             agent = node.split(":", 1)[1]
-            self._send(min(self._value + 0.1, 2.9) if self._value >= 2 else 2.0, f"agents: consulting {agent}")
+            self._send(round(min(self._value + 0.1, 2.9), 2) if self._value >= 2 else 2.0, f"agents: consulting {agent}")
         elif node in STAGE_OF_NODE:
             self.stage(STAGE_OF_NODE[node])
 

@@ -165,6 +165,7 @@ def test_progress_per_stage_of_a_review(from_subdir):
     assert [s for s in ("collect", "checks", "agents", "decision") if s in stages] == \
         ["collect", "checks", "agents", "decision"]
     assert progress[-1][0] == progress[-1][1]  # the last one says done
+    assert "agents: consulting security" in [m for _, _, m in progress]  # sent from LangGraph's worker threads
 
 
 # --- in-memory: strict arguments, paging, the graph compiled once --------------------------------------------------
