@@ -9,6 +9,7 @@ where the server packages are missing; the HTTP tests skip only then (the ``serv
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import shutil
@@ -118,6 +119,37 @@ def test_a_second_run_on_a_thread_starts_afresh(example: Path, fixed: Path):
     assert out["decision"]["outcome"] == "APPROVED"
     assert len(second["verdicts"]) == len(first["verdicts"]) > 0
     assert out["decision"]["metadata"]["workspace"] == str(fixed)
+
+
+def test_the_model_is_the_server_operators(fixed: Path, monkeypatch: pytest.MonkeyPatch):
+    """The server's environment names the model; a run's context cannot choose one, and the repository's
+    ``provider.base_url`` does not redirect the calls."""
+    from fakes.anthropic_server import FakeModelServer
+
+    from graph.serve import ServedContext, build_served_graph
+
+    assert "provider" not in {f.name for f in dataclasses.fields(ServedContext)}
+    config = fixed / ".infra-orchestrator.yaml"
+    config.write_text(config.read_text() + "provider:\n  name: offline\n  base_url: http://127.0.0.1:9/v1\n")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "test")
+    monkeypatch.setenv("INFRA_ORCH_PROVIDER", "anthropic")
+    with FakeModelServer() as fake:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", fake.base_url)
+        graph = build_served_graph(InMemorySaver())
+        out = graph.invoke(_change(fixed), {"configurable": {"thread_id": "m"}}, context={"record": False})
+    assert {c.agent for c in fake.calls} >= {"supervisor"}
+    assert out["decision"]["metadata"]["provider"] == "anthropic"
+    assert out["decision"]["outcome"] == "APPROVED", out["text"]
+
+
+def test_an_operator_file_names_the_servers_model(tmp_path: Path):
+    from graph.serve import served_provider
+
+    operator = tmp_path / "operator.yaml"
+    operator.write_text("provider:\n  name: anthropic\n  base_url: http://127.0.0.1:8/v1\n")
+    provider = served_provider({"INFRA_ORCH_CONFIG": str(operator), "ANTHROPIC_API_KEY": "test"})
+    assert provider.name == "anthropic"
+    assert served_provider({}).name == "offline"
 
 
 def test_langgraph_json_names_the_served_graph():
