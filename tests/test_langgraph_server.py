@@ -154,9 +154,15 @@ def test_an_operator_file_names_the_servers_model(tmp_path: Path):
 
 def test_langgraph_json_names_the_served_graph():
     spec = json.loads((ROOT / "langgraph.json").read_text())
-    module, _, attr = spec["graphs"]["review"].partition(":")
-    assert module == "graph.serve" and attr == "review"
+    module, _, attr = spec["graphs"]["review"]["path"].partition(":")
+    assert (module, attr) == ("graph.serve", "review")
     assert spec["dependencies"] == ["."]
+    assert "checkpointer" not in spec  # the runtime's own
+    try:
+        from langgraph_cli.config import validate_config_file
+    except ImportError:  # the server extra is not installed: the file is still read as JSON above
+        return
+    assert validate_config_file(ROOT / "langgraph.json")["graphs"]["review"]["path"] == "graph.serve:review"
 
 
 # ---- over HTTP: langgraph dev and the SDK ---------------------------------------------------------------------
