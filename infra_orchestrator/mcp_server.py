@@ -47,7 +47,17 @@ from core import __version__
 from core.config import CONFIG_FILENAME, STAGES, load_config
 from core.errors import OrchestratorError
 from core.gcpause import paused_gc
-from core.models import ChangeRequest, ChangeSet, Decision, FileChange, Finding, Outcome, Severity, StageRequest
+from core.models import (
+    ChangeRequest,
+    ChangeSet,
+    Decision,
+    DecisionMetadata,
+    FileChange,
+    Finding,
+    Outcome,
+    Severity,
+    StageRequest,
+)
 from core.render import finding_line, render_text
 from tools.workflow.transition import StageRow
 from tools.workspace import resolve_inside
@@ -128,6 +138,7 @@ class DecisionResult(Paged):
     validation_summary: dict[str, str] = Field(description="Each summary line's status and detail.")
     provider: str = Field(description="The model provider used ('offline': rules only).")
     specialists: list[str] = Field(default_factory=list)
+    metadata: DecisionMetadata = Field(description="Versions, timings, usage, the policy's source (config_file).")
 
 
 class CheckResult(Paged):
@@ -403,7 +414,7 @@ def build_server(root: Path) -> MCPServer:
 
         decision = await _in_thread(run)
         data = decision.model_dump(mode="json", include={"outcome", "kind", "title", "analysis", "reasoning",
-                                                         "issues", "next_steps", "questions"})
+                                                         "issues", "next_steps", "questions", "metadata"})
         data.update(validation_summary=_validation_summary(decision), provider=decision.metadata.provider,
                     specialists=decision.metadata.specialists)
         data["text"] = render_text(decision)

@@ -96,9 +96,10 @@ def test_clear_starts_a_new_thread(tmp_path):
 def test_an_llm_decision_prints_the_model_and_cost_line(tmp_path):
     import os
 
+    from fakes.anthropic_server import FakeModelServer
+
     from agents.llm import make_provider
     from core.config import LoadedConfig, ProviderConfig
-    from fakes.anthropic_server import FakeModelServer
 
     repo = _repo(tmp_path)
     loaded = load_config(repo)
