@@ -58,7 +58,7 @@ from core.models import (
     Severity,
     StageRequest,
 )
-from core.render import finding_line, render_text
+from core.render import finding_line, render_markdown, render_text
 from tools.workflow.transition import StageRow
 from tools.workspace import resolve_inside
 
@@ -89,6 +89,9 @@ log = logging.getLogger("infra_orchestrator.mcp")
 SeverityName = Literal["critical", "high", "medium", "low", "info"]
 StageName = Literal[STAGES]  # type: ignore[valid-type]
 
+Format = Annotated[Literal["text", "markdown"], Field(
+    description="How the decision's text is written: 'text' (the fixed format to relay verbatim) or 'markdown'. "
+                "The structured content is the same either way.")]
 Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT, description=f"Findings per page (1-{MAX_LIMIT}).")]
 MinSeverity = Annotated[SeverityName, Field(description="Only findings at or above this severity are listed "
                                                         "(the summary still counts all).")]
@@ -397,7 +400,7 @@ def build_server(root: Path) -> MCPServer:
         return _result(data["text"] + "\n" + page_text(tool, summary, shown, page), out)
 
     async def decide(tool: str, ctx: Context, req: ChangeRequest | StageRequest, record: bool, limit: int,
-                     min_severity: str) -> CallToolResult:
+                     min_severity: str, fmt: str) -> CallToolResult:
         progress = Progress(ctx)
 
         def run() -> Decision:
@@ -417,7 +420,9 @@ def build_server(root: Path) -> MCPServer:
                                                          "issues", "next_steps", "questions", "metadata"})
         data.update(validation_summary=_validation_summary(decision), provider=decision.metadata.provider,
                     specialists=decision.metadata.specialists)
-        data["text"] = render_text(decision)
+        # the findings are listed by the page that follows, never all at once
+        data["text"] = render_text(decision) if fmt == "text" else \
+            render_markdown(decision.model_copy(update={"findings": []}))
         return decision_result(tool, results.put(tool, data, decision.findings), data, decision.findings, 0, limit,
                                min_severity)
 
@@ -449,6 +454,7 @@ def build_server(root: Path) -> MCPServer:
         intent: Annotated[str, Field(description="One sentence: what the change is meant to do.")] = "",
         record: Annotated[bool, Field(description="Append the decision to the approval ledger when the "
                                                   "workspace keeps one.")] = True,
+        format: Format = "text",  # noqa: A002 - the argument's name in the tool's schema
         limit: Limit = DEFAULT_LIMIT,
         min_severity: MinSeverity = "info",
         cursor: Cursor = None,
@@ -459,7 +465,7 @@ def build_server(root: Path) -> MCPServer:
         repo = root / inside(root, path)
         rel_paths = [inside(repo, p) for p in paths or []]
         req = ChangeRequest(workspace=str(repo), base=base, head=head, paths=rel_paths, intent=intent)
-        return await decide("validate_change", ctx, req, record, limit, min_severity)
+        return await decide("validate_change", ctx, req, record, limit, min_severity, format)
 
     # --- approve_stage ----------------------------------------------------------------------------------------
 
@@ -478,6 +484,7 @@ def build_server(root: Path) -> MCPServer:
         target: Annotated[StageName | None, Field(description="The stage to enter.")] = None,
         record: Annotated[bool, Field(description="Append the decision to the approval ledger when the "
                                                   "workspace keeps one.")] = True,
+        format: Format = "text",  # noqa: A002 - the argument's name in the tool's schema
         limit: Limit = DEFAULT_LIMIT,
         min_severity: MinSeverity = "info",
         cursor: Cursor = None,
@@ -488,7 +495,7 @@ def build_server(root: Path) -> MCPServer:
         if not feature or not target:
             raise ToolError("approve_stage needs feature and target (or a cursor)")
         req = StageRequest(workspace=str(root), feature=feature, target=target)
-        return await decide("approve_stage", ctx, req, record, limit, min_severity)
+        return await decide("approve_stage", ctx, req, record, limit, min_severity, format)
 
     # --- stage_status -----------------------------------------------------------------------------------------
 

@@ -137,6 +137,8 @@ def test_enums_for_stages_and_severities(from_subdir):
     assert _enum(tools["approve_stage"].input_schema["properties"]["target"]) == list(STAGES)
     for name in ("validate_change", "approve_stage", "check_manifests", "guard_check"):
         assert _enum(tools[name].input_schema["properties"]["min_severity"]) == SEVERITIES, name
+    for name in ("validate_change", "approve_stage"):
+        assert _enum(tools[name].input_schema["properties"]["format"]) == ["text", "markdown"], name
     finding = tools["check_manifests"].output_schema["$defs"]["Finding"]["properties"]
     assert finding["severity"]["$ref"].endswith("/Severity")
     assert tools["check_manifests"].output_schema["$defs"]["Severity"]["enum"] == SEVERITIES
@@ -280,10 +282,13 @@ def test_a_decision_pages_its_findings_without_reviewing_again(repo: Path, monke
     async def calls(c):
         first = await c.call_tool("validate_change", {"intent": "Phase IV", "record": False, "limit": 2})
         second = await c.call_tool("validate_change", {"cursor": first.structured_content["page"]["next_cursor"]})
-        again = await c.call_tool("validate_change", {"intent": "Phase IV", "record": False, "min_severity": "high"})
+        again = await c.call_tool("validate_change", {"intent": "Phase IV", "record": False, "min_severity": "high",
+                                                      "format": "markdown"})
         return first, second, again
 
     (first, second, again), = memory(repo, calls)
+    assert text(again).startswith("## [CHANGE VALIDATION: REJECTED]")
+    assert "### Findings" not in text(again) and "Findings: " in text(again)  # the page lists them, bounded
     assert text(first).startswith("[CHANGE VALIDATION: REJECTED]")
     assert first.structured_content["summary"]["decision"] == "REJECTED"
     assert first.structured_content["page"]["returned"] == 2
