@@ -177,6 +177,8 @@ def load_config(workspace: Path, explicit: Path | None = None) -> LoadedConfig:
     try:
         text = confine.read_text_file(path, MAX_CONFIG_BYTES, what=str(path))
         data = yamlsafe.load(text, str(path)) if text.strip() else {}
+    except (confine.NotRegularFile, confine.TooLarge) as exc:
+        raise ConfigError(f"cannot read the config file: {exc}") from None
     except InputError as exc:
         raise ConfigError(str(exc)) from None
     except (UnicodeDecodeError, yaml.YAMLError) as exc:
