@@ -192,8 +192,10 @@ def merge_settings(data: dict[str, Any], command: str, works: Callable[[str], bo
 
 
 def _read(root: Path, rel: str) -> str | None:
+    from core.confine import read_text_file
+
     path = root / rel
-    return path.read_text(encoding="utf-8") if path.is_file() else None
+    return read_text_file(path) if os.path.lexists(path) else None
 
 
 def _json_file(root: Path, rel: str, merge) -> Planned:

@@ -6,6 +6,7 @@ Exit codes: 0 ok, 1 violation (verify found differences), 2 usage/input error, 3
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -30,12 +31,14 @@ def _merged_config(root: Path, phase3: dict) -> str:
     """The config file's text with ``phase3`` replaced by the proposal (other keys kept), validated."""
     import yaml
 
-    from core.config import CONFIG_FILENAME, Config
+    from core.config import CONFIG_FILENAME, MAX_CONFIG_BYTES, Config
+    from core.confine import read_text_file
     from core.yamlsafe import load
 
     path = root / CONFIG_FILENAME
     try:
-        data = (load(path.read_text(encoding="utf-8"), str(path)) or {}) if path.exists() else {"version": 1}
+        data = (load(read_text_file(path, MAX_CONFIG_BYTES), str(path)) or {}) if os.path.lexists(path) \
+            else {"version": 1}
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ConfigError(f"{path}: not readable YAML ({type(exc).__name__}); fix it before `guard init --write`") from None
     if not isinstance(data, dict):

@@ -13,6 +13,7 @@ import os
 import re
 from pathlib import Path
 
+from core import confine
 from core.errors import InputError
 from tools import git
 
@@ -109,8 +110,8 @@ def feature_json(root: Path) -> str | None:
     if not path.is_file():
         return None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        data = json.loads(confine.read_text_file(path, 64 * 1024, root=root))
+    except (OSError, UnicodeDecodeError, ValueError, InputError) as exc:
         raise InputError(f"{FEATURE_JSON} cannot be read ({exc}); fix it or name the feature") from None
     value = data.get("feature_directory") if isinstance(data, dict) else None
     return value.strip() if isinstance(value, str) and value.strip() else None

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from core import confine
+
 MAX_BYTES = 5 * 1024 * 1024
 """Artifacts larger than this are reported as unreadable rather than scanned."""
 
@@ -45,11 +47,11 @@ def read(root: Path, path: Path) -> str | None:
     if real != real_root and not real.startswith(real_root.rstrip(os.sep) + os.sep):
         raise Unreadable(path, "it resolves outside the workspace")
     try:
-        if not path.is_file():
-            raise Unreadable(path, "not a regular file")
-        if path.stat().st_size > MAX_BYTES:
-            raise Unreadable(path, f"larger than {MAX_BYTES // (1024 * 1024)} MiB")
-        return path.read_text(encoding="utf-8")
+        return confine.read_regular(real, MAX_BYTES, what=str(path)).decode("utf-8")
+    except confine.NotRegularFile:
+        raise Unreadable(path, "not a regular file") from None
+    except confine.TooLarge:
+        raise Unreadable(path, f"larger than {MAX_BYTES // (1024 * 1024)} MiB") from None
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.reason if isinstance(exc, UnicodeDecodeError) else exc.strerror or type(exc).__name__
         raise Unreadable(path, reason) from None
