@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,20 +66,12 @@ def read_config(root: Path) -> dict:
     loader; :class:`InputError` naming the file otherwise."""
     import yaml
 
+    from core.confine import read_regular
     from core.yamlsafe import load
 
     path = root / CONFIG_FILENAME
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-        try:
-            info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode):
-                raise InputError(f"{path} is not a regular file")
-            if info.st_size > MAX_CONFIG_BYTES:
-                raise InputError(f"{path} is larger than {MAX_CONFIG_BYTES} bytes")
-            raw = os.read(fd, MAX_CONFIG_BYTES + 1)
-        finally:
-            os.close(fd)
+        raw = read_regular(os.path.realpath(path), MAX_CONFIG_BYTES, what=str(path))  # a FIFO never blocks
         data = load(raw.decode("utf-8"), str(path))
     except InputError:
         raise
