@@ -52,9 +52,14 @@ def test_git_processes_do_not_grow_with_the_files_of_a_range(tmp_path: Path, mon
         (tmp_path / str(n)).mkdir()
         repo = make_repo(tmp_path / str(n), {f"k8s/c{i}.yaml": cm.format(i=i, rev=0) for i in range(n)})
         commit(repo, {f"k8s/c{i}.yaml": cm.format(i=i, rev=1) for i in range(n)}, "change all")
-        calls = []
+        calls: list[str] = []
         real = tgit._run
-        monkeypatch.setattr(tgit, "_run", lambda *a, **k: calls.append(a[1][0]) or real(*a, **k))
+
+        def counting(*a, calls=calls, real=real, **k):
+            calls.append(a[1][0])
+            return real(*a, **k)
+
+        monkeypatch.setattr(tgit, "_run", counting)
         tgit._BLOBS.clear()
         req = ChangeRequest(workspace=str(repo), base="HEAD~1", head="HEAD")
         analysis = engine.analyse(req, Config())

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 import hostile
+import pytest
 
 
 @pytest.mark.parametrize(("case", "front"), [(c, f) for c in hostile.CASES for f in c.fronts],
