@@ -114,7 +114,7 @@ class Case:
     name: str
     build: Callable[[Path], None]
     fronts: tuple[str, ...] = FRONTS
-    """Which of check, review, hook, stage, audit the input goes through."""
+    """Which of check, review, worktree (``review --worktree``), hook, stage, audit the input goes through."""
     args: tuple[str, ...] = ()
     """Extra arguments for ``stage approve``."""
     may_approve: bool = False
@@ -124,6 +124,20 @@ class Case:
 
 def _config(text: str) -> Callable[[Path], None]:
     return lambda root: _write(root, ".infra-orchestrator.yaml", text)
+
+
+def _git_commit_all(root: Path) -> None:
+    env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_SYSTEM": os.devnull,
+           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid"}
+    for args in (("init", "-q"), ("add", "-A"), ("commit", "-qm", "base")):
+        subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True)
+
+
+def _protected_fifo_in_git(root: Path) -> None:
+    _git_commit_all(root)
+    (root / "backend" / "src" / "main.py").unlink()
+    os.mkfifo(root / "backend" / "src" / "main.py")
 
 
 def _deep_ledger(root: Path) -> None:
@@ -162,6 +176,7 @@ CASES: tuple[Case, ...] = (
     Case("manifest-dev-zero", lambda r: _link(r, "k8s/zero.yaml", "/dev/zero")),
     Case("manifest-dev-stdin", lambda r: _link(r, "k8s/stdin.yaml", "/dev/stdin")),
     Case("app-source-fifo", lambda r: _fifo(r, "backend/src/pipe.py"), ("review",), may_approve=True),
+    Case("protected-file-replaced-by-fifo", _protected_fifo_in_git, ("worktree",)),
     Case("spec-md-fifo", lambda r: (_spec_feature(r), _fifo(r, "specs/001-todo/spec.md")), ("stage",), ("001",)),
     # content from outside the workspace
     Case("manifest-link-outside", lambda r: _link(r, "k8s/host.yaml", "/etc/hostname")),
@@ -221,6 +236,8 @@ def command(case: Case, front: str, root: Path) -> list[str]:
         return ["audit", "verify", str(root)]
     if front == "hook":
         return ["guard", "hook"]
+    if front == "worktree":
+        return ["review", str(root), "--worktree"]
     return [front, str(root)]
 
 

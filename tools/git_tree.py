@@ -173,18 +173,21 @@ class _Checkout:
 
     def same(self, full: Path, rel: str, blob: bytes) -> bool:
         """True when the file ``full`` is what checking ``blob`` out at ``rel`` produces (beyond byte equality)."""
+        if not full.is_file() or full.is_symlink():  # a FIFO or a device is never read: it is no checkout
+            return False
         size = full.stat().st_size
         if blob.startswith(_LFS_HEADER):
             fields = dict(line.split(b" ", 1) for line in blob.splitlines()[1:] if b" " in line)
             digest = hashlib.sha256()
-            with full.open("rb") as fh:
+            with confine.open_regular(full) as fh:
                 for chunk in iter(lambda: fh.read(1 << 20), b""):
                     digest.update(chunk)
             return fields.get(b"oid") == b"sha256:" + digest.hexdigest().encode() and \
                 fields.get(b"size") == str(size).encode()
         if size > _MAX_CONVERTED or b"\r\n" in blob:
             return False
-        raw = full.read_bytes()
+        with confine.open_regular(full) as fh:
+            raw = fh.read(_MAX_CONVERTED + 1)
         return b"\r\n" in raw and raw.replace(b"\r\n", b"\n") == blob and self.crlf_expected(rel)
 
 
