@@ -91,7 +91,7 @@ def main() -> int:
 
             pstats.Stats(str(out)).sort_stats("cumulative").print_stats(25)
             pstats.Stats(str(out)).sort_stats("tottime").print_stats(15)
-            pstats.Stats(str(out)).sort_stats("cumulative").print_callers("run_git|_run\\b")
+            pstats.Stats(str(out)).sort_stats("cumulative").print_callers("run_git|_run\\b|signature")
             return 0
         print("| command | files | CPU s | wall s | exit |\n|---|---:|---:|---:|---:|")
         for name in args.only or list(COMMANDS):

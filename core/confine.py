@@ -46,11 +46,11 @@ def real_root(root: Path | str) -> Path:
 def resolve_inside(root: Path | str, rel: str | Path, *, what: str | None = None) -> Path:
     """The real path of ``rel`` (relative to ``root``, or absolute); :class:`OutsideWorkspace` when it
     resolves outside ``root``."""
-    base = real_root(root)
-    candidate = Path(os.path.realpath(base / rel))
-    if candidate != base and base not in candidate.parents:
+    base = os.path.realpath(root)
+    candidate = os.path.realpath(os.path.join(base, rel))
+    if candidate != base and not candidate.startswith(base.rstrip(os.sep) + os.sep):  # strings: no Path per parent
         raise OutsideWorkspace(f"{what or f'path {str(rel)!r}'} resolves to {candidate}, outside the workspace {base}")
-    return candidate
+    return Path(candidate)
 
 
 def _kind(mode: int) -> str:

@@ -233,7 +233,7 @@ def _make_object(data: dict, file: str, line: int, doc_index: int, node: Node | 
                                      file=file, line=line, doc_index=doc_index,
                                      body={str(k): v for k, v in data.items()}, rendered_from=None,
                                      marks=fieldpath.record(node, offset) if node is not None else {},
-                                     value_sources={})
+                                     value_sources={}, values_lines={})  # every field given: no default factory
 
 
 def _not_k8s(file: str, line: int, what: str) -> Finding:
