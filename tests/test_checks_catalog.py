@@ -199,10 +199,16 @@ def test_network_policy_peer_selectors_are_checked():
         "NetworkPolicy 'web' podSelector matches no pod template in namespace 'shop'"]
 
 
-def test_one_wildcard_rule_is_one_wildcard_finding():
+def test_a_wildcard_rule_is_reported_by_each_permission_it_grants():
     role = ("apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: god}\n"
             "rules: [{apiGroups: ['*'], resources: ['*'], verbs: ['*']}]\n")
-    assert {i for i in strict_ids(role) if i.startswith("RBAC-")} == {"RBAC-WILDCARD"}
+    assert {i for i in strict_ids(role) if i.startswith("RBAC-")} == {
+        "RBAC-WILDCARD", "RBAC-SECRETS-ACCESS", "RBAC-CREATE-PODS", "RBAC-EXEC-ATTACH", "RBAC-IMPERSONATE",
+        "RBAC-BIND-ESCALATE", "RBAC-WEBHOOK-CONTROL", "RBAC-CSR-APPROVE", "RBAC-SERVICES-STATUS"}
+    core_only = role.replace("apiGroups: ['*']", "apiGroups: ['']")
+    assert {i for i in strict_ids(core_only) if i.startswith("RBAC-")} == {
+        "RBAC-WILDCARD", "RBAC-SECRETS-ACCESS", "RBAC-CREATE-PODS", "RBAC-EXEC-ATTACH", "RBAC-IMPERSONATE",
+        "RBAC-SERVICES-STATUS"}
 
 
 @pytest.mark.parametrize(("value", "fires"), [

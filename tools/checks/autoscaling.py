@@ -21,7 +21,7 @@ from tools.checks.podspec import (
     spec_of,
 )
 
-REPLICATED_KINDS = frozenset({"Deployment", "StatefulSet", "ReplicaSet", "ReplicationController"})
+REPLICATED_KINDS = frozenset({"Deployment", "StatefulSet", "ReplicaSet", "ReplicationController", "DeploymentConfig"})
 
 
 def _hpas(objects: list[K8sObject]) -> list[K8sObject]:

@@ -14,8 +14,11 @@ from tools import fieldpath
 from tools.checks.core import Hit
 
 WORKLOAD_KINDS = frozenset(
-    {"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob"}
+    {"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob",
+     "DeploymentConfig"}
 )
+"""Kinds with a pod template. ``DeploymentConfig`` is OpenShift's (``apps.openshift.io/v1``): its pod template
+is at ``spec.template`` like a Deployment's."""
 BATCH_KINDS = frozenset({"Job", "CronJob"})
 
 CONTAINER_FIELDS = ("containers", "initContainers", "ephemeralContainers")

@@ -1,0 +1,190 @@
+"""Coverage fixes measured against the peers' fixtures (benchmarks/coverage): objects read (DeploymentConfig),
+RBAC read as the authorizer reads it, cross-object checks. Each asserts the id, the line and the field; positions
+are found in the YAML text by searching for the offending key, never counted by hand.
+"""
+
+from __future__ import annotations
+
+from core.config import ChecksConfig, Config
+from tools.checks import run_checks
+from tools.manifests import load_manifest_text
+
+STRICT = Config(checks=ChecksConfig(profile="strict"))
+
+
+def at(text: str, needle: str, nth: int = 0) -> int:
+    """1-based line of the ``nth`` occurrence of ``needle`` in ``text``."""
+    index = -1
+    for _ in range(nth + 1):
+        index = text.index(needle, index + 1)
+    return text.count("\n", 0, index) + 1
+
+
+def findings(text: str, check_id: str, config: Config = STRICT) -> list:
+    objects, problems = load_manifest_text(text, "k8s/app.yaml")
+    assert problems == []
+    return [f for f in run_checks(objects, config) if f.check_id == check_id and not f.suppressed]
+
+
+def where(found: list) -> list[tuple[str, str | None, int | None]]:
+    return sorted((f"{f.resource.kind}/{f.resource.name}", f.field, f.line) for f in found)
+
+
+# --- objects read -----------------------------------------------------------------------------------------
+
+DEPLOYMENT_CONFIG = """apiVersion: apps.openshift.io/v1
+kind: DeploymentConfig
+metadata: {name: app, namespace: shop}
+spec:
+  replicas: 3
+  selector: {app: app}
+  template:
+    metadata: {labels: {app: app}}
+    spec:
+      hostPID: true
+      containers:
+        - name: app
+          image: app:latest
+          securityContext:
+            privileged: true
+"""
+
+
+def test_an_openshift_deployment_config_is_read_as_a_workload():
+    c = "spec.template.spec.containers[0]"
+    assert where(findings(DEPLOYMENT_CONFIG, "SEC-PRIVILEGED")) == [
+        ("DeploymentConfig/app", f"{c}.securityContext.privileged", at(DEPLOYMENT_CONFIG, "privileged: true"))]
+    assert where(findings(DEPLOYMENT_CONFIG, "SEC-IMAGE-TAG")) == [
+        ("DeploymentConfig/app", f"{c}.image", at(DEPLOYMENT_CONFIG, "image: app:latest"))]
+    assert where(findings(DEPLOYMENT_CONFIG, "SEC-HOST-PID")) == [
+        ("DeploymentConfig/app", "spec.template.spec.hostPID", at(DEPLOYMENT_CONFIG, "hostPID"))]
+
+
+def test_a_clean_deployment_config_raises_no_pod_finding():
+    clean = DEPLOYMENT_CONFIG.replace("hostPID: true", "hostPID: false").replace(
+        "app:latest", "app:1.2.3").replace("privileged: true", "privileged: false")
+    for check_id in ("SEC-PRIVILEGED", "SEC-IMAGE-TAG", "SEC-HOST-PID"):
+        assert findings(clean, check_id) == []
+
+
+# --- RBAC -------------------------------------------------------------------------------------------------
+
+def role(rule: str, name: str = "r") -> str:
+    return f"""apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {{name: {name}}}
+rules:
+  - apiGroups: [""]
+    resources: [configmaps]
+    verbs: [get]
+  - {rule}
+"""
+
+
+def test_a_resource_wildcard_grants_exec_attach_and_secrets():
+    text = role('{apiGroups: [""], resources: ["*"], verbs: [create, get]}')
+    line = at(text, 'resources: ["*"]')
+    assert where(findings(text, "RBAC-EXEC-ATTACH")) == [("ClusterRole/r", "rules[1].resources", line)]
+    assert where(findings(text, "RBAC-SECRETS-ACCESS")) == [("ClusterRole/r", "rules[1].resources", line)]
+    assert "through '*'" in findings(text, "RBAC-EXEC-ATTACH")[0].message
+
+
+def test_a_resource_wildcard_of_another_group_grants_no_core_subresource():
+    text = role('{apiGroups: [apps], resources: ["*"], verbs: ["*"]}')
+    assert findings(text, "RBAC-EXEC-ATTACH") == [] and findings(text, "RBAC-SECRETS-ACCESS") == []
+    assert findings(role('{apiGroups: [""], resources: [pods/attach], verbs: [list]}'), "RBAC-EXEC-ATTACH") == []
+
+
+def test_verb_wildcards_grant_bind_escalate_and_impersonate():
+    bind = role('{apiGroups: [rbac.authorization.k8s.io], resources: [clusterroles], verbs: ["*"]}')
+    assert where(findings(bind, "RBAC-BIND-ESCALATE")) == [
+        ("ClusterRole/r", "rules[1].verbs", at(bind, "apiGroups: [rbac"))]
+    imp = role('{apiGroups: [""], resources: [users], verbs: ["*"]}')
+    assert where(findings(imp, "RBAC-IMPERSONATE")) == [("ClusterRole/r", "rules[1].verbs", at(imp, "resources: [users]"))]
+    assert findings(role('{apiGroups: [rbac.authorization.k8s.io], resources: [roles], verbs: [get]}'),
+                    "RBAC-BIND-ESCALATE") == []
+
+
+def test_wildcards_in_certificate_approval():
+    text = role('{apiGroups: [certificates.k8s.io], resources: ["*/*"], verbs: ["*"]}')
+    assert where(findings(text, "RBAC-CSR-APPROVE")) == [
+        ("ClusterRole/r", "rules[1].resources", at(text, 'resources: ["*/*"]'))]
+    approve_only = role('{apiGroups: ["*"], resources: ["*"], verbs: [approve]}')
+    assert findings(approve_only, "RBAC-CSR-APPROVE") == []
+
+
+def binding_to(role_text: str) -> str:
+    return role_text + """---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: b}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: r}
+subjects: [{kind: User, name: u}]
+"""
+
+
+def test_a_role_listing_every_verb_is_cluster_admin_like():
+    text = binding_to(role('{apiGroups: ["*"], resources: ["*"], '
+                           'verbs: [get, list, watch, create, update, patch, delete]}'))
+    assert where(findings(text, "RBAC-CLUSTER-ADMIN-BINDING")) == [
+        ("ClusterRoleBinding/b", "roleRef.name", at(text, "name: r}", 1))]
+
+
+def test_a_core_group_only_wildcard_rule_does_not_grant_everything():
+    assert findings(binding_to(role('{apiGroups: [""], resources: ["*"], verbs: ["*"]}')),
+                    "RBAC-CLUSTER-ADMIN-BINDING") == []
+    assert findings(binding_to(role('{apiGroups: ["*"], resources: ["*"], verbs: [get, list, watch]}')),
+                    "RBAC-CLUSTER-ADMIN-BINDING") == []
+
+
+# --- cross-object -----------------------------------------------------------------------------------------
+
+POD = """apiVersion: v1
+kind: Pod
+metadata: {name: p, namespace: shop, labels: {app: web}}
+spec:
+  containers: [{name: c, image: web:1.0}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: np, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: web}}
+"""
+
+
+def test_network_policy_coverage_needs_ingress_and_egress():
+    ingress_only = POD + "  policyTypes: [Ingress]\n"
+    found = findings(ingress_only, "SEC-NETPOL-COVERAGE")
+    assert where(found) == [("Pod/p", "metadata.labels", at(ingress_only, "labels: {app: web}"))]
+    assert "Egress" in found[0].message
+    implicit = POD  # no policyTypes and no egress rules: Ingress only
+    assert len(findings(implicit, "SEC-NETPOL-COVERAGE")) == 1
+    assert findings(POD + "  egress: []\n", "SEC-NETPOL-COVERAGE") == []  # egress rules imply Egress
+    assert findings(POD + "  policyTypes: [Ingress, Egress]\n", "SEC-NETPOL-COVERAGE") == []
+
+
+def test_old_ingress_backends_are_read():
+    text = """apiVersion: extensions/v1beta1
+kind: Ingress
+metadata: {name: ing, namespace: shop}
+spec:
+  backend: {serviceName: web, servicePort: 80}
+  rules:
+    - http:
+        paths:
+          - path: /
+            backend: {serviceName: nope, servicePort: 80}
+          - path: /x
+            backend: {serviceName: web, servicePort: 81}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {app: web}
+  ports: [{port: 80}]
+"""
+    assert where(findings(text, "REL-INGRESS-TARGET")) == [
+        ("Ingress/ing", "spec.rules[0].http.paths[0].backend.serviceName", at(text, "backend: {serviceName: nope")),
+        ("Ingress/ing", "spec.rules[0].http.paths[1].backend.servicePort", at(text, "servicePort: 81"))]
