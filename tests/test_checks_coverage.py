@@ -188,3 +188,70 @@ spec:
     assert where(findings(text, "REL-INGRESS-TARGET")) == [
         ("Ingress/ing", "spec.rules[0].http.paths[0].backend.serviceName", at(text, "backend: {serviceName: nope")),
         ("Ingress/ing", "spec.rules[0].http.paths[1].backend.servicePort", at(text, "servicePort: 81"))]
+
+
+# --- Pod Security Standards -------------------------------------------------------------------------------
+
+def pod(container_security: str, pod_extra: str = "") -> str:
+    return f"""apiVersion: v1
+kind: Pod
+metadata: {{name: p, namespace: shop}}
+spec:{pod_extra}
+  containers:
+    - name: c
+      image: web:1.0
+      securityContext: {container_security}
+"""
+
+
+def test_baseline_capabilities_are_compared_exactly():
+    for spelling in ("chown", "CAP_CHOWN"):
+        text = pod(f"{{capabilities: {{add: [NET_BIND_SERVICE, {spelling}]}}}}")
+        found = findings(text, "SEC-CAP-ADD-NONBASELINE")
+        assert where(found) == [("Pod/p", "spec.containers[0].securityContext.capabilities.add[1]",
+                                 at(text, "capabilities"))]
+        assert "upper-case without CAP_" in found[0].message
+    assert findings(pod("{capabilities: {add: [CHOWN, NET_BIND_SERVICE]}}"), "SEC-CAP-ADD-NONBASELINE") == []
+    assert len(findings(pod("{capabilities: {add: [cap_sys_admin]}}"), "SEC-CAP-ADD-DANGEROUS")) == 1
+
+
+def test_pod_level_windows_host_process_is_reported_at_the_pod():
+    text = pod("{windowsOptions: {runAsUserName: app}}",
+               "\n  securityContext:\n    windowsOptions: {hostProcess: true}")
+    assert where(findings(text, "SEC-WIN-HOSTPROCESS")) == [
+        ("Pod/p", "spec.securityContext.windowsOptions.hostProcess", at(text, "hostProcess: true"))]
+    assert findings(text.replace("hostProcess: true", "hostProcess: false"), "SEC-WIN-HOSTPROCESS") == []
+
+
+def test_unmasked_proc_mount_in_a_user_namespace_is_baseline_but_not_restricted():
+    text = pod("{procMount: Unmasked}", "\n  hostUsers: false")
+    assert findings(text, "SEC-PROC-MOUNT") == []
+    assert where(findings(text, "SEC-PROC-MOUNT-RESTRICTED")) == [
+        ("Pod/p", "spec.containers[0].securityContext.procMount", at(text, "procMount"))]
+    host_users = pod("{procMount: Unmasked}")
+    assert len(findings(host_users, "SEC-PROC-MOUNT")) == 1
+    assert findings(host_users, "SEC-PROC-MOUNT-RESTRICTED") == []
+    pss_baseline = Config(checks=ChecksConfig(profile="pss-baseline"))
+    assert findings(text, "SEC-PROC-MOUNT-RESTRICTED", pss_baseline) == []
+
+
+def test_newer_safe_sysctls_are_allowed():
+    names = ["kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.ip_unprivileged_port_start",
+             "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range", "net.ipv4.ip_local_reserved_ports",
+             "net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_keepalive_intvl",
+             "net.ipv4.tcp_keepalive_probes"]
+    entries = ", ".join(f"{{name: {n}, value: '1'}}" for n in names + ["kernel.sem"])
+    text = pod("{}", f"\n  securityContext:\n    sysctls: [{entries}]")
+    assert where(findings(text, "SEC-SYSCTLS")) == [
+        ("Pod/p", f"spec.securityContext.sysctls[{len(names)}]", at(text, "sysctls"))]
+
+
+def test_a_windows_pod_is_exempt_from_the_linux_only_restricted_controls():
+    linux_only = ("SEC-PRIV-ESCALATION", "SEC-SECCOMP-REQUIRED", "SEC-CAP-DROP-ALL", "SEC-CAP-ADD-ANY",
+                  "SEC-PROC-MOUNT-RESTRICTED")
+    linux = pod("{capabilities: {add: [NET_RAW]}, procMount: Unmasked}", "\n  hostUsers: false")
+    windows = pod("{capabilities: {add: [NET_RAW]}, procMount: Unmasked}", "\n  hostUsers: false\n  os: {name: windows}")
+    for check_id in linux_only:
+        assert findings(linux, check_id), check_id
+        assert findings(windows, check_id) == [], check_id
+    assert findings(windows, "SEC-RUN-AS-NON-ROOT")  # not Linux-only: still required
