@@ -255,3 +255,26 @@ def test_a_windows_pod_is_exempt_from_the_linux_only_restricted_controls():
         assert findings(linux, check_id), check_id
         assert findings(windows, check_id) == [], check_id
     assert findings(windows, "SEC-RUN-AS-NON-ROOT")  # not Linux-only: still required
+
+
+# --- suppressions -----------------------------------------------------------------------------------------
+
+def test_checkov_skip_forms_added_by_the_change_are_lifted():
+    from tools.policy_changes import unhonoured_suppressions
+
+    base_text = """apiVersion: v1
+kind: Pod
+metadata: {name: p, namespace: shop}
+spec:
+  containers: [{name: c, image: web:latest}]
+"""
+    for key in ("checkov.io/skip1", "bridgecrew.io/skip1", "cortex.io/skip3"):
+        head_text = base_text.replace("namespace: shop}", f"namespace: shop, annotations: {{{key}: CKV_K8S_14=ok}}}}")
+        head, _ = load_manifest_text(head_text, "k8s/app.yaml")
+        base, _ = load_manifest_text(base_text, "k8s/app.yaml")
+        found = [f for f in run_checks(head, STRICT) if f.check_id == "SEC-IMAGE-TAG"]
+        assert [(f.suppressed, f.suppression_reason) for f in found] == [(True, f"{key}: CKV_K8S_14=ok")]
+        lifted = unhonoured_suppressions(found, head, base, {"k8s/app.yaml"})
+        assert [f.suppressed for f in lifted] == [False] and "not honoured" in lifted[0].message
+        kept = unhonoured_suppressions(found, head, head, {"k8s/app.yaml"})  # already in the base
+        assert [f.suppressed for f in kept] == [True]
