@@ -278,3 +278,54 @@ spec:
         assert [f.suppressed for f in lifted] == [False] and "not honoured" in lifted[0].message
         kept = unhonoured_suppressions(found, head, head, {"k8s/app.yaml"})  # already in the base
         assert [f.suppressed for f in kept] == [True]
+
+
+# --- API validity -----------------------------------------------------------------------------------------
+
+def engine_findings(tmp_path, text: str) -> list:
+    from tools.engine import check_paths
+
+    (tmp_path / "k8s").mkdir()
+    (tmp_path / "k8s" / "app.yaml").write_text(text, encoding="utf-8")
+    return check_paths(tmp_path, [], STRICT).findings
+
+
+API_TEXT = """apiVersion: v1
+kind: Deployment
+metadata: {name: a, namespace: shop}
+spec:
+  template:
+    spec:
+      containers: [{name: c, image: web:latest}]
+---
+apiVersion: apps/v1beta3
+kind: Deployment
+metadata: {name: b, namespace: shop}
+spec: {}
+---
+apiVersion: extensions/v1beta1
+kind: Deployment
+metadata: {name: c, namespace: shop}
+spec: {}
+---
+apiVersion: example.com/v1
+kind: Deployment
+metadata: {name: d, namespace: shop}
+"""
+
+
+def test_a_wrong_api_version_on_a_built_in_kind_is_an_error_and_stops_the_other_checks(tmp_path):
+    found = engine_findings(tmp_path, API_TEXT)
+    wrong = [f for f in found if f.check_id == "SCH-API-VERSION"]
+    assert sorted((f.resource.name, f.field, f.line, f.severity.value) for f in wrong) == [
+        ("a", "apiVersion", at(API_TEXT, "apiVersion: v1"), "high"),
+        ("b", "apiVersion", at(API_TEXT, "apiVersion: apps/v1beta3"), "high")]
+    assert "apps/v1" in wrong[0].message
+    assert {f.check_id for f in found if f.resource.name in ("a", "b")} == {"SCH-API-VERSION"}
+    assert not [f for f in found if f.resource.name == "d" and f.check_id == "SCH-API-VERSION"]  # custom group
+
+
+def test_a_removed_api_version_is_reported_once(tmp_path):
+    found = [f for f in engine_findings(tmp_path, API_TEXT) if f.resource.name == "c" and f.check_id.startswith("SCH-")]
+    assert [(f.check_id, f.field, f.line) for f in found] == [
+        ("SCH-DEPRECATED-API", "apiVersion", at(API_TEXT, "apiVersion: extensions/v1beta1"))]
