@@ -329,3 +329,71 @@ def test_a_removed_api_version_is_reported_once(tmp_path):
     found = [f for f in engine_findings(tmp_path, API_TEXT) if f.resource.name == "c" and f.check_id.startswith("SCH-")]
     assert [(f.check_id, f.field, f.line) for f in found] == [
         ("SCH-DEPRECATED-API", "apiVersion", at(API_TEXT, "apiVersion: extensions/v1beta1"))]
+
+
+# --- PodDisruptionBudgets and key references --------------------------------------------------------------
+
+def workload(replicas: int, extra: str = "") -> str:
+    return f"""apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: web, namespace: shop}}
+spec:
+  replicas: {replicas}
+  selector: {{matchLabels: {{app: web}}}}
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec:
+      containers:
+        - name: app
+          image: app:1.0{extra}
+"""
+
+
+PDB = """---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {matchLabels: {app: web}}
+"""
+
+
+def test_a_pdb_for_every_workload_is_the_strict_profile_s_choice():
+    single = workload(1)
+    assert where(findings(single, "REL-PDB-EVERY-WORKLOAD")) == [
+        ("Deployment/web", "spec.template.metadata.labels", at(single, "labels: {app: web}"))]
+    assert findings(single, "REL-PDB-PRESENT") == []
+    assert findings(single, "REL-PDB-EVERY-WORKLOAD", Config()) == []  # not in the default profile
+    assert findings(workload(3), "REL-PDB-EVERY-WORKLOAD") == []  # REL-PDB-PRESENT's
+    assert len(findings(workload(3), "REL-PDB-PRESENT")) == 1
+    assert findings(single + PDB + "  maxUnavailable: 1\n", "REL-PDB-EVERY-WORKLOAD") == []
+
+
+def test_a_pdb_min_available_percentage_is_evaluated_against_the_replicas():
+    text = workload(3) + PDB + "  minAvailable: 80%\n"  # ceil(2.4) = 3 of 3
+    found = findings(text, "REL-PDB-BLOCKS-EVICTION")
+    assert where(found) == [("PodDisruptionBudget/web", "spec.minAvailable", at(text, "minAvailable"))]
+    assert "= 3 pods" in found[0].message
+    assert findings(workload(3) + PDB + "  minAvailable: 60%\n", "REL-PDB-BLOCKS-EVICTION") == []  # 2 of 3
+
+
+SECRET = """---
+apiVersion: v1
+kind: Secret
+metadata: {name: db, namespace: shop}
+stringData: {username: app}
+"""
+
+
+def test_a_missing_key_of_a_secret_in_the_set_is_reported():
+    ref = "\n          env:\n            - name: DB_PASSWORD\n              valueFrom: {secretKeyRef: {name: db, key: password}}"
+    text = workload(1, ref) + SECRET
+    found = findings(text, "REL-ENV-REF-EXISTS")
+    assert where(found) == [("Deployment/web", "spec.template.spec.containers[0].env[0].valueFrom.secretKeyRef.key",
+                             at(text, "secretKeyRef"))]
+    assert "'password'" in found[0].message
+    assert findings(workload(1, ref.replace("password}", "password, optional: true}")) + SECRET,
+                    "REL-ENV-REF-EXISTS") == []
+    assert findings(workload(1, ref.replace("key: password", "key: username")) + SECRET, "REL-ENV-REF-EXISTS") == []
+    other_ns = SECRET.replace("namespace: shop", "namespace: other")
+    assert findings(workload(1, ref) + other_ns, "REL-ENV-REF-EXISTS") == []  # the Secret is not in the set
