@@ -397,3 +397,34 @@ def test_a_missing_key_of_a_secret_in_the_set_is_reported():
     assert findings(workload(1, ref.replace("key: password", "key: username")) + SECRET, "REL-ENV-REF-EXISTS") == []
     other_ns = SECRET.replace("namespace: shop", "namespace: other")
     assert findings(workload(1, ref) + other_ns, "REL-ENV-REF-EXISTS") == []  # the Secret is not in the set
+
+
+# --- Lists ------------------------------------------------------------------------------------------------
+
+def test_lists_nested_in_lists_are_read_with_their_items_locations():
+    text = """apiVersion: v1
+kind: List
+items:
+  - apiVersion: v1
+    kind: ConfigMap
+    metadata: {name: plain, namespace: shop}
+  - apiVersion: apps/v1
+    kind: DeploymentList
+    items:
+      - apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: inner, namespace: shop}
+        spec:
+          template:
+            spec:
+              containers:
+                - name: app
+                  image: app:latest
+"""
+    objects, problems = load_manifest_text(text, "k8s/app.yaml")
+    assert problems == []
+    assert [(o.kind, o.name, o.line) for o in objects] == [
+        ("ConfigMap", "plain", at(text, "- apiVersion: v1")),
+        ("Deployment", "inner", at(text, "- apiVersion: apps/v1", 1))]
+    assert where(findings(text, "SEC-IMAGE-TAG")) == [
+        ("Deployment/inner", "spec.template.spec.containers[0].image", at(text, "image: app:latest"))]
