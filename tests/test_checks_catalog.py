@@ -71,9 +71,11 @@ def test_pss_restricted_pod_with_probes_resources_and_labels_has_nothing_at_or_a
 
 def test_profiles_select_the_documented_checks():
     specs = registry()
-    assert set(PROFILES) == {"default", "strict", "pss-baseline", "pss-restricted"}
+    assert set(PROFILES) == {"default", "local", "strict", "pss-baseline", "pss-restricted"}
     assert {s.id for s in selected(profile("strict"))} == {s.id for s in specs}
     assert {s.id for s in selected(profile("default"))} == {s.id for s in specs if s.default_enabled}
+    assert {s.id for s in selected(profile("local"))} == {s.id for s in specs if s.default_enabled} - {
+        "REL-IMAGE-PULL-NEVER", "REL-INGRESS-LOCALHOST"}
     assert {s.id for s in selected(profile("pss-baseline"))} == {s.id for s in specs if s.pss == "baseline"}
     restricted = {s.id for s in selected(profile("pss-restricted"))}
     assert restricted == {s.id for s in specs if s.pss} and "SEC-PRIVILEGED" in restricted

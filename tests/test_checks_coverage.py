@@ -428,3 +428,138 @@ items:
         ("Deployment", "inner", at(text, "- apiVersion: apps/v1", 1))]
     assert where(findings(text, "SEC-IMAGE-TAG")) == [
         ("Deployment/inner", "spec.template.spec.containers[0].image", at(text, "image: app:latest"))]
+
+
+def test_an_hpa_s_min_replicas_decides_which_pdb_check_applies():
+    hpa = """---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: web, namespace: shop}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+  minReplicas: 2
+  maxReplicas: 5
+"""
+    text = workload(1).replace("  replicas: 1\n", "") + hpa
+    assert findings(text, "REL-PDB-EVERY-WORKLOAD") == []
+    assert len(findings(text, "REL-PDB-PRESENT")) == 1
+
+
+# --- Phase IV checks from real repositories ---------------------------------------------------------------
+
+def test_a_read_write_once_claim_shared_by_replicas():
+    claim = """---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: data, namespace: shop}
+spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+"""
+    volumes = "\n      volumes:\n        - name: data\n          persistentVolumeClaim: {claimName: data}"
+    text = workload(3, "") .rstrip("\n") + volumes + "\n" + claim
+    assert where(findings(text, "REL-RWO-PVC-SHARED")) == [
+        ("Deployment/web", "spec.template.spec.volumes[0].persistentVolumeClaim.claimName",
+         at(text, "persistentVolumeClaim: {claimName"))]
+    single = workload(1).rstrip("\n") + volumes + "\n" + claim
+    assert findings(single, "REL-RWO-PVC-SHARED") == []
+    assert findings(text.replace("[ReadWriteOnce]", "[ReadWriteMany]"), "REL-RWO-PVC-SHARED") == []
+    assert findings(workload(3).rstrip("\n") + volumes + "\n", "REL-RWO-PVC-SHARED") == []  # claim not in set
+
+
+def test_image_pull_policy_never_outside_the_local_profile():
+    text = workload(1, "\n          imagePullPolicy: Never")
+    assert where(findings(text, "REL-IMAGE-PULL-NEVER", Config())) == [
+        ("Deployment/web", "spec.template.spec.containers[0].imagePullPolicy", at(text, "imagePullPolicy"))]
+    assert findings(text, "REL-IMAGE-PULL-NEVER", Config(checks=ChecksConfig(profile="local"))) == []
+    assert findings(workload(1, "\n          imagePullPolicy: IfNotPresent"), "REL-IMAGE-PULL-NEVER") == []
+
+
+def test_a_slow_starting_container_without_a_startup_probe():
+    probe = "\n          livenessProbe:\n            httpGet: {path: /healthz, port: 8080}\n            initialDelaySeconds: 45"
+    text = workload(1, probe)
+    found = findings(text, "REL-STARTUP-PROBE", Config())
+    assert where(found) == [("Deployment/web", "spec.template.spec.containers[0].livenessProbe.initialDelaySeconds",
+                             at(text, "initialDelaySeconds"))]
+    assert found[0].severity.value == "low"
+    jvm = workload(1, "\n          livenessProbe: {httpGet: {path: /h, port: 8080}}").replace(
+        "image: app:1.0", "image: eclipse-temurin:21-jre")
+    assert where(findings(jvm, "REL-STARTUP-PROBE")) == [
+        ("Deployment/web", "spec.template.spec.containers[0].image", at(jvm, "image: eclipse-temurin"))]
+    assert findings(text.replace("45", "15"), "REL-STARTUP-PROBE") == []
+    assert findings(text + "", "REL-STARTUP-PROBE") and findings(
+        workload(1, probe + "\n          startupProbe: {httpGet: {path: /healthz, port: 8080}}"),
+        "REL-STARTUP-PROBE") == []
+    assert findings(workload(1).replace("image: app:1.0", "image: eclipse-temurin:21-jre"),
+                    "REL-STARTUP-PROBE") == []  # no liveness probe to kill a slow start
+
+
+def test_a_rollout_that_takes_down_half_the_replicas():
+    def rollout(replicas: int, value: str) -> str:
+        return workload(replicas).replace(
+            "  selector:", f"  strategy:\n    rollingUpdate: {{maxUnavailable: {value}}}\n  selector:")
+    text = rollout(4, "2")
+    assert where(findings(text, "REL-ROLLOUT-HALF-DOWN", Config())) == [
+        ("Deployment/web", "spec.strategy.rollingUpdate.maxUnavailable", at(text, "maxUnavailable"))]
+    assert len(findings(rollout(4, "50%"), "REL-ROLLOUT-HALF-DOWN")) == 1
+    assert findings(rollout(4, "1"), "REL-ROLLOUT-HALF-DOWN") == []
+    assert findings(rollout(4, "25%"), "REL-ROLLOUT-HALF-DOWN") == []
+    assert findings(rollout(1, "1"), "REL-ROLLOUT-HALF-DOWN") == []  # one replica: nothing to keep serving
+    assert findings(workload(4), "REL-ROLLOUT-HALF-DOWN") == []  # the default (25%) is not reported
+
+
+def test_an_ingress_for_localhost():
+    text = """apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: web, namespace: shop}
+spec:
+  rules:
+    - host: shop.example.com
+    - host: localhost
+"""
+    assert where(findings(text, "REL-INGRESS-LOCALHOST", Config())) == [
+        ("Ingress/web", "spec.rules[1].host", at(text, "host: localhost"))]
+    assert findings(text, "REL-INGRESS-LOCALHOST", Config(checks=ChecksConfig(profile="local"))) == []
+    assert findings(text.replace("localhost", "todo.local"), "REL-INGRESS-LOCALHOST") == []
+
+
+def test_a_hard_coded_namespace_in_a_helm_template():
+    from tools.helmnamespace import hardcoded_namespaces
+
+    template = """apiVersion: v1
+kind: Service
+metadata:
+  name: {{ .Release.Name }}
+  namespace: shop
+  labels:
+    namespace: not-this-one
+spec:
+  selector: {app: web}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: b
+  namespace: {{ .Release.Namespace }}
+subjects:
+  - kind: ServiceAccount
+    name: web
+    namespace: ops
+"""
+    assert hardcoded_namespaces(template) == [(at(template, "namespace: shop"), 3, "shop")]
+
+
+def test_the_engine_reports_a_hard_coded_helm_namespace_at_the_template_line(tmp_path):
+    from tools.engine import check_paths
+
+    chart = tmp_path / "helm" / "web"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: web\nversion: 0.1.0\n", encoding="utf-8")
+    (chart / "values.yaml").write_text("image: web:1.0\n", encoding="utf-8")
+    template = ("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n  namespace: shop\n"
+                "data:\n  image: {{ .Values.image | quote }}\n")
+    (chart / "templates" / "cm.yaml").write_text(template, encoding="utf-8")
+    found = [f for f in check_paths(tmp_path, [], Config()).findings if f.check_id == "HELM-HARDCODED-NAMESPACE"]
+    assert [(f.file, f.line, f.field) for f in found] == [("helm/web/templates/cm.yaml", 5, "metadata.namespace")]
+    assert ".Release.Namespace" in found[0].remediation
+    (chart / "templates" / "cm.yaml").write_text(template.replace("namespace: shop",
+                                                                  "namespace: {{ .Release.Namespace }}"))
+    assert not [f for f in check_paths(tmp_path, [], Config()).findings if f.check_id == "HELM-HARDCODED-NAMESPACE"]

@@ -97,6 +97,13 @@ ENTRIES: tuple[Entry, ...] = (
                       "as `toYaml .Values.resources` uses the whole subtree; `global` and subchart keys are "
                       "skipped). Values reached through variables, `$` rebinding or `index` are not seen.",
           remediation="Remove the value, or use it in a template."),
+    Entry(id="HELM-HARDCODED-NAMESPACE", category=Category.scalability, severity=Severity.medium, family="engine",
+          source="tools/helmnamespace.py", suppress=False, title="Hard-coded namespace in a Helm template",
+          description="A template's `metadata.namespace` is a literal: `helm install -n <namespace>` leaves that "
+                      "object in the fixed namespace while the rest of the release moves, so references between "
+                      "them break and a second install collides. Read from the template text (a `namespace:` "
+                      "key directly under `metadata:` with no template action in its value).",
+          remediation="Use `namespace: {{ .Release.Namespace }}` (or leave metadata.namespace out)."),
     Entry(id="CONTRACT-ENV-MISSING", category=Category.phase3, severity=Severity.high, family="engine",
           source="tools/contract.py", suppress=False, severities=(Severity.low,),
           title="Workload does not set a variable the Phase III app reads",

@@ -210,11 +210,13 @@ _PDB_KINDS = ("Deployment", "StatefulSet", "DeploymentConfig")
 
 
 def _without_pdb(objects: list[K8sObject], multi_replica: bool) -> Iterator[tuple[K8sObject, Hit]]:
-    """Workloads no PDB selects: the multi-replica ones (``multi_replica``), or the single-replica ones."""
+    """Workloads no PDB selects: the multi-replica ones (``multi_replica``), or the single-replica ones; the
+    replica count of a workload an HPA scales is the HPA's minReplicas."""
     index = PodIndex(objects)
     covered = {id(w) for pdb in _pdbs(objects) for w in _selected(pdb, index)}
+    scaled = {id(target): spec_of(hpa).get("minReplicas", 1) for hpa, target in _targets(objects)}
     for workload in objects:
-        replicas = spec_of(workload).get("replicas", 1)
+        replicas = scaled.get(id(workload), spec_of(workload).get("replicas", 1))  # an HPA's minReplicas wins
         single = type(replicas) is int and replicas < 2
         if workload.kind in _PDB_KINDS and id(workload) not in covered and single is not multi_replica:
             yield workload, Hit(f"{name_of(workload)}: no PodDisruptionBudget selects its pods",
