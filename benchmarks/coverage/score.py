@@ -7,7 +7,7 @@ Run by hand (not part of the tests)::
 
 For every fixture in ``tests/fixtures/peers/<peer>/`` the engine (``tools.engine.check_paths``, in process) runs
 over that file alone; ``labels.yaml`` names, per concern (one of our check ids), the objects it must fire on and
-the objects it must not fire on. A labelled object with a finding of that id is a true positive (fire) or a false
+the objects it must not fire on (``A|B``: a concern either id covers). A labelled object with a finding of that id is a true positive (fire) or a false
 positive (quiet); one without is a false negative (fire) or a true negative (quiet). Recall = TP / (TP + FN),
 precision = TP / (TP + FP), summed over the concerns of one peer.
 """
@@ -48,17 +48,18 @@ def score_peer(peer_dir: Path, profile: str, verbose: bool) -> Counter:
     counts: Counter = Counter()
     for name, concerns in sorted(labels.items()):
         got = fired(peer_dir / name, profile)
-        for check_id, want in concerns.items():
+        for concern, want in concerns.items():
+            ids = concern.split("|")  # a concern several of our ids cover: any of them counts
             for obj in want.get("fire", []):
-                hit = (check_id, obj) in got
+                hit = any((i, obj) in got for i in ids)
                 counts["tp" if hit else "fn"] += 1
                 if verbose and not hit:
-                    print(f"  miss        {peer_dir.name}/{name}: {check_id} on {obj}")
+                    print(f"  miss        {peer_dir.name}/{name}: {concern} on {obj}")
             for obj in want.get("quiet", []):
-                hit = (check_id, obj) in got
+                hit = any((i, obj) in got for i in ids)
                 counts["fp" if hit else "tn"] += 1
                 if verbose and hit:
-                    print(f"  false alarm {peer_dir.name}/{name}: {check_id} on {obj}")
+                    print(f"  false alarm {peer_dir.name}/{name}: {concern} on {obj}")
     return counts
 
 
