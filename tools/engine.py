@@ -25,6 +25,7 @@ from core.models import ChangeRequest, ChangeSet, FileChange, Finding, K8sObject
 from tools import git, git_worktree
 from tools.catalog import deselect
 from tools.checks import run_checks, run_diff_checks, run_dockerfile_checks
+from tools.checks.metadata import removed_in
 from tools.contract import phase3_workspace_findings
 from tools.guard import guard_change_set
 from tools.lock import lock_findings_at
@@ -32,7 +33,6 @@ from tools.manifests import load_manifest_text
 from tools.policy_changes import policy_changes, unhonoured_suppressions
 from tools.progress import report
 from tools.rendering import at_values_lines, render_all
-from tools.checks.metadata import removed_in
 from tools.schema import API_VERSION_ID, SCHEMA_ID, api_version_findings, validate_objects
 from tools.workspace import decode_text, read_text, resolve_inside, walk
 

@@ -26,7 +26,6 @@ from tools.checks.podspec import (
     pod_hit,
     pod_spec,
     pod_template_path,
-    security_field,
     template_annotations,
 )
 

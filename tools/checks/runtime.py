@@ -24,7 +24,6 @@ from tools.checks.podspec import (
     spec_of,
 )
 
-
 _SINGLE_NODE_MODES = frozenset({"ReadWriteOnce", "ReadWriteOncePod"})
 _REPLICATED = ("Deployment", "ReplicaSet", "DeploymentConfig")
 _SLOW_IMAGE = re.compile(
