@@ -41,6 +41,8 @@ _FRONTEND_DEPS = ("next", "vite", "react-scripts", "@angular/core", "vue", "svel
                   "parcel", "@vitejs/plugin-react")
 _NEXT_FLOOR = {16: (20, 9), 15: (18, 18), 14: (18, 17), 13: (16, 14)}
 _GLOB = set("*?[$")
+_MARKERS = ("package.json", "pyproject.toml", "requirements.txt", "go.mod", "pom.xml", "build.gradle", "Gemfile",
+            "Cargo.toml", "composer.json", "setup.py", "Pipfile")
 
 
 def context_dir(file: str) -> str:
@@ -308,6 +310,8 @@ def no_dockerignore(text: str, file: str, read: Reader | None = None) -> Iterato
         if ins.keyword not in ("COPY", "ADD") or flag(ins.args, "from"):
             continue
         if any(posixpath.normpath(s) == "." for s in sources(ins.args)):
+            if context_dir(file) and not any(read(_in_context(file, m) or m) is not None for m in _MARKERS):
+                return  # no project beside the Dockerfile: its build context is elsewhere (docker/api/Dockerfile)
             candidates = (_in_context(file, ".dockerignore"), f"{file}.dockerignore")
             if not any(c and read(c) is not None for c in candidates):
                 yield ins.line, f"{ins.keyword} {ins.args}: the build context has no .dockerignore"
