@@ -126,3 +126,16 @@ def test_healthcheck_clients_by_family():
     assert fires("node:22-alpine", "curl") and not fires("node:22-alpine", "wget")
     assert fires("gcr.io/distroless/nodejs22-debian12", "wget")
     assert not fires("python:3.12", "curl") and not fires("ghcr.io/acme/base:1", "curl")
+
+
+def test_builds_inside_shell_conditionals_are_read():
+    text = ("FROM node:22-alpine AS deps\nRUN if [ -f package-lock.json ]; then npm ci --omit=dev; fi\n"
+            "FROM node:22-alpine AS builder\nCOPY --from=deps /app/node_modules ./node_modules\n"
+            "RUN if [ -f yarn.lock ]; then yarn run build; else npm run build; fi\n")
+    assert [f.line for f in run_dockerfile_checks(text, "Dockerfile")
+            if f.check_id == "DOCKER-NPM-OMIT-DEV-BUILD"] == [2]
+
+
+def test_sudo_is_found_after_shell_keywords_and_only_as_a_command():
+    text = "FROM debian:12-slim\nUSER 1\nRUN echo sudo\nRUN if true; then sudo apt-get update; fi\n"
+    assert [f.line for f in run_dockerfile_checks(text, "Dockerfile") if f.check_id == "DOCKER-SUDO"] == [4]

@@ -119,6 +119,13 @@ def add_local(text: str, file: str) -> Iterator[tuple[int, str]]:
                 yield ins.line, f"ADD copies {', '.join(local)}: use COPY"
 
 
+def _leading_sudo(words: list[str]) -> bool:
+    rest = list(words)
+    while rest and (rest[0] in ("then", "else", "do", "{", "(", "!", "time") or re.match(r"^[A-Za-z_]\w*=", rest[0])):
+        rest.pop(0)
+    return bool(rest) and rest[0].rsplit("/", 1)[-1] == "sudo"
+
+
 @check(id="DOCKER-SUDO", category=Category.security, severity=Severity.medium, scope="dockerfile",
        title="sudo in a RUN",
        description="RUN runs as the current USER; `sudo` means the image ships sudo and a user allowed to use "
@@ -129,7 +136,7 @@ def add_local(text: str, file: str) -> Iterator[tuple[int, str]]:
 def sudo(text: str, file: str) -> Iterator[tuple[int, str]]:
     for stage in stages(text):
         for ins, script in run_scripts(stage):
-            if any(words[0] == "sudo" for words in commands(script)):
+            if any(_leading_sudo(words) for words in commands(script)):
                 yield ins.line, "RUN uses sudo"
 
 

@@ -145,10 +145,12 @@ def commands(script: str) -> Iterator[list[str]]:
 
 
 def program(words: list[str]) -> tuple[list[str], list[str]]:
-    """``(assignments, argv)`` of a simple command: leading ``NAME=value`` words and ``sudo``/``env`` dropped."""
+    """``(assignments, argv)`` of a simple command: leading ``NAME=value`` words, ``sudo``/``env``/``exec`` and
+    shell keywords (``then``, ``else``, ``do``, ``{``, ``(``) dropped."""
     assigned: list[str] = []
     rest = list(words)
-    while rest and (re.match(r"^[A-Za-z_]\w*=", rest[0]) or rest[0] in ("sudo", "env", "exec")):
+    while rest and (re.match(r"^[A-Za-z_]\w*=", rest[0])
+                    or rest[0] in ("sudo", "env", "exec", "then", "else", "do", "{", "(", "!", "time")):
         if "=" in rest[0]:
             assigned.append(rest[0])
         rest.pop(0)
