@@ -98,7 +98,7 @@ def exec_argv(text: str, file: str) -> Iterator[tuple[int, str]]:
         bounds += [ins] * len(words)
     for index, problem in _argv_problems(argv):
         ins = bounds[index] if index < len(bounds) else parts[-1][0]
-        yield ins.line, f"{ins.keyword} {ins.args}: {problem}"
+        yield ins.line, f"{ins.keyword}: {problem}"
 
 
 # --- HEALTHCHECK -----------------------------------------------------------------------------------------
