@@ -184,7 +184,8 @@ class Family(NamedTuple):
     """What a base image family ships: the HTTP clients on its PATH and the users/groups in /etc/passwd."""
 
     name: str
-    clients: frozenset[str]
+    clients: frozenset[str] | None
+    """None: unknown (an application image such as ``nginx:alpine`` may add its own, curl included)."""
     users: frozenset[str]
 
 
@@ -216,11 +217,12 @@ def family(image: str) -> Family | None:
     if image == "scratch":
         return Family("scratch", frozenset(), frozenset({"root"}))
     if repo == "alpine" or "alpine" in tag:
-        return Family("alpine", frozenset({"wget"}), _SYSTEM_USERS | extra)
+        clients = frozenset({"wget"}) if repo in ("alpine", "node", "python") else None
+        return Family("alpine", clients, _SYSTEM_USERS | extra)
     if repo in ("python", "node") and "slim" in tag:
         return Family(f"{repo} slim", frozenset(), _SYSTEM_USERS | extra)
     if repo in ("debian", "ubuntu"):
-        return Family(repo, frozenset(), _SYSTEM_USERS)
+        return Family(repo, frozenset(), _SYSTEM_USERS | ({"ubuntu"} if repo == "ubuntu" else set()))
     if repo in ("python", "node") and tag and not any(v in tag for v in ("windows", "nanoserver")):
         return Family(repo, frozenset({"curl", "wget"}), _SYSTEM_USERS | extra)
     return None

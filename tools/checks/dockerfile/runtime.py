@@ -132,7 +132,7 @@ def _installs(chain: list[list[Instruction]], tool: str) -> bool:
 def healthcheck_tool(text: str, file: str) -> Iterator[tuple[int, str]]:
     chain = lineage(text)
     fam = family(base_image(chain))
-    if fam is None:
+    if fam is None or fam.clients is None:
         return
     for ins in chain[-1]:
         if ins.keyword != "HEALTHCHECK" or not re.search(r"(^|\s)CMD(\s|$)", ins.args, re.IGNORECASE):
