@@ -140,3 +140,12 @@ def test_builds_inside_shell_conditionals_are_read():
 def test_sudo_is_found_after_shell_keywords_and_only_as_a_command():
     text = "FROM debian:12-slim\nUSER 1\nRUN echo sudo\nRUN if true; then sudo apt-get update; fi\n"
     assert [f.line for f in run_dockerfile_checks(text, "Dockerfile") if f.check_id == "DOCKER-SUDO"] == [4]
+
+
+def test_git_ignored_build_output_copied_from_ci_is_deliberate():
+    def read(rel: str) -> str | None:
+        return "target/\ndist/\n.env\n" if rel == ".gitignore" else None
+
+    text = "FROM eclipse-temurin:21-jre\nCOPY target/app.jar /app.jar\nCOPY dist/ /srv/\nCOPY .env /srv/\n"
+    assert [f.line for f in run_dockerfile_checks(text, "Dockerfile", None, read)
+            if f.check_id == "DOCKER-COPY-GITIGNORED"] == [4]

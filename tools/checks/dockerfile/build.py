@@ -41,6 +41,7 @@ _FRONTEND_DEPS = ("next", "vite", "react-scripts", "@angular/core", "vue", "svel
                   "parcel", "@vitejs/plugin-react")
 _NEXT_FLOOR = {16: (20, 9), 15: (18, 18), 14: (18, 17), 13: (16, 14)}
 _GLOB = set("*?[$")
+_BUILD_OUTPUT = {"dist", "build", "target", "out", "bin", "publish", ".next", "release", "artifacts"}
 _MARKERS = ("package.json", "pyproject.toml", "requirements.txt", "go.mod", "pom.xml", "build.gradle", "Gemfile",
             "Cargo.toml", "composer.json", "setup.py", "Pipfile")
 
@@ -289,6 +290,8 @@ def copy_gitignored(text: str, file: str, read: Reader | None = None) -> Iterato
             if not path or path == "." or path == context_dir(file) or _GLOB & set(source) \
                     or re.match(r"^[a-z]+://", source):
                 continue
+            if posixpath.normpath(source).split("/")[0] in _BUILD_OUTPUT:
+                continue  # an artefact an earlier CI step builds (`COPY target/app.jar`): deliberate
             if _ignored(specs, path + ("/" if source.endswith("/") else "")):
                 yield ins.line, f"{ins.keyword} {source}: .gitignore excludes it, so a clean checkout has no " \
                                 f"'{source}'"
