@@ -113,7 +113,9 @@ def test_users_of_unknown_bases_and_passwd_copies_are_not_judged():
     for text in ("FROM ghcr.io/acme/base:1\nUSER app\n",
                  "FROM python:3.12-slim\nCOPY --from=build /etc/passwd /etc/passwd\nUSER app\n",
                  "FROM node:22-alpine\nUSER node:node\n", "FROM gcr.io/distroless/python3-debian12\nUSER nonroot\n",
-                 "FROM python:3.12-slim AS base\nRUN useradd app\nFROM base\nUSER app\n"):
+                 "FROM python:3.12-slim AS base\nRUN useradd app\nFROM base\nUSER app\n",
+                 "FROM python:3.12-slim\nCOPY setup.sh /\nRUN /setup.sh\nUSER app\n",
+                 "FROM python:3.12-slim\nRUN sh /tmp/users && true\nUSER app\n"):
         assert not [f for f in run_dockerfile_checks(text, "Dockerfile") if f.check_id == "DOCKER-UNKNOWN-USER"], text
 
 

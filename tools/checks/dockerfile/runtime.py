@@ -171,6 +171,9 @@ def _known_names(chain: list[list[Instruction]], upto: Instruction) -> set[str] 
                 return None
             for words in commands(next(script for _, script in run_scripts([ins]))):
                 _, argv = program(words)
+                if argv and (argv[0].endswith(".sh") or argv[0].startswith("./")
+                             or (argv[0].rsplit("/", 1)[-1] in _SHELLS and argv[1:2] != ["-c"] and argv[1:])):
+                    return None  # a script may create users we cannot see
                 if argv and _CREATES.match(argv[0].rsplit("/", 1)[-1]):
                     if any("$" in w for w in argv):
                         return None
