@@ -89,14 +89,17 @@ def test_the_engine_reads_the_build_context_at_the_dockerfiles_directory(tmp_pat
 @pytest.mark.parametrize("argv", [["python", "-m", "uvicorn", "app:app", "--host", "0.0.0.0"], ["node", "server.js"],
                                   ["sh", "-c", "exec uvicorn app:app --port $PORT"], ["tini", "--", "sh", "-c", "x y"],
                                   ["docker-entrypoint.sh", "sh", "-c", "run"], ["python", "-c", "import a; a.b()"],
-                                  ["/app/start", "--port", "$PORT"], ["gunicorn", "-b", "0.0.0.0:8000", "app:app"]])
+                                  ["/app/start", "--port", "$PORT"], ["gunicorn", "-b", "0.0.0.0:8000", "app:app"],
+                                  ["gunicorn", "-w 4", "app:app"], ["nginx", "-g", "daemon off;"],
+                                  ["npm", "run", "start", "--", "--port", "3000"]])
 def test_runnable_command_lines_pass(argv):
     assert list(_argv_problems(argv)) == []
 
 
 @pytest.mark.parametrize("argv", [["uvicorn", "sh", "-c", "uvicorn app:app"], ["npm start"],
                                   ["uvicorn", "app:app", "--host 0.0.0.0 --port 8000"], ["node", "bash", "-c", "x"],
-                                  ["uvicorn", "app:app", "--port", "$PORT"], []])
+                                  ["uvicorn", "app:app", "--port", "$PORT"], ["java", "-Xmx512m -Xms256m", "-jar", "a"],
+                                  ["uvicorn", "main:app --host 0.0.0.0"], []])
 def test_command_lines_that_cannot_run_are_named(argv):
     assert list(_argv_problems(argv))
 

@@ -68,7 +68,7 @@ def _argv_problems(argv: list[str]) -> Iterator[tuple[int, str]]:
             return
         if shell or previous in _CODE_FLAGS:
             continue
-        if re.search(r"(^|\s)--?[A-Za-z][\w-]*(=|\s)\S", word) and " " in word.strip():
+        if re.search(r"(^|\s)--[A-Za-z][\w-]*(=\S+)?\s+\S|^-X\S+\s+-", word.strip()):
             yield i, f"'{word}' is a single argument: its words reach {name} as one (split it into elements)"
         elif _VARIABLE.search(word) and launcher is False:
             yield i, (f"'{word}' is passed literally: exec form does not expand variables (use "
