@@ -96,10 +96,31 @@ def served_provider(env: dict[str, str] | None = None) -> Provider:
     return make_provider(config, env, config_trusted=bool(path))
 
 
+WORKSPACES_ENV = "INFRA_ORCH_WORKSPACES"
+"""The directories (``os.pathsep``-separated) under which a served request's workspace must lie: the operator's."""
+
+
+def allowed_workspace(workspace: str, env: dict[str, str] | None = None) -> Path:
+    """The request's workspace, resolved, when it lies under one of the operator's :data:`WORKSPACES_ENV` roots.
+
+    A caller names a directory of the server's filesystem; without the operator's list nothing is served (fail
+    closed), and a workspace outside it (after resolving symlinks) is refused."""
+    env = os.environ if env is None else env
+    roots = [Path(os.path.realpath(r)) for r in env.get(WORKSPACES_ENV, "").split(os.pathsep) if r.strip()]
+    if not roots:
+        raise ValueError(f"no workspace is served: set {WORKSPACES_ENV} on the server to the directories "
+                         "(separated by ':') that requests may review")
+    real = Path(os.path.realpath(workspace))
+    if not any(real == root or root in real.parents for root in roots):
+        raise ValueError(f"workspace '{workspace}' is outside the served directories ({WORKSPACES_ENV})")
+    return real
+
+
 def policy(state: ServedState) -> dict[str, Any]:
-    """Validate the request and resolve its trusted policy on the server; reset what a previous run on the same
-    thread left in the reducer channels."""
+    """Validate the request (its workspace under the operator's :data:`WORKSPACES_ENV`) and resolve its trusted
+    policy on the server; reset what a previous run on the same thread left in the reducer channels."""
     req = REQUEST.validate_python(state["request"])
+    allowed_workspace(str(req.workspace))
     trusted = policy_for_request(req)
     fresh = initial_state(req, trusted.config, trusted.source, trusted)
     return {**fresh, "verdicts": Overwrite([]), "timings_ms": Overwrite({}), "answers": {}, "text": ""}

@@ -40,6 +40,14 @@ def _copy(dest: Path, fixed: bool) -> Path:
     return dest
 
 
+@pytest.fixture(autouse=True)
+def served_roots(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The operator serves this session's temporary directories (in-process runs read the variable here)."""
+    base = tmp_path_factory.getbasetemp()
+    monkeypatch.setenv("INFRA_ORCH_WORKSPACES", str(base))
+    return base
+
+
 @pytest.fixture()
 def example(tmp_path: Path) -> Path:
     """A copy of the README's example as shipped (REJECTED)."""
@@ -194,7 +202,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             "LANGSMITH_ENDPOINT", "LANGGRAPH_CLOUD_LICENSE_KEY")
     env = {k: v for k, v in os.environ.items() if k not in drop}
     env.update({"LANGSMITH_TRACING": "false", "LANGCHAIN_TRACING_V2": "false", "LANGGRAPH_CLI_NO_ANALYTICS": "1",
-                "INFRA_ORCH_PROVIDER": "offline", "INFRA_ORCH_NO_PROGRESS": "1"})
+                "INFRA_ORCH_PROVIDER": "offline", "INFRA_ORCH_NO_PROGRESS": "1",
+                "INFRA_ORCH_WORKSPACES": str(tmp_path_factory.getbasetemp())})
     log = (cwd / "server.log").open("w")
     proc = subprocess.Popen([cli, "dev", "--no-browser", "--no-reload", "--host", "127.0.0.1", "--port", str(port),
                              "--config", str(ROOT / "langgraph.json")],
@@ -319,3 +328,15 @@ def test_an_invalid_request_fails_the_run(server: str):
 
     with pytest.raises(Exception, match="workspace"):
         _run(go())
+
+
+def test_a_workspace_outside_the_operators_list_is_refused(example: Path, tmp_path: Path, monkeypatch):
+    from graph.serve import build_served_graph
+
+    graph = build_served_graph(InMemorySaver())
+    monkeypatch.setenv("INFRA_ORCH_WORKSPACES", str(tmp_path / "elsewhere"))
+    with pytest.raises(ValueError, match="outside the served directories"):
+        graph.invoke(_change(example), {"configurable": {"thread_id": "t-out"}})
+    monkeypatch.delenv("INFRA_ORCH_WORKSPACES")
+    with pytest.raises(ValueError, match="no workspace is served"):
+        graph.invoke(_change(example), {"configurable": {"thread_id": "t-none"}})
