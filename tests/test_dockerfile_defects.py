@@ -154,3 +154,16 @@ def test_git_ignored_build_output_copied_from_ci_is_deliberate():
     text = "FROM eclipse-temurin:21-jre\nCOPY target/app.jar /app.jar\nCOPY dist/ /srv/\nCOPY .env /srv/\n"
     assert [f.line for f in run_dockerfile_checks(text, "Dockerfile", None, read)
             if f.check_id == "DOCKER-COPY-GITIGNORED"] == [4]
+
+
+def test_a_git_range_reads_the_build_context_at_the_reviewed_head(tmp_path, monkeypatch):
+    from tests.gitrepo import commit, isolate_git_env, make_repo
+
+    isolate_git_env(monkeypatch)
+    repo = make_repo(tmp_path, {"web/package.json": '{"dependencies": {"next": "14.2.0"}}', "README.md": "x\n"})
+    commit(repo, {"web/package.json": '{"dependencies": {"next": "16.0.1"}}',
+                  "web/Dockerfile": "FROM node:18.20-alpine\nUSER node\nCMD [\"node\", \"server.js\"]\n"}, "phase IV")
+    (repo / "web" / "package.json").write_text('{"dependencies": {"next": "14.2.0"}}')  # not what is reviewed
+    found = analyse(ChangeRequest(workspace=str(repo), base="HEAD~1", head="HEAD"), Config()).findings
+    assert [(f.check_id, f.line) for f in found if f.check_id == "DOCKER-BASE-BELOW-FLOOR"] == [
+        ("DOCKER-BASE-BELOW-FLOOR", 1)]
