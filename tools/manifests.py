@@ -1,6 +1,7 @@
 """Multi-document YAML loading: every Kubernetes object with its file, 1-based line and document index.
 
-Documents are *composed* with libyaml (``CSafeLoader`` when available) and *constructed* one at a time, so
+Documents are *composed* with libyaml and *constructed* one at a time, with Kubernetes' scalar resolution
+(:data:`core.yamlsafe.KUBE_LOADER`: ``2024-01-15`` and ``12:30`` stay strings, as the API server reads them), so
 
 * every object knows the line its document starts on;
 * alias bombs are refused on the node graph before anything is expanded (``SCH-YAML-BOMB``);
@@ -21,16 +22,16 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
-from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from core.errors import InputError
 from core.models import Finding, K8sObject, Severity
+from core.yamlsafe import KUBE_LOADER, KubeConstructor
 from tools import fieldpath
 from tools.catalog import finding
 from tools.workspace import UNREADABLE_ID, read_text
 
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_LOADER = KUBE_LOADER  # Kubernetes reads plain scalars as go-yaml v2 does (core.yamlsafe)
 
 ALIAS_EXPANSION_BUDGET = 100_000
 """Nodes that aliases may add to a document (beyond its distinct nodes) before it is refused as a bomb."""
@@ -128,8 +129,8 @@ def _alias_expansion(root: Node) -> int | None:
     return sizes[id(root)] - len(sizes)
 
 
-class _Constructor(SafeConstructor):
-    """SafeConstructor that records duplicate keys while it builds each mapping (no extra pass over the nodes)."""
+class _Constructor(KubeConstructor):
+    """KubeConstructor that records duplicate keys while it builds each mapping (no extra pass over the nodes)."""
 
     def __init__(self) -> None:
         super().__init__()
