@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -59,10 +60,26 @@ def findings_result(findings: list[Finding], **data: Any) -> CallToolResult:
     return result(finding_lines(findings), {**data, "findings": [f.model_dump(mode="json") for f in findings]})
 
 
+_graph_lock = threading.Lock()
+_graph: list[Any] = []
+
+
+def compiled_graph() -> Any:
+    """The decision graph, compiled on the first decision and shared by every later call (a compiled graph
+    without a checkpointer keeps no state between runs; compiling costs more than a warm review)."""
+    with _graph_lock:
+        if not _graph:
+            from graph.builder import build_graph
+
+            _graph.append(build_graph())
+        return _graph[0]
+
+
 def _decide(req: ChangeRequest | StageRequest) -> CallToolResult:
     from graph.runner import review
 
-    decision = review(req)  # the base revision's config, or the operator's (INFRA_ORCH_CONFIG)
+    # the base revision's config, or the operator's (INFRA_ORCH_CONFIG)
+    decision = review(req, graph=compiled_graph())
     return result(render_text(decision), decision.model_dump(mode="json"))
 
 
