@@ -176,7 +176,10 @@ for _name in ("bool", "int", "float", "timestamp", "binary"):
     KubeConstructor.add_constructor(_TAG + _name, getattr(KubeConstructor, f"construct_yaml_{_name}"))
 KubeConstructor.yaml_constructors.pop(_TAG + "value", None)
 
-_PARSER = getattr(yaml, "CParser", None)
+try:
+    from yaml._yaml import CParser as _PARSER  # libyaml (what CSafeLoader is built on)
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    _PARSER = None
 if _PARSER is not None:
     class KubeLoader(_PARSER, KubeConstructor, KubeResolver):  # type: ignore[misc,valid-type]
         """libyaml's parser and composer, Kubernetes' scalar resolution."""

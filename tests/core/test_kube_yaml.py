@@ -39,6 +39,13 @@ SAME = {
 }
 
 
+def test_the_kubernetes_loader_runs_on_libyaml_when_pyyaml_has_it() -> None:
+    """The pure-Python parser is ~10x slower: the C parser must be used whenever CSafeLoader is."""
+    if not yaml.__with_libyaml__:
+        pytest.skip("PyYAML built without libyaml")
+    assert issubclass(KUBE_LOADER, yaml.cyaml.CParser)
+
+
 def _both(text: str) -> tuple[object, object]:
     doc = f"v: {text}\n"
     return yaml.load(doc, Loader=LOADER)["v"], yaml.load(doc, Loader=KUBE_LOADER)["v"]
