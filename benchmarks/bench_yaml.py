@@ -42,7 +42,8 @@ CASES: list[tuple[str, str, object]] = [
     ("float 1e3", "a: 1e3\n", [{"a": 1000.0}]),
     ("quoted '12:30'", "a: '12:30'\n", [{"a": "12:30"}]),
     ("anchor + alias", "a: &x {b: 1}\nc: *x\n", [{"a": {"b": 1}, "c": {"b": 1}}]),
-    ("merge key", "b: &b {x: 1}\nm: {<<: *b, y: 2}\n", [{"b": {"x": 1}, "m": {"x": 1, "y": 2}}]),
+    ("merge key", "b: &b {x: 1}\nm: {<<: *b, z: 2}\n", [{"b": {"x": 1}, "m": {"x": 1, "z": 2}}]),
+    ("key y is a bool", "y: 1\n", [{"true": 1}]),
     ("!!str tag", "a: !!str 5\n", [{"a": "5"}]),
     ("duplicate key", "a: 1\na: 2\n", DUPLICATE),
     ("multi-document", "a: 1\n---\nb: 2\n", [{"a": 1}, {"b": 2}]),
@@ -60,25 +61,32 @@ def _pyyaml(loader_name: str) -> Callable[[str], list]:
 
 
 def _kube() -> Callable[[str], list]:
-    """The product's loader: libyaml composes, core.yamlsafe resolves as Kubernetes does, duplicates reported."""
-    import yaml
+    """The product's loader: libyaml composes, core.yamlsafe resolves as Kubernetes does, duplicates reported
+    while mappings are built (as tools/manifests.py does)."""
+    from yaml.nodes import ScalarNode
 
-    from tools.manifests import _Constructor, _LOADER
+    from core.yamlsafe import KUBE_LOADER, KubeConstructor
+
+    class Checked(KubeConstructor):
+        def construct_mapping(self, node, deep=False):  # noqa: ANN001, ANN201
+            keys = set()
+            for key, _ in node.value:
+                if isinstance(key, ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                    if (key.tag, key.value) in keys:
+                        raise ValueError(DUPLICATE)
+                    keys.add((key.tag, key.value))
+            return super().construct_mapping(node, deep)
 
     def load(text: str) -> list:
-        loader = _LOADER(text)
+        loader = KUBE_LOADER(text)
         out = []
         try:
             while loader.check_node():
-                constructor = _Constructor()
-                out.append(constructor.construct_document(loader.get_node()))
-                if constructor.duplicates:
-                    raise ValueError(DUPLICATE)
+                out.append(Checked().construct_document(loader.get_node()))
         finally:
             loader.dispose()
         return out
 
-    _ = yaml
     return load
 
 
