@@ -33,6 +33,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import sys
 from typing import Any
 
 import yaml
@@ -61,6 +62,8 @@ _KUBE_WORDS: dict[str, tuple[str, object]] = {
     **{w: (FLOAT_TAG, -_INF) for w in ("-.inf", "-.Inf", "-.INF")},
     "<<": (_MERGE_TAG, "<<"),
 }
+_INTERN_MAX = 64
+_intern = sys.intern
 _NUMBER_START = frozenset("+-0123456789")
 _GO_INT = re.compile(r"[-+]?(?:0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)")
 _GO_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
@@ -125,6 +128,14 @@ class KubeConstructor(SafeConstructor):
 
     def _scalar(self, node) -> str:  # noqa: ANN001
         return self.construct_scalar(node)
+
+    def construct_scalar(self, node):  # noqa: ANN001, ANN201
+        """The text of a scalar, interned when short: keys and common values (``name``, ``TCP``, ``100m``) are
+        one string for all the objects of a scan instead of one per occurrence (a third of the loaded bytes)."""
+        if type(node) is ScalarNode:
+            value = node.value
+            return _intern(value) if len(value) <= _INTERN_MAX else value
+        return super().construct_scalar(node)
 
     def construct_mapping(self, node, deep=False):  # noqa: ANN001, ANN201
         mapping = super().construct_mapping(node, deep)
