@@ -223,7 +223,7 @@ def _make_object(data: dict, file: str, line: int, doc_index: int, node: Node | 
     return K8sObject.model_construct(api_version=data["apiVersion"], kind=data["kind"], name=name,
                                      namespace=namespace if isinstance(namespace, str) and namespace else None,
                                      file=file, line=line, doc_index=doc_index,
-                                     body={str(k): v for k, v in data.items()}, rendered_from=None,
+                                     body={str(k): v for k, v in data.items()}, rendered_from=None, values_lines={},
                                      marks=fieldpath.record(node, offset) if node is not None else {},
                                      value_sources={})
 
