@@ -20,14 +20,23 @@ from graph.record import record
 from graph.state import GraphContext, ReviewState, SpecialistTask
 
 
-def build_graph(checkpointer=None):
-    g = StateGraph(ReviewState, context_schema=GraphContext)
+def compose(g: StateGraph, after: str = START) -> str:
+    """Add the review's nodes and edges to ``g``, entered from ``after``; return the name of the last node.
+
+    The one composition of the review: :func:`build_graph` (CLI, chat, MCP, evals) and the served graph
+    (:mod:`graph.serve`, which puts its policy node before it and its render node after it) both build from it."""
     g.add_sequence([nodes.intake, nodes.deterministic, nodes.supervisor])
-    g.add_edge(START, "intake")
+    g.add_edge(after, "intake")
     g.add_node("specialist", nodes.specialist, input_schema=SpecialistTask)
     g.add_node("reconcile", nodes.reconcile_node)
     g.add_conditional_edges("supervisor", nodes.fan_out, ["specialist", "merge"])
     g.add_edge("specialist", "reconcile")
     g.add_conditional_edges("reconcile", nodes.follow_up, ["specialist", "merge"])
     g.add_sequence([nodes.merge, nodes.finish, record])
+    return "record"
+
+
+def build_graph(checkpointer=None):
+    g = StateGraph(ReviewState, context_schema=GraphContext)
+    compose(g)
     return g.compile(checkpointer=checkpointer)

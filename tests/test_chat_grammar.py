@@ -71,3 +71,56 @@ def test_slash_commands(line, expected):
 def test_slash_errors_explain_themselves(line, fragment):
     i = p(line)
     assert i.action == "unknown" and fragment in i.note
+
+
+@pytest.mark.parametrize("line,feature,target", [
+    ("approve stage plan for 001-k8s-deployment", "001-k8s-deployment", "plan"),
+    ("approve the plan stage of 001-x", "001-x", "plan"),
+    ("approve stage plan for 001", "001", "plan"),
+    ("001 is ready for the tasks stage", "001", "tasks"),
+    ("advance 001 to the tasks stage", "001", "tasks"),
+    ("promote 001 to implementation", "001", "implement"),
+    ("stage plan for 001", "001", "plan"),
+    ("can you approve implementation for 001?", "001", "implement"),
+])
+def test_stage_requests_in_natural_forms(line, feature, target):
+    i = p(line)
+    assert (i.action, i.feature, i.target) == ("stage", feature, target)
+
+
+def test_a_stage_named_without_a_feature_says_what_is_missing():
+    i = p("approve the plan stage")
+    assert i.action == "unknown" and "which feature" in i.note and i.target == "plan"
+
+
+@pytest.mark.parametrize("line,paths", [
+    ("review my uncommitted changes", []),
+    ("check what I changed", []),
+    ("please review the working tree", []),
+    ("review my local changes in k8s", ["k8s"]),
+    ("validate the uncommitted changes to the helm chart", ["helm"]),
+])
+def test_working_tree_reviews(line, paths):
+    i = p(line)
+    assert (i.action, i.worktree, i.base, i.paths, i.note) == ("review", True, None, paths, "")
+
+
+def test_a_plain_review_is_not_a_working_tree_review():
+    assert not p("review the helm chart against main").worktree
+    assert p("/review --worktree").worktree and p("/review -w k8s").paths == ["k8s"]
+    assert p("/review --worktree --base main").action == "unknown"
+
+
+@pytest.mark.parametrize("line,expected", [
+    ("/findings", (1, None)), ("/findings 2", (2, None)), ("/findings high", (1, "high")),
+    ("/findings 3 low", (3, "low")), ("show all findings", (1, None)), ("list the findings", (1, None)),
+])
+def test_findings(line, expected):
+    i = p(line)
+    assert (i.action, i.page, i.min_severity) == ("findings", *expected)
+
+
+def test_findings_usage_and_clear():
+    assert p("/findings lots").action == "unknown" and "usage: /findings" in p("/findings lots").note
+    for line in ("/clear", "start over", "new conversation", "clear"):
+        assert p(line).action == "clear", line

@@ -18,9 +18,9 @@ PROMPT = "infra>"  # prompt_toolkit styles the trailing space separately
 ASK = "is build configuration of Phase III: approve this change as infrastructure-only? [y/N]"
 
 
-def spawn(*args: str) -> pexpect.spawn:
+def spawn(*args: str, **extra_env: str) -> pexpect.spawn:
     env = {k: v for k, v in os.environ.items() if k != "ANTHROPIC_API_KEY"}
-    env.update({"INFRA_ORCH_NO_PROGRESS": "1", "PROMPT_TOOLKIT_NO_CPR": "1", "TERM": "xterm-256color",
+    env.update({**extra_env, "INFRA_ORCH_NO_PROGRESS": "1", "PROMPT_TOOLKIT_NO_CPR": "1", "TERM": "xterm-256color",
                 "COLUMNS": "200"})
     return pexpect.spawn(sys.executable, ["-m", "infra_orchestrator", "chat", *args], cwd=str(ROOT), env=env,
                          dimensions=(50, 200), encoding="utf-8", timeout=30)
@@ -68,3 +68,35 @@ def test_review_clarify_kill_resume_quit(repo: Path):
     listing = invoke("chat", "-C", str(repo), "--list")
     assert thread in listing.stdout and "/review frontend/package.json" in listing.stdout
     assert "/review frontend/package.json" in (repo / ".infra-orchestrator" / "chat_history").read_text()
+
+
+def test_ctrl_c_during_a_review_ends_the_turn_not_the_session(repo: Path):
+    """The model takes a minute to plan; Ctrl-C stops that review, the prompt comes back, and the chat goes on."""
+    from fakes.anthropic_server import Delay, FakeModelServer, default_responder
+
+    def slow_plan(call):
+        return Delay(60, default_responder(call)) if call.tool == "submit_plan" else default_responder(call)
+
+    with FakeModelServer(slow_plan) as fake:
+        chat = spawn("-C", str(repo), ANTHROPIC_API_KEY="test", ANTHROPIC_BASE_URL=fake.base_url)
+        chat.expect_exact(PROMPT)
+        chat.sendline("review the k8s manifests")
+        for _ in range(100):  # until the supervisor's call is waiting on the model
+            if fake.calls:
+                break
+            chat.expect([pexpect.TIMEOUT], timeout=0.1)
+        assert fake.calls, "the review never reached the model"
+        chat.sendintr()
+        chat.expect_exact("interrupted")
+        chat.expect_exact(PROMPT)
+        assert chat.isalive()
+        chat.sendline("/status 001")  # the session still answers
+        chat.expect_exact("Spec-Kit Plus status: 001")
+        chat.expect_exact(PROMPT)
+        chat.sendcontrol("c")  # Ctrl-C at the prompt: a new prompt, the session goes on
+        chat.expect_exact(PROMPT)
+        assert chat.isalive()
+        chat.sendcontrol("d")  # Ctrl-D at the prompt ends the chat
+        chat.expect(pexpect.EOF)
+        chat.close()
+    assert chat.exitstatus == 0

@@ -124,26 +124,3 @@ def test_check_manifests_validates_api_schemas_like_check(session, workspace: Pa
     cli = invoke("check", "k8s/schema-broken.yaml", "--format", "json")
     assert tool == _schema_findings(json.loads(cli.stdout)["findings"])
     assert "k8s/schema-broken.yaml:" in text(res) and "SCH-SCHEMA-VALID" in text(res)
-
-
-def test_the_server_compiles_its_graph_once(workspace: Path, monkeypatch):
-    """Two decisions in one server process: one graph compilation (a compiled graph keeps no state)."""
-    import graph.builder
-    import graph.runner
-    from core.models import ChangeRequest
-    from infra_orchestrator import mcp_server
-
-    real, built = graph.builder.build_graph, []
-
-    def counting():
-        built.append(1)
-        return real()
-
-    monkeypatch.setattr(graph.builder, "build_graph", counting)
-    monkeypatch.setattr(graph.runner, "build_graph", counting)
-    monkeypatch.setattr(mcp_server, "_graph", [])
-    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
-    first = mcp_server._decide(ChangeRequest(workspace=str(workspace), paths=["k8s"]))
-    second = mcp_server._decide(ChangeRequest(workspace=str(workspace), paths=["k8s"]))
-    assert built == [1]
-    assert first.structured_content["outcome"] == second.structured_content["outcome"]

@@ -29,7 +29,8 @@ sys.stdout.flush()
 sys.stderr.write("\\nMODULES " + json.dumps({"code": code, "modules": sorted(sys.modules)}) + "\\n")
 """
 
-HEAVY = {"langgraph", "langchain_core", "langsmith", "anthropic", "openai", "mcp", "httpx", "prompt_toolkit"}
+HEAVY = {"langgraph", "langchain_core", "langsmith", "anthropic", "openai", "mcp", "httpx", "prompt_toolkit",
+         "langgraph_api", "langgraph_sdk", "langgraph_cli", "langgraph_runtime_inmem"}  # the server extra
 """Never imported by a lint-style command or the hook."""
 
 VALID_SERVICE = "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec:\n  ports: [{port: 80}]\n"

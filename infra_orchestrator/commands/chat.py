@@ -30,7 +30,7 @@ def chat(
         "else .infra-orchestrator/state.db).")] = None,
     path: Annotated[Path, typer.Option("--repo", "-C", help="Repository root.")] = Path("."),
 ) -> None:
-    """Talk to the gatekeeper: plain requests or /review, /stage, /status, /explain, /history, /quit."""
+    """Talk to the gatekeeper: plain requests or /review, /stage, /status, /explain, /findings, /history, /clear, /quit."""
     from rich.console import Console
     from rich.table import Table
 

@@ -15,10 +15,13 @@ def register(app: typer.Typer) -> None:
 
 
 def mcp(
-    path: Annotated[Path, typer.Option("--repo", "-C", help="Workspace root every path argument is confined to.")]
-    = Path("."),
+    path: Annotated[Path | None, typer.Option(
+        "--root", "--repo", "-C",
+        help="Where to look for the workspace (default: $CLAUDE_PROJECT_DIR, else the working directory). The "
+             "closest .infra-orchestrator.yaml up the tree, else the git root, is the workspace every path "
+             "argument is confined to.")] = None,
 ) -> None:
     """Run the MCP server on stdio: validate_change, approve_stage, stage_status, check_manifests, guard_check."""
-    from infra_orchestrator.mcp_server import serve
+    from infra_orchestrator.mcp_server import serve, start_dir, workspace_root
 
-    serve(workspace_dir(path))
+    serve(workspace_root(workspace_dir(start_dir(path))))
