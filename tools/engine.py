@@ -158,6 +158,19 @@ def _read_at_head(root: Path, changes: ChangeSet, rel: str) -> tuple[str | None,
     return read_text(root, rel)
 
 
+def _build_context_reader(root: Path, changes: ChangeSet):  # noqa: ANN202 - a Reader
+    """What the Dockerfile checks read of a build context (``.gitignore``, ``package.json``...): a workspace file
+    at the reviewed head, None when it is absent, unreadable or outside the workspace."""
+
+    def read(rel: str) -> str | None:
+        try:
+            return _read_at_head(root, changes, rel)[0]
+        except (InputError, OSError, ValueError):
+            return None
+
+    return read
+
+
 def _rendered_elsewhere(rel: str, owned_dirs: list[str]) -> bool:
     """Files of a Helm chart or a kustomization are analysed through the renderer's output, not one by one."""
     return any(d in (".", "") or rel.startswith(d + "/") for d in owned_dirs)
@@ -258,8 +271,9 @@ def check_findings(root: Path, collected: Collected, config: Config) -> list[Fin
     check catalog and API-schema validation."""
     findings = list(collected.findings)
     report("checking", 0, len(collected.objects))
+    read = _build_context_reader(root, collected.changes)
     for rel, text in collected.dockerfiles.items():
-        findings += run_dockerfile_checks(text, rel, config)
+        findings += run_dockerfile_checks(text, rel, config, read)
     findings += destructive_findings(root, collected.changes, collected.objects, config)
     checked = run_checks(collected.objects, config, collected.context)
     return deselect([*findings, *at_values_lines(checked, collected.objects),
