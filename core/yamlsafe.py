@@ -38,7 +38,7 @@ from typing import Any
 
 import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
-from yaml.nodes import ScalarNode
+from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from yaml.resolver import BaseResolver
 
 from core.errors import InputError
@@ -186,6 +186,64 @@ KubeConstructor.yaml_constructors = dict(SafeConstructor.yaml_constructors)
 for _name in ("bool", "int", "float", "timestamp", "binary"):
     KubeConstructor.add_constructor(_TAG + _name, getattr(KubeConstructor, f"construct_yaml_{_name}"))
 KubeConstructor.yaml_constructors.pop(_TAG + "value", None)
+
+class NotPlain(Exception):
+    """The document needs PyYAML's full constructor (a merge key, an unusual tag, a bad scalar...)."""
+
+
+_SEQ_TAG, _MAP_TAG = _TAG + "seq", _TAG + "map"
+
+
+def _plain_scalar(node: ScalarNode) -> object:
+    tag, value = node.tag, node.value
+    if tag == STR_TAG:
+        return _intern(value) if len(value) <= _INTERN_MAX else value
+    word = _KUBE_WORDS.get(value)
+    if word is not None and word[0] == tag:
+        return word[1]
+    if tag == INT_TAG:
+        try:
+            return _go_int(value)
+        except ValueError:
+            raise NotPlain from None
+    if tag == FLOAT_TAG:
+        plain = value.replace("_", "")
+        if _GO_FLOAT.fullmatch(plain) or _DOT_FLOAT.fullmatch(value):
+            return float(plain)
+    raise NotPlain
+
+
+def plain_document(node, duplicates: list) -> object:  # noqa: ANN001
+    """What :class:`KubeConstructor` builds from ``node``, without PyYAML's generator-based constructor, for a
+    document with no shared nodes (no anchor in the text), no merge key and only the core tags: the usual
+    manifest, built in a third of the time. Duplicate keys are appended to ``duplicates`` (their key nodes).
+    Raises :class:`NotPlain` for anything else; the caller then uses the full constructor."""
+    kind = type(node)
+    if kind is ScalarNode:
+        return _plain_scalar(node)
+    if kind is MappingNode:
+        if node.tag != _MAP_TAG:
+            raise NotPlain
+        out: dict = {}
+        seen: set = set()
+        for key_node, value_node in node.value:
+            if type(key_node) is not ScalarNode or key_node.tag == _MERGE_TAG:
+                raise NotPlain
+            key = _plain_scalar(key_node)
+            if type(key) is not str:
+                key = _json_key(key)
+            marker = (key_node.tag, key_node.value)
+            if marker in seen:
+                duplicates.append(key_node)
+            seen.add(marker)
+            out[key] = plain_document(value_node, duplicates)
+        return out
+    if kind is SequenceNode:
+        if node.tag != _SEQ_TAG:
+            raise NotPlain
+        return [plain_document(child, duplicates) for child in node.value]
+    raise NotPlain
+
 
 try:
     from yaml._yaml import CParser as _PARSER  # libyaml (what CSafeLoader is built on)

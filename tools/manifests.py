@@ -26,7 +26,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from core.errors import InputError
 from core.models import Finding, K8sObject, Severity
-from core.yamlsafe import KUBE_LOADER, KubeConstructor
+from core.yamlsafe import KUBE_LOADER, KubeConstructor, NotPlain, plain_document
 from tools import fieldpath
 from tools.catalog import finding
 from tools.workspace import UNREADABLE_ID, read_text
@@ -144,6 +144,16 @@ class _Constructor(KubeConstructor):
                     self.duplicates.append(key)
                 keys.add((key.tag, key.value))
         return super().construct_mapping(node, deep)
+
+
+def _plain(node: Node) -> tuple[Any, list[ScalarNode] | None]:
+    """The document built by :func:`core.yamlsafe.plain_document` and its duplicate keys; ``(None, None)`` when
+    it needs the full constructor."""
+    duplicates: list[ScalarNode] = []
+    try:
+        return plain_document(node, duplicates), duplicates
+    except (NotPlain, RecursionError):
+        return None, None
 
 
 def _mapping_value(node: Node, key: str) -> Node | None:
@@ -271,15 +281,18 @@ def _load_documents(text: str, file: str) -> tuple[list[K8sObject], list[Finding
             findings.append(_finding(BOMB_ID, Severity.high, f"document {doc_index} {why} (YAML alias bomb); "
                                      "refused without expanding it", file, line))
             continue
-        constructor = _Constructor()
-        try:
-            data = constructor.construct_document(node)
-        except Exception as exc:  # noqa: BLE001 - tag constructors raise ValueError, KeyError... on bad scalars
-            findings.append(_invalid(exc, file, offset, line))
-            continue
+        data, duplicates = _plain(node) if not may_alias else (None, None)
+        if duplicates is None:  # shared nodes, a merge key, an unusual tag or a bad scalar: the full constructor
+            constructor = _Constructor()
+            try:
+                data = constructor.construct_document(node)
+            except Exception as exc:  # noqa: BLE001 - tag constructors raise ValueError, KeyError... on bad scalars
+                findings.append(_invalid(exc, file, offset, line))
+                continue
+            duplicates = constructor.duplicates
         findings.extend(_finding(DUPLICATE_KEY_ID, Severity.medium,
                                  f"duplicate key '{key.value[:80]}' in a mapping; YAML keeps only the last value",
-                                 file, offset + key.start_mark.line + 1) for key in constructor.duplicates)
+                                 file, offset + key.start_mark.line + 1) for key in duplicates)
         found, problems = _objects_of(data, node, file, line, doc_index, offset)
         objects.extend(found)
         not_k8s.extend(problems)

@@ -124,3 +124,64 @@ def test_a_real_type_error_is_still_reported(tmp_path: Path) -> None:
     (tmp_path / "k8s" / "cm.yaml").write_text(MANIFEST.replace("window: 12:30", "window: yes"))
     schema = [f for f in engine.check_paths(tmp_path, [], Config()).findings if f.check_id == "SCH-SCHEMA-VALID"]
     assert len(schema) == 1 and "annotations.window" in schema[0].message
+
+
+def _full_and_fast(text: str) -> list[tuple[object, object]]:
+    from core.yamlsafe import KubeConstructor, NotPlain, plain_document
+
+    loader = KUBE_LOADER(text)
+    pairs = []
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            try:
+                fast: object = plain_document(node, [])
+            except NotPlain:
+                fast = NotPlain
+            try:
+                full: object = KubeConstructor().construct_document(node)
+            except Exception as exc:  # noqa: BLE001
+                full = type(exc)
+            pairs.append((full, fast))
+    finally:
+        loader.dispose()
+    return pairs
+
+
+FAST_CASES = [
+    "a: 1\nb: [x, 'y', 2.5, .inf, ~, yes, n, 0o17, 1e3, 2024-01-15, 12:30]\nc: {d: {e: f}}\n",
+    "80: http\ny: 1\n~: z\n1.5: f\n",
+    "a: !!str 5\nb: !!int 0x10\nc: !!float 3\nd: !!bool off\n",
+    "a: 1\na: 2\nm: {k: 1, k: 2}\n",
+    "- a\n- [b, {c: d}]\n---\nx: |\n  text\n",
+]
+SLOW_CASES = ["m: {<<: {a: 1}, b: 2}\n", "a: !!timestamp 2024-01-01\n", "a: !!binary aGk=\n", "a: !!set {x}\n",
+              "a: !custom x\n", "a: !!int 1:30\n", "? [a]\n: b\n"]
+
+
+@pytest.mark.parametrize("text", FAST_CASES)
+def test_the_fast_path_builds_what_the_full_constructor_builds(text: str) -> None:
+    for full, fast in _full_and_fast(text):
+        assert fast == full and _types(fast) == _types(full)
+
+
+@pytest.mark.parametrize("text", SLOW_CASES)
+def test_anything_unusual_goes_to_the_full_constructor(text: str) -> None:
+    from core.yamlsafe import NotPlain
+
+    assert [fast for _, fast in _full_and_fast(text)] == [NotPlain]
+
+
+def test_the_fast_path_reports_the_duplicate_keys_the_full_constructor_reports() -> None:
+    objects, findings = load_manifest_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, name: b}\n"
+                                           "data:\n  k: 1\n  k: 2\n", "k8s/cm.yaml")
+    assert [(f.check_id, f.line) for f in findings] == [("SCH-DUPLICATE-KEY", 3), ("SCH-DUPLICATE-KEY", 6)]
+    assert objects[0].body["data"] == {"k": 2} and objects[0].name == "b"
+
+
+def _types(value: object) -> object:
+    if isinstance(value, dict):
+        return {k: _types(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_types(v) for v in value]
+    return type(value).__name__
