@@ -65,7 +65,7 @@ def _kube() -> Callable[[str], list]:
     while mappings are built (as tools/manifests.py does)."""
     from yaml.nodes import ScalarNode
 
-    from core.yamlsafe import KUBE_LOADER, KubeConstructor
+    from core.yamlsafe import KUBE_LOADER, KubeConstructor, NotPlain, plain_document
 
     class Checked(KubeConstructor):
         def construct_mapping(self, node, deep=False):  # noqa: ANN001, ANN201
@@ -82,7 +82,16 @@ def _kube() -> Callable[[str], list]:
         out = []
         try:
             while loader.check_node():
-                out.append(Checked().construct_document(loader.get_node()))
+                node, duplicates = loader.get_node(), []
+                try:  # the fast path tools/manifests.py takes when the text has no anchor
+                    data = plain_document(node, duplicates) if "&" not in text else NotPlain
+                except NotPlain:
+                    data = NotPlain
+                if data is NotPlain:
+                    data = Checked().construct_document(node)
+                elif duplicates:
+                    raise ValueError(DUPLICATE)
+                out.append(data)
         finally:
             loader.dispose()
         return out
