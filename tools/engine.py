@@ -26,6 +26,7 @@ from core.models import ChangeRequest, ChangeSet, FileChange, Finding, K8sObject
 from tools import git, git_worktree
 from tools.catalog import deselect
 from tools.checks import run_checks, run_diff_checks, run_dockerfile_checks
+from tools.checks.metadata import removed_in
 from tools.contract import phase3_workspace_findings
 from tools.guard import guard_change_set
 from tools.lock import lock_findings_at
@@ -33,7 +34,7 @@ from tools.manifests import load_manifest_text
 from tools.policy_changes import policy_changes, unhonoured_suppressions
 from tools.progress import report
 from tools.rendering import at_values_lines, render_all
-from tools.schema import SCHEMA_ID, validate_objects
+from tools.schema import API_VERSION_ID, SCHEMA_ID, api_version_findings, validate_objects
 from tools.workspace import decode_text, read_text, resolve_inside, walk
 
 if TYPE_CHECKING:
@@ -258,12 +259,26 @@ def _context_objects(root: Path, changes: ChangeSet, scope: set[str], owned_dirs
     return scratch.objects
 
 
-def schema_findings(objects: list[K8sObject], config: Config) -> list[Finding]:
-    """Offline API-schema validation (``SCH-SCHEMA-VALID``) unless the check is disabled in config."""
+def _selected(check_id: str, config: Config) -> bool:
     checks = config.checks
-    if SCHEMA_ID in checks.disabled or (checks.enabled and SCHEMA_ID not in checks.enabled):
+    return check_id not in checks.disabled and (not checks.enabled or check_id in checks.enabled)
+
+
+def schema_findings(objects: list[K8sObject], config: Config) -> list[Finding]:
+    """Offline API-schema validation (``SCH-SCHEMA-VALID``) unless the check is disabled in config. An object
+    whose apiVersion was removed is not validated: ``SCH-DEPRECATED-API`` reports it, once."""
+    if not _selected(SCHEMA_ID, config):
         return []
-    return validate_objects(objects, config.kubernetes.version)
+    return validate_objects(objects, config.kubernetes.version, skip=lambda o: removed_in(o) is not None)
+
+
+def api_version_check(objects: list[K8sObject], config: Config) -> tuple[list[Finding], list[K8sObject]]:
+    """``SCH-API-VERSION`` findings, and the objects the other checks read: all but those with an apiVersion
+    their built-in kind never has (unless the check is deselected)."""
+    if not _selected(API_VERSION_ID, config):
+        return [], objects
+    found, bad = api_version_findings(objects, config.kubernetes.version, lambda o: removed_in(o) is not None)
+    return found, [o for o in objects if id(o) not in bad]
 
 
 def check_findings(root: Path, collected: Collected, config: Config) -> list[Finding]:
@@ -275,9 +290,10 @@ def check_findings(root: Path, collected: Collected, config: Config) -> list[Fin
     for rel, text in collected.dockerfiles.items():
         findings += run_dockerfile_checks(text, rel, config, read)
     findings += destructive_findings(root, collected.changes, collected.objects, config)
-    checked = run_checks(collected.objects, config, collected.context)
-    return deselect([*findings, *at_values_lines(checked, collected.objects),
-                     *schema_findings(collected.objects, config)],
+    api_findings, readable = api_version_check(collected.objects, config)
+    checked = run_checks(readable, config, collected.context)
+    return deselect([*findings, *api_findings, *at_values_lines(checked, collected.objects),
+                     *schema_findings(readable, config)],
                     config.checks)
 
 

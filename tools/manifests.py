@@ -243,25 +243,31 @@ def _not_k8s(file: str, line: int, what: str) -> Finding:
                     f"{what} is not a Kubernetes object (needs a mapping with string apiVersion and kind)", file, line)
 
 
-def _objects_of(data: Any, node: Node, file: str, line: int, doc_index: int,
-                offset: int) -> tuple[list[K8sObject], list[Finding]]:
-    """Turn one constructed document into objects (unpacking ``kind: List``) and not-an-object findings."""
+_MAX_LIST_DEPTH = 8
+
+
+def _objects_of(data: Any, node: Node | None, file: str, line: int, doc_index: int,
+                offset: int, depth: int = 0) -> tuple[list[K8sObject], list[Finding]]:
+    """Turn one constructed document into objects (unpacking ``kind: List`` and ``*List`` kinds, Lists nested in
+    Lists included, each item at its own line and field marks) and not-an-object findings."""
     if _is_empty(data):
         return [], []
     if not _is_k8s(data):
         return [], [_not_k8s(file, line, f"document {doc_index}")]
     items = data.get("items")
-    if not (data["kind"].endswith("List") and isinstance(items, list)):
+    if not (data["kind"].endswith("List") and isinstance(items, list)) or depth >= _MAX_LIST_DEPTH:
         return [_make_object(data, file, line, doc_index, node, offset)], []
-    items_node = _mapping_value(node, "items")
+    items_node = _mapping_value(node, "items") if node is not None else None
     item_nodes = items_node.value if isinstance(items_node, SequenceNode) else []
     objects: list[K8sObject] = []
     findings: list[Finding] = []
     for i, item in enumerate(items):
-        item_line = offset + item_nodes[i].start_mark.line + 1 if i < len(item_nodes) else line
+        item_node = item_nodes[i] if i < len(item_nodes) else None
+        item_line = offset + item_node.start_mark.line + 1 if item_node is not None else line
         if _is_k8s(item):
-            objects.append(_make_object(item, file, item_line, doc_index,
-                                        item_nodes[i] if i < len(item_nodes) else None, offset))
+            found, problems = _objects_of(item, item_node, file, item_line, doc_index, offset, depth + 1)
+            objects += found
+            findings += problems
         elif not _is_empty(item):
             findings.append(_not_k8s(file, item_line, f"item {i} of the {data['kind']}"))
     return objects, findings

@@ -34,6 +34,7 @@ from core.yamlsafe import KUBE_LOADER
 from tools.catalog import finding
 from tools.helm_locations import relocate
 from tools.helmchart import ChartNode, chart_tree, release_roots
+from tools.helmnamespace import hardcoded_namespace_findings
 from tools.helmorigin import annotate_origins, at_values_lines
 from tools.helmvalues import UNDEFINED_ID, UNUSED_ID, chart_values_findings, deep_merge, is_defined, scopes
 from tools.manifests import load_manifest_text
@@ -358,7 +359,8 @@ def render_all(root: Path, files: list[str], config: Config) -> RenderResult:
             continue
         rendered = render_chart(root, chart, config, backend)
         result.objects += rendered.objects
-        result.findings += rendered.findings + chart_values_findings(root, chart, config)
+        result.findings += (rendered.findings + chart_values_findings(root, chart, config)
+                            + hardcoded_namespace_findings(root, chart))
         result.owned_dirs += [n.dir for n in chart_tree(root, chart).walk() if n.dir]
     result.owned_dirs = sorted(set(result.owned_dirs))
     command = kustomize_command()

@@ -151,8 +151,8 @@ def check(
                                                           "'-' reads stdin.")] = None,
     fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format (github: workflow "
                                               "annotations).")] = OutputFormat.text,
-    profile: Annotated[Optional[str], typer.Option("--profile", help="Check profile: default, strict, "
-                                                   "pss-baseline, pss-restricted.")] = None,
+    profile: Annotated[Optional[str], typer.Option("--profile", help="Check profile: default, local, "
+                                                   "strict, pss-baseline, pss-restricted.")] = None,
     fail_on: Annotated[Optional[Severity], typer.Option("--fail-on", help="Exit 1 on findings at or above this "
                                                         "severity (default: policy.fail_on from the config).")] = None,
     config_file: Annotated[Optional[Path], typer.Option("--config", "-c", help="Configuration file to use "

@@ -35,10 +35,15 @@ from tools.suppress import suppression_for
 Scope = Literal["object", "set", "dockerfile", "diff"]
 SCOPES: tuple[Scope, ...] = ("object", "set", "dockerfile", "diff")
 PssLevel = Literal["baseline", "restricted"]
+LOCAL_ONLY = frozenset({"REL-IMAGE-PULL-NEVER", "REL-INGRESS-LOCALHOST"})
+"""Checks the ``local`` profile leaves out: on a local cluster (minikube, kind, Docker Desktop) what they flag is
+the norm (``tools/checks/runtime.py``)."""
 CHECK_ERROR_ID = "SCH-CHECK-ERROR"
 
 PROFILES: dict[str, str] = {
     "default": "the checks that are on by default: few false positives, opinionated checks left out",
+    "local": "the default checks minus those that flag what a local cluster (minikube, kind) needs: "
+             "imagePullPolicy: Never, an Ingress for localhost",
     "strict": "every check in the registry",
     "pss-baseline": "only the controls of the Pod Security Standards baseline level",
     "pss-restricted": "only the Pod Security Standards controls of the restricted and baseline levels",
@@ -106,6 +111,8 @@ def in_profile(spec: CheckSpec, profile: str) -> bool:
         return spec.pss == "baseline"
     if profile == "pss-restricted":
         return spec.pss is not None
+    if profile == "local":
+        return spec.default_enabled and spec.id not in LOCAL_ONLY
     return spec.default_enabled
 
 
