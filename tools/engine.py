@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 
 from core.config import Config
 from core.errors import InputError
+from core.gcpause import gc_paused
 from core.models import ChangeRequest, ChangeSet, FileChange, Finding, K8sObject, StageRequest
 from tools import git, git_worktree
 from tools.catalog import deselect
@@ -216,6 +217,7 @@ def destructive_findings(root: Path, changes: ChangeSet, head: list[K8sObject], 
     return run_diff_checks(base_objects(root, changes, config), [o for o in head if o.rendered_from is None], config)
 
 
+@gc_paused  # a batch analysis, whoever calls it (core.gcpause)
 def collect(req: ChangeRequest | StageRequest, root: Path, config: Config) -> Collected:
     """The change set, the infra files in scope, their parsed (or rendered) Kubernetes objects, the Dockerfiles'
     text, and the problems met while reading them. No check runs here. Progress goes to :mod:`tools.progress`."""
@@ -300,6 +302,7 @@ def guard_findings(changes: ChangeSet, config: Config, root: Path) -> list[Findi
     return guard_change_set(changes, config.phase3, os.path.realpath(root))
 
 
+@gc_paused  # a batch analysis, whoever calls it (core.gcpause)
 def judge(req: ChangeRequest | StageRequest, collected: Collected, config: Config, *,
           phase3: bool = True, policy: TrustedPolicy | None = None) -> Analysis:
     """The checks, then (``phase3``) the Phase III guard and, for a stage request, the stage gates.
@@ -354,12 +357,14 @@ def _lift_added_suppressions(root: Path, collected: Collected, full: ChangeSet, 
     return unhonoured_suppressions(findings, collected.objects, base_objects(root, full, config), set(full.paths()))
 
 
+@gc_paused  # a batch analysis, whoever calls it (core.gcpause)
 def analyse(req: ChangeRequest | StageRequest, config: Config, *, phase3: bool = True) -> Analysis:
     """The whole engine over one request: :func:`collect`, then :func:`judge`."""
     root = Path(req.workspace)
     return judge(req, collect(req, root, config), config, phase3=phase3)
 
 
+@gc_paused  # a batch analysis, whoever calls it (core.gcpause)
 def check_paths(root: Path, paths: list[str], config: Config) -> Analysis:
     """The engine alone over files or directories of ``root`` (every file in scope when ``paths`` is empty),
     lint-style: no Phase III guard (``check``, the MCP ``check_manifests`` tool)."""

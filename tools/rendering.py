@@ -30,6 +30,7 @@ import yaml
 
 from core.config import Config
 from core.models import Finding, K8sObject, Severity
+from core.yamlsafe import KUBE_LOADER
 from tools.catalog import finding
 from tools.helm_locations import relocate
 from tools.helmchart import ChartNode, chart_tree, release_roots
@@ -50,7 +51,7 @@ MAX_MESSAGE = 2000
 MAX_EXCLUDED = 20
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_LOADER = KUBE_LOADER  # Helm decodes values and charts with sigs.k8s.io/yaml (core.yamlsafe)
 _SOURCE = re.compile(r"^# Source: (.+)$", re.MULTILINE)
 _TRAILING_SEPARATOR = re.compile(r"(\n---)?\s*$")
 _TEMPLATE_AT = re.compile(r"([\w.-]+(?:/charts/[\w.-]+)*/templates/[^\s:()\"]+):(\d+)(?::(\d+))?")

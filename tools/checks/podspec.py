@@ -52,7 +52,7 @@ def as_str(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Container:
     """One container of a pod spec; ``field`` is ``containers``, ``initContainers`` or ``ephemeralContainers``;
     ``path`` its field path in the object (``spec.template.spec.containers[0]``)."""
