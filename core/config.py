@@ -86,8 +86,9 @@ class ChecksConfig(_Strict):
     disabled: list[str] = Field(default_factory=list, description="check ids that never run")
     unsuppressible: list[str] = Field(default_factory=list, description="check ids annotations cannot suppress")
     exclude_paths: list[str] = Field(default_factory=list, description="globs of files the engine skips")
-    profile: Literal["default", "strict", "pss-baseline", "pss-restricted"] = Field(
-        "default", description="check profile: default, strict (every check), pss-baseline, pss-restricted")
+    profile: Literal["default", "local", "strict", "pss-baseline", "pss-restricted"] = Field(
+        "default", description="check profile: default, local (default minus local-cluster norms such as "
+                               "imagePullPolicy: Never), strict (every check), pss-baseline, pss-restricted")
 
 
 class HelmConfig(_Strict):

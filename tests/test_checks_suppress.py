@@ -78,6 +78,8 @@ def test_our_annotation_without_reason_or_ids_suppresses_nothing_and_says_so(val
     '{polaris.fairwinds.com/exempt: "true"}',
     '{checkov.io/skip1: "CKV_K8S_14=mirrored"}',
     '{checkov.io/skip7: "CKV_K8S_14"}',
+    '{bridgecrew.io/skip1: "CKV_K8S_14=mirrored"}',
+    '{cortex.io/skip2: "CKV_K8S_14"}',
     '{kube-score/ignore: "pod-probes, container-image-tag"}',
 ])
 def test_peer_annotations_are_aliases(annotation):
@@ -90,6 +92,7 @@ def test_peer_annotations_are_aliases(annotation):
     '{ignore-check.kube-linter.io/run-as-non-root: "x"}',          # another check's id
     '{polaris.fairwinds.com/tagNotSpecified-exempt: "false"}',
     '{checkov.io/skip1: "CKV_K8S_140"}',                           # prefix of nothing: exact ids only
+    '{example.io/skip1: "CKV_K8S_14"}',                            # not a checkov key
     '{kube-score/ignore: "pod-probes"}',
 ])
 def test_peer_annotations_for_other_checks_do_not_suppress(annotation):

@@ -31,7 +31,10 @@ def test_the_dockerfile_passes_its_own_check(monkeypatch):
     result = invoke("check", "Dockerfile", "--format", "json", "--fail-on", "medium")
     findings = [f for f in json.loads(result.stdout)["findings"] if not f["suppressed"]]
     assert result.returncode == 0, findings
-    assert {f["check_id"] for f in findings} <= {"DOCKER-HEALTHCHECK"}  # a CLI image: nothing to probe
+    # a CLI image: nothing to probe; git from Debian's archive stays unpinned (a pinned Debian version leaves the
+    # archive at the next point release and the image stops building) - both low
+    assert {f["check_id"] for f in findings} <= {"DOCKER-HEALTHCHECK", "DOCKER-PKG-UNPINNED"}
+    assert all(f["severity"] in ("low", "info") for f in findings), findings
 
 
 def test_the_image_is_multi_stage_pinned_non_root_with_the_cli_as_entrypoint():

@@ -87,6 +87,20 @@ def test_the_collector_is_paused_inside_and_restored_after_nesting_and_errors():
         gc.enable()
 
 
+def test_the_engine_pauses_the_collector_for_in_process_callers(tmp_path):
+    """A library caller of ``check_paths`` / ``analyse`` / ``collect`` / ``judge`` gets the pause too."""
+    from core.models import ChangeRequest
+
+    root = corpus(tmp_path, 2)
+    for run in (lambda: engine.check_paths(root, [], Config()),
+                lambda: engine.collect(ChangeRequest(workspace=str(root)), root, Config())):
+        states: list[bool] = []
+        with listening(lambda *_: states.append(gc.isenabled())):
+            run()
+        assert states and not any(states)
+        assert gc.isenabled()
+
+
 def test_a_review_runs_with_the_collector_paused_and_restores_it(tmp_path):
     from core.models import ChangeRequest
     from graph.runner import decide

@@ -21,10 +21,12 @@ from pydantic import BaseModel, Field
 
 from core.config import Config
 from core.errors import InputError
+from core.gcpause import gc_paused
 from core.models import ChangeRequest, ChangeSet, FileChange, Finding, K8sObject, StageRequest
 from tools import git, git_worktree
 from tools.catalog import deselect, finding
 from tools.checks import run_checks, run_diff_checks, run_dockerfile_checks
+from tools.checks.metadata import removed_in
 from tools.contract import phase3_workspace_findings
 from tools.guard import guard_change_set
 from tools.lock import lock_findings_at
@@ -32,7 +34,7 @@ from tools.manifests import load_manifest_text, not_a_manifest_json
 from tools.policy_changes import policy_changes, unhonoured_suppressions
 from tools.progress import report
 from tools.rendering import at_values_lines, render_all
-from tools.schema import SCHEMA_ID, validate_objects
+from tools.schema import API_VERSION_ID, SCHEMA_ID, api_version_findings, validate_objects
 from tools.workspace import UNREADABLE_ID, decode_text, outside, read_confined, resolve_inside, walk
 
 if TYPE_CHECKING:
@@ -217,6 +219,19 @@ def _read_at_head(root: Path, changes: ChangeSet, rel: str) -> tuple[str | None,
     return text, problem
 
 
+def _build_context_reader(root: Path, changes: ChangeSet):  # noqa: ANN202 - a Reader
+    """What the Dockerfile checks read of a build context (``.gitignore``, ``package.json``...): a workspace file
+    at the reviewed head, None when it is absent, unreadable or outside the workspace."""
+
+    def read(rel: str) -> str | None:
+        try:
+            return _read_at_head(root, changes, rel)[0]
+        except (InputError, OSError, ValueError):
+            return None
+
+    return read
+
+
 def _rendered_elsewhere(rel: str, owned_dirs: list[str]) -> bool:
     """Files of a Helm chart or a kustomization are analysed through the renderer's output, not one by one."""
     return any(d in (".", "") or rel.startswith(d + "/") for d in owned_dirs)
@@ -273,6 +288,7 @@ def destructive_findings(root: Path, changes: ChangeSet, head: list[K8sObject], 
     return run_diff_checks(base_objects(root, changes, config), [o for o in head if o.rendered_from is None], config)
 
 
+@gc_paused  # a batch analysis, whoever calls it (core.gcpause)
 def collect(req: ChangeRequest | StageRequest, root: Path, config: Config) -> Collected:
     """The change set, the infra files in scope, their parsed (or rendered) Kubernetes objects, the Dockerfiles'
     text, and the problems met while reading them. No check runs here. Progress goes to :mod:`tools.progress`."""
@@ -323,12 +339,26 @@ def _context_objects(root: Path, changes: ChangeSet, scope: set[str], owned_dirs
     return scratch.objects
 
 
-def schema_findings(objects: list[K8sObject], config: Config) -> list[Finding]:
-    """Offline API-schema validation (``SCH-SCHEMA-VALID``) unless the check is disabled in config."""
+def _selected(check_id: str, config: Config) -> bool:
     checks = config.checks
-    if SCHEMA_ID in checks.disabled or (checks.enabled and SCHEMA_ID not in checks.enabled):
+    return check_id not in checks.disabled and (not checks.enabled or check_id in checks.enabled)
+
+
+def schema_findings(objects: list[K8sObject], config: Config) -> list[Finding]:
+    """Offline API-schema validation (``SCH-SCHEMA-VALID``) unless the check is disabled in config. An object
+    whose apiVersion was removed is not validated: ``SCH-DEPRECATED-API`` reports it, once."""
+    if not _selected(SCHEMA_ID, config):
         return []
-    return validate_objects(objects, config.kubernetes.version)
+    return validate_objects(objects, config.kubernetes.version, skip=lambda o: removed_in(o) is not None)
+
+
+def api_version_check(objects: list[K8sObject], config: Config) -> tuple[list[Finding], list[K8sObject]]:
+    """``SCH-API-VERSION`` findings, and the objects the other checks read: all but those with an apiVersion
+    their built-in kind never has (unless the check is deselected)."""
+    if not _selected(API_VERSION_ID, config):
+        return [], objects
+    found, bad = api_version_findings(objects, config.kubernetes.version, lambda o: removed_in(o) is not None)
+    return found, [o for o in objects if id(o) not in bad]
 
 
 def check_findings(root: Path, collected: Collected, config: Config) -> list[Finding]:
@@ -336,12 +366,14 @@ def check_findings(root: Path, collected: Collected, config: Config) -> list[Fin
     check catalog and API-schema validation."""
     findings = list(collected.findings)
     report("checking", 0, len(collected.objects))
+    read = _build_context_reader(root, collected.changes)
     for rel, text in collected.dockerfiles.items():
-        findings += run_dockerfile_checks(text, rel, config)
+        findings += run_dockerfile_checks(text, rel, config, read)
     findings += destructive_findings(root, collected.changes, collected.objects, config)
-    checked = run_checks(collected.objects, config, collected.context)
-    return deselect([*findings, *at_values_lines(checked, collected.objects),
-                     *schema_findings(collected.objects, config)],
+    api_findings, readable = api_version_check(collected.objects, config)
+    checked = run_checks(readable, config, collected.context)
+    return deselect([*findings, *api_findings, *at_values_lines(checked, collected.objects),
+                     *schema_findings(readable, config)],
                     config.checks)
 
 
@@ -350,6 +382,7 @@ def guard_findings(changes: ChangeSet, config: Config, root: Path) -> list[Findi
     return guard_change_set(changes, config.phase3, os.path.realpath(root))
 
 
+@gc_paused  # a batch analysis, whoever calls it (core.gcpause)
 def judge(req: ChangeRequest | StageRequest, collected: Collected, config: Config, *,
           phase3: bool = True, policy: TrustedPolicy | None = None) -> Analysis:
     """The checks, then (``phase3``) the Phase III guard and, for a stage request, the stage gates.
@@ -404,12 +437,14 @@ def _lift_added_suppressions(root: Path, collected: Collected, full: ChangeSet, 
     return unhonoured_suppressions(findings, collected.objects, base_objects(root, full, config), set(full.paths()))
 
 
+@gc_paused  # a batch analysis, whoever calls it (core.gcpause)
 def analyse(req: ChangeRequest | StageRequest, config: Config, *, phase3: bool = True) -> Analysis:
     """The whole engine over one request: :func:`collect`, then :func:`judge`."""
     root = Path(req.workspace)
     return judge(req, collect(req, root, config), config, phase3=phase3)
 
 
+@gc_paused  # a batch analysis, whoever calls it (core.gcpause)
 def check_paths(root: Path, paths: list[str], config: Config) -> Analysis:
     """The engine alone over files or directories of ``root`` (every file in scope when ``paths`` is empty),
     lint-style: no Phase III guard (``check``, the MCP ``check_manifests`` tool)."""

@@ -34,7 +34,7 @@ from typing import Any
 import yaml
 
 from core.models import K8sObject
-from core.yamlsafe import LOADER, YamlTooDeep, check_depth
+from core.yamlsafe import KUBE_LOADER, YamlTooDeep, check_depth
 from tools import fieldpath
 from tools.workspace import read_text
 
@@ -262,8 +262,8 @@ class ValuesIndex:
                 continue
             try:
                 check_depth(text, rel)
-                node = yaml.compose(text, Loader=LOADER)
-                data = yaml.load(text, Loader=LOADER)
+                node = yaml.compose(text, Loader=KUBE_LOADER)
+                data = yaml.load(text, Loader=KUBE_LOADER)
             except (yaml.YAMLError, YamlTooDeep, ValueError, TypeError):
                 continue
             if node is not None:

@@ -16,10 +16,10 @@ from typing import Any
 import yaml
 
 from core.errors import InputError
-from core.yamlsafe import depth_exceeds
+from core.yamlsafe import KUBE_LOADER, depth_exceeds
 from tools.workspace import PRUNE_DIRS, read_text, resolve_inside
 
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_LOADER = KUBE_LOADER  # Helm decodes values and charts with sigs.k8s.io/yaml (core.yamlsafe)
 MAX_SCAN_DEPTH = 6
 
 

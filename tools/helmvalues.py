@@ -23,7 +23,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from core.config import Config
 from core.errors import InputError
 from core.models import Finding
-from core.yamlsafe import depth_exceeds
+from core.yamlsafe import KUBE_LOADER, depth_exceeds
 from tools.catalog import finding
 from tools.helmchart import ChartNode, chart_tree, dependency_keys
 from tools.helmtemplate import TemplateScan, scan_templates, unguarded, used_paths
@@ -31,7 +31,7 @@ from tools.workspace import read_text
 
 UNDEFINED_ID = "HELM-VALUES-UNDEFINED"
 UNUSED_ID = "HELM-VALUES-UNUSED"
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_LOADER = KUBE_LOADER  # Helm decodes values and charts with sigs.k8s.io/yaml (core.yamlsafe)
 
 
 @dataclass

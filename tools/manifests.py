@@ -1,6 +1,7 @@
 """Multi-document YAML loading: every Kubernetes object with its file, 1-based line and document index.
 
-Documents are *composed* with libyaml (``CSafeLoader`` when available) and *constructed* one at a time, so
+Documents are *composed* with libyaml and *constructed* one at a time, with Kubernetes' scalar resolution
+(:data:`core.yamlsafe.KUBE_LOADER`: ``2024-01-15`` and ``12:30`` stay strings, as the API server reads them), so
 
 * every object knows the line its document starts on;
 * alias bombs are refused on the node graph before anything is expanded (``SCH-YAML-BOMB``);
@@ -21,16 +22,15 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
-from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from core.models import Finding, K8sObject, Severity
-from core.yamlsafe import MAX_DEPTH, depth_exceeds
+from core.yamlsafe import KUBE_LOADER, MAX_DEPTH, KubeConstructor, NotPlain, depth_exceeds, plain_document
 from tools import fieldpath
 from tools.catalog import finding
 from tools.workspace import read_confined
 
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_LOADER = KUBE_LOADER  # Kubernetes reads plain scalars as go-yaml v2 does (core.yamlsafe)
 
 ALIAS_EXPANSION_BUDGET = 100_000
 """Nodes that aliases may add to a document (beyond its distinct nodes) before it is refused as a bomb."""
@@ -137,8 +137,8 @@ def _alias_expansion(root: Node) -> int | None:
     return sizes[id(root)] - len(sizes)
 
 
-class _Constructor(SafeConstructor):
-    """SafeConstructor that records duplicate keys while it builds each mapping (no extra pass over the nodes)."""
+class _Constructor(KubeConstructor):
+    """KubeConstructor that records duplicate keys while it builds each mapping (no extra pass over the nodes)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -152,6 +152,16 @@ class _Constructor(SafeConstructor):
                     self.duplicates.append(key)
                 keys.add((key.tag, key.value))
         return super().construct_mapping(node, deep)
+
+
+def _plain(node: Node) -> tuple[Any, list[ScalarNode] | None]:
+    """The document built by :func:`core.yamlsafe.plain_document` and its duplicate keys; ``(None, None)`` when
+    it needs the full constructor."""
+    duplicates: list[ScalarNode] = []
+    try:
+        return plain_document(node, duplicates), duplicates
+    except (NotPlain, RecursionError):
+        return None, None
 
 
 def _mapping_value(node: Node, key: str) -> Node | None:
@@ -231,9 +241,9 @@ def _make_object(data: dict, file: str, line: int, doc_index: int, node: Node | 
     return K8sObject.model_construct(api_version=data["apiVersion"], kind=data["kind"], name=name,
                                      namespace=namespace if isinstance(namespace, str) and namespace else None,
                                      file=file, line=line, doc_index=doc_index,
-                                     body={str(k): v for k, v in data.items()}, rendered_from=None,
+                                     body={str(k): v for k, v in data.items()}, rendered_from=None, values_lines={},
                                      marks=fieldpath.record(node, offset) if node is not None else {},
-                                     value_sources={}, values_lines={})  # every field given: no default factory
+                                     value_sources={})
 
 
 def _not_k8s(file: str, line: int, what: str) -> Finding:
@@ -241,25 +251,31 @@ def _not_k8s(file: str, line: int, what: str) -> Finding:
                     f"{what} is not a Kubernetes object (needs a mapping with string apiVersion and kind)", file, line)
 
 
-def _objects_of(data: Any, node: Node, file: str, line: int, doc_index: int,
-                offset: int) -> tuple[list[K8sObject], list[Finding]]:
-    """Turn one constructed document into objects (unpacking ``kind: List``) and not-an-object findings."""
+_MAX_LIST_DEPTH = 8
+
+
+def _objects_of(data: Any, node: Node | None, file: str, line: int, doc_index: int,
+                offset: int, depth: int = 0) -> tuple[list[K8sObject], list[Finding]]:
+    """Turn one constructed document into objects (unpacking ``kind: List`` and ``*List`` kinds, Lists nested in
+    Lists included, each item at its own line and field marks) and not-an-object findings."""
     if _is_empty(data):
         return [], []
     if not _is_k8s(data):
         return [], [_not_k8s(file, line, f"document {doc_index}")]
     items = data.get("items")
-    if not (data["kind"].endswith("List") and isinstance(items, list)):
+    if not (data["kind"].endswith("List") and isinstance(items, list)) or depth >= _MAX_LIST_DEPTH:
         return [_make_object(data, file, line, doc_index, node, offset)], []
-    items_node = _mapping_value(node, "items")
+    items_node = _mapping_value(node, "items") if node is not None else None
     item_nodes = items_node.value if isinstance(items_node, SequenceNode) else []
     objects: list[K8sObject] = []
     findings: list[Finding] = []
     for i, item in enumerate(items):
-        item_line = offset + item_nodes[i].start_mark.line + 1 if i < len(item_nodes) else line
+        item_node = item_nodes[i] if i < len(item_nodes) else None
+        item_line = offset + item_node.start_mark.line + 1 if item_node is not None else line
         if _is_k8s(item):
-            objects.append(_make_object(item, file, item_line, doc_index,
-                                        item_nodes[i] if i < len(item_nodes) else None, offset))
+            found, problems = _objects_of(item, item_node, file, item_line, doc_index, offset, depth + 1)
+            objects += found
+            findings += problems
         elif not _is_empty(item):
             findings.append(_not_k8s(file, item_line, f"item {i} of the {data['kind']}"))
     return objects, findings
@@ -279,15 +295,18 @@ def _load_documents(text: str, file: str) -> tuple[list[K8sObject], list[Finding
             findings.append(_finding(BOMB_ID, Severity.high, f"document {doc_index} {why} (YAML alias bomb); "
                                      "refused without expanding it", file, line))
             continue
-        constructor = _Constructor()
-        try:
-            data = constructor.construct_document(node)
-        except Exception as exc:  # noqa: BLE001 - tag constructors raise ValueError, KeyError... on bad scalars
-            findings.append(_invalid(exc, file, offset, line))
-            continue
+        data, duplicates = _plain(node) if not may_alias else (None, None)
+        if duplicates is None:  # shared nodes, a merge key, an unusual tag or a bad scalar: the full constructor
+            constructor = _Constructor()
+            try:
+                data = constructor.construct_document(node)
+            except Exception as exc:  # noqa: BLE001 - tag constructors raise ValueError, KeyError... on bad scalars
+                findings.append(_invalid(exc, file, offset, line))
+                continue
+            duplicates = constructor.duplicates
         findings.extend(_finding(DUPLICATE_KEY_ID, Severity.medium,
                                  f"duplicate key '{key.value[:80]}' in a mapping; YAML keeps only the last value",
-                                 file, offset + key.start_mark.line + 1) for key in constructor.duplicates)
+                                 file, offset + key.start_mark.line + 1) for key in duplicates)
         found, problems = _objects_of(data, node, file, line, doc_index, offset)
         objects.extend(found)
         not_k8s.extend(problems)

@@ -33,9 +33,11 @@ from core import confine, yamlsafe
 from core.config import Config
 from core.errors import InputError
 from core.models import Finding, K8sObject, Severity
+from core.yamlsafe import KUBE_LOADER
 from tools.catalog import finding
 from tools.helm_locations import relocate
 from tools.helmchart import ChartNode, chart_tree, release_roots
+from tools.helmnamespace import hardcoded_namespace_findings
 from tools.helmorigin import annotate_origins, at_values_lines
 from tools.helmvalues import UNDEFINED_ID, UNUSED_ID, chart_values_findings, deep_merge, is_defined, scopes
 from tools.manifests import load_manifest_text
@@ -52,7 +54,7 @@ MAX_MESSAGE = 2000
 MAX_EXCLUDED = 20
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_LOADER = KUBE_LOADER  # Helm decodes values and charts with sigs.k8s.io/yaml (core.yamlsafe)
 _SOURCE = re.compile(r"^# Source: (.+)$", re.MULTILINE)
 _TRAILING_SEPARATOR = re.compile(r"(\n---)?\s*$")
 _TEMPLATE_AT = re.compile(r"([\w.-]+(?:/charts/[\w.-]+)*/templates/[^\s:()\"]+):(\d+)(?::(\d+))?")
@@ -403,7 +405,8 @@ def render_all(root: Path, files: list[str], config: Config) -> RenderResult:
             continue
         rendered = render_chart(root, chart, config, backend)
         result.objects += rendered.objects
-        result.findings += rendered.findings + chart_values_findings(root, chart, config)
+        result.findings += (rendered.findings + chart_values_findings(root, chart, config)
+                            + hardcoded_namespace_findings(root, chart))
         result.owned_dirs += [n.dir for n in chart_tree(root, chart).walk() if n.dir]
     result.owned_dirs = sorted(set(result.owned_dirs))
     command = kustomize_command()

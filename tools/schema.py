@@ -25,7 +25,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from importlib.util import find_spec
 from pathlib import Path
@@ -290,7 +290,66 @@ def validate_object(obj: K8sObject, version: str) -> list[Finding]:
     return findings
 
 
-def validate_objects(objects: list[K8sObject], version: str) -> list[Finding]:
+API_VERSION_ID = "SCH-API-VERSION"
+_FULL_GROUP = {"rbac": "rbac.authorization.k8s.io", "flowcontrol": "flowcontrol.apiserver.k8s.io",
+               "internal": "internal.apiserver.k8s.io"}
+_BARE_GROUPS = frozenset({"apps", "batch", "policy", "autoscaling", "extensions"})
+
+
+def _api_version_of(short_group: str, ver: str) -> str:
+    if not short_group:
+        return ver
+    group = short_group if short_group in _BARE_GROUPS else _FULL_GROUP.get(short_group, f"{short_group}.k8s.io")
+    return f"{group}/{ver}"
+
+
+@lru_cache(maxsize=4)
+def builtin_api_versions(version: str) -> dict[str, frozenset[str]]:
+    """Lower-cased built-in kind → the apiVersions the bundled schemas of Kubernetes ``version`` have for it
+    (``{"deployment": {"apps/v1"}}``), read from the schema file names (``<kind>[-<group>]-<ver>.json``)."""
+    used, _ = resolve_version(version)
+    found: dict[str, set[str]] = {}
+    for path in _schema_dir().joinpath(f"v{used}.0-local-strict").glob("*.json"):
+        parts = path.stem.split("-")
+        if len(parts) in (2, 3) and parts[0].isalnum():
+            kind, group, ver = (parts[0], "", parts[1]) if len(parts) == 2 else parts
+            found.setdefault(kind, set()).add(_api_version_of(group, ver))
+    return {kind: frozenset(v) for kind, v in found.items()}
+
+
+def wrong_api_version(obj: K8sObject, version: str, removed: bool) -> str | None:
+    """Why ``obj``'s apiVersion cannot be right, or None: a built-in kind (one with bundled schemas) under a
+    built-in API group (core, ``apps``, ``*.k8s.io``...) at an apiVersion it never has (``v1 Deployment``,
+    ``apps/v1beta3 Deployment``). A removed version (``removed``) is SCH-DEPRECATED-API's, a custom group's kind
+    is a custom resource: neither is reported here."""
+    if removed or not isinstance(obj.kind, str) or schema_file(obj.api_version, obj.kind) is None:
+        return None
+    known = builtin_api_versions(version).get(obj.kind.lower())
+    if not known or obj.api_version in known or any(v.lower() == obj.api_version.lower() for v in known):
+        return None
+    return (f"{obj.kind} has no apiVersion {obj.api_version}: the API server rejects it (Kubernetes "
+            f"{resolve_version(version)[0]} serves {obj.kind} as {', '.join(sorted(known))})")
+
+
+def api_version_findings(objects: list[K8sObject], version: str,
+                         removed: Callable[[K8sObject], bool]) -> tuple[list[Finding], set[int]]:
+    """``SCH-API-VERSION`` findings (high, at ``apiVersion``) and the ``id()`` of each object they are about:
+    the other checks skip those (what they would say about a kind the API server never reads is noise)."""
+    findings: list[Finding] = []
+    bad: set[int] = set()
+    for obj in objects:
+        why = wrong_api_version(obj, version, removed(obj))
+        if why:
+            bad.add(id(obj))
+            mark = fieldpath.locate(obj.marks, "apiVersion")[1]
+            findings.append(finding(API_VERSION_ID, why, resource=obj.ref(), file=obj.file,
+                                    line=mark[0] if mark else obj.line, column=mark[1] if mark else None,
+                                    field="apiVersion", object_line=obj.line))
+    return findings, bad
+
+
+def validate_objects(objects: list[K8sObject], version: str,
+                     skip: Callable[[K8sObject], bool] | None = None) -> list[Finding]:
     """Schema findings for ``objects`` at Kubernetes ``version`` (e.g. "1.31"); never raises on bad input.
 
     Kinds without a bundled schema (custom resources, typos) get one ``info`` finding each, on their first
@@ -304,6 +363,8 @@ def validate_objects(objects: list[K8sObject], version: str) -> list[Finding]:
                                             "kubernetes-validate."))
     unknown: set[tuple[str, str]] = set()
     for obj in objects:
+        if skip is not None and skip(obj):
+            continue
         filename = schema_file(obj.api_version, obj.kind)
         if filename is None or compiled_validator(used, filename) is None:
             if (obj.api_version, obj.kind) not in unknown:

@@ -8,7 +8,8 @@ Peers' annotations, matched through the check's peer ids:
 
 * kube-linter: ``ignore-check.kube-linter.io/<check>: <reason>`` and ``kube-linter.io/ignore-all``;
 * Polaris: ``polaris.fairwinds.com/<check>-exempt: "true"`` and ``polaris.fairwinds.com/exempt: "true"``;
-* checkov: ``checkov.io/skip<N>: CKV_K8S_<n>[=<comment>]``;
+* checkov: ``checkov.io/skip<N>: CKV_K8S_<n>[=<comment>]``, and the same under ``bridgecrew.io/skip<N>`` and
+  ``cortex.io/skip<N>`` (checkov reads all three; ``CKV2_K8S_<n>`` ids too);
 * kube-score: ``kube-score/ignore: <id>[,<id>]``.
 
 Pure functions over the object body; malformed annotations read as absent.
@@ -23,7 +24,7 @@ from typing import Any, NamedTuple
 from core.models import K8sObject
 
 OUR_KEY = "infra-orchestrator.io/ignore"
-_CHECKOV_KEY = re.compile(r"checkov\.io/skip\d+$")
+_CHECKOV_KEY = re.compile(r"(?:checkov|bridgecrew|cortex)\.io/skip\d*$")
 _POLARIS_PREFIX = "polaris.fairwinds.com/"
 _KUBE_LINTER_PREFIX = "ignore-check.kube-linter.io/"
 

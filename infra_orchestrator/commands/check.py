@@ -9,9 +9,6 @@ Exit codes: 0 no finding at or above ``--fail-on`` (or ``--exit-zero``), 1 some,
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -19,6 +16,7 @@ from typing import Annotated, Optional
 import typer
 
 from core.errors import InputError
+from core.gcpause import paused_gc
 from core.models import Severity
 from infra_orchestrator.commands.check_output import ColorMode
 
@@ -32,19 +30,6 @@ class OutputFormat(str, Enum):
 
 def register(app: typer.Typer) -> None:
     app.command("check")(check)
-
-
-@contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector: a scan allocates millions of short-lived acyclic containers, and
-    the collector's passes over them cost 10-20% of a large scan (benchmarks/README.md)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def load(root: Path, config_file: Path | None, profile: str | None):
@@ -166,8 +151,8 @@ def check(
                                                           "'-' reads stdin.")] = None,
     fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format (github: workflow "
                                               "annotations).")] = OutputFormat.text,
-    profile: Annotated[Optional[str], typer.Option("--profile", help="Check profile: default, strict, "
-                                                   "pss-baseline, pss-restricted.")] = None,
+    profile: Annotated[Optional[str], typer.Option("--profile", help="Check profile: default, local, "
+                                                   "strict, pss-baseline, pss-restricted.")] = None,
     fail_on: Annotated[Optional[Severity], typer.Option("--fail-on", help="Exit 1 on findings at or above this "
                                                         "severity (default: policy.fail_on from the config).")] = None,
     config_file: Annotated[Optional[Path], typer.Option("--config", "-c", help="Configuration file to use "
@@ -212,7 +197,7 @@ def check(
     threshold = fail_on
     from infra_orchestrator.progress import file_progress
 
-    with _no_cyclic_gc(), file_progress("check", quiet):
+    with paused_gc(), file_progress("check", quiet):
         if stdin or stdin_filename is not None:
             findings, configured = _stdin_findings(stdin_filename, cwd, config_file, profile)
             threshold = threshold or configured

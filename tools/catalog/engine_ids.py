@@ -93,6 +93,14 @@ ENTRIES: tuple[Entry, ...] = (
                     "validation could not run.",
           remediation="Fix the field so the object matches the Kubernetes API schema "
                       "(`kubectl explain <kind>.<field>` shows it)."),
+    Entry(id="SCH-API-VERSION", category=Category.schema, severity=Severity.high, family="engine",
+          source="tools/schema.py", suppress=False, title="Built-in kind at an apiVersion it does not have",
+          description="A built-in kind (one the bundled schemas of `kubernetes.version` know) under an apiVersion "
+                      "that never served it (`v1` Deployment, `apps/v1beta3` Deployment): the API server "
+                      "rejects the object. The other checks do not run on it (their findings would be about an "
+                      "object that is never applied); a removed apiVersion is `SCH-DEPRECATED-API`'s, reported "
+                      "once, and a custom API group's kind is a custom resource.",
+          remediation="Use the apiVersion the message names (e.g. `apps/v1` for a Deployment)."),
     Entry(id="SCH-DUPLICATE-KEY", category=Category.schema, severity=Severity.medium, family="engine",
           source="tools/manifests.py", suppress=False, title="Duplicate key in a YAML mapping",
           description="A mapping repeats a key. YAML keeps only the last value, so the object applied differs "
@@ -109,6 +117,13 @@ ENTRIES: tuple[Entry, ...] = (
                       "as `toYaml .Values.resources` uses the whole subtree; `global` and subchart keys are "
                       "skipped). Values reached through variables, `$` rebinding or `index` are not seen.",
           remediation="Remove the value, or use it in a template."),
+    Entry(id="HELM-HARDCODED-NAMESPACE", category=Category.scalability, severity=Severity.medium, family="engine",
+          source="tools/helmnamespace.py", suppress=False, title="Hard-coded namespace in a Helm template",
+          description="A template's `metadata.namespace` is a literal: `helm install -n <namespace>` leaves that "
+                      "object in the fixed namespace while the rest of the release moves, so references between "
+                      "them break and a second install collides. Read from the template text (a `namespace:` "
+                      "key directly under `metadata:` with no template action in its value).",
+          remediation="Use `namespace: {{ .Release.Namespace }}` (or leave metadata.namespace out)."),
     Entry(id="CONTRACT-ENV-MISSING", category=Category.phase3, severity=Severity.high, family="engine",
           source="tools/contract.py", suppress=False, severities=(Severity.low,),
           title="Workload does not set a variable the Phase III app reads",

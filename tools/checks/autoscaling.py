@@ -6,6 +6,7 @@ A missing HPA target is reported only when the set contains objects of the targe
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 from core.models import Category, K8sObject, Severity
@@ -21,7 +22,7 @@ from tools.checks.podspec import (
     spec_of,
 )
 
-REPLICATED_KINDS = frozenset({"Deployment", "StatefulSet", "ReplicaSet", "ReplicationController"})
+REPLICATED_KINDS = frozenset({"Deployment", "StatefulSet", "ReplicaSet", "ReplicationController", "DeploymentConfig"})
 
 
 def _hpas(objects: list[K8sObject]) -> list[K8sObject]:
@@ -137,19 +138,32 @@ def _blocks(pdb: K8sObject, index: PodIndex) -> tuple[str, str] | None:
         return "spec.maxUnavailable", "maxUnavailable is 0"
     if min_available == "100%":
         return "spec.minAvailable", "minAvailable is 100%"
-    if type(min_available) is not int:
+    percent = _percent(min_available)
+    if type(min_available) is not int and percent is None:
         return None
     for workload in _selected(pdb, index):
         replicas = spec_of(workload).get("replicas", 1)
-        if workload.kind in REPLICATED_KINDS and type(replicas) is int and min_available >= replicas:
-            return "spec.minAvailable", f"minAvailable {min_available} >= the {replicas} replica(s) of {name_of(workload)}"
+        if workload.kind not in REPLICATED_KINDS or type(replicas) is not int or replicas < 1:
+            continue
+        needed = min_available if percent is None else math.ceil(replicas * percent / 100)
+        if needed >= replicas:
+            shown = str(min_available) if percent is None else f"{min_available} (= {needed} pods, rounded up)"
+            return "spec.minAvailable", f"minAvailable {shown} >= the {replicas} replica(s) of {name_of(workload)}"
+    return None
+
+
+def _percent(value: object) -> int | None:
+    """``50`` for ``"50%"``; None for anything else."""
+    if isinstance(value, str) and value.endswith("%") and value[:-1].isdigit():
+        return int(value[:-1])
     return None
 
 
 @check(id="REL-PDB-BLOCKS-EVICTION", category=Category.scalability, severity=Severity.high, scope="set",
        title="PodDisruptionBudget blocks every eviction",
-       description="maxUnavailable: 0, minAvailable: 100%, or a minAvailable not below the replica count of the "
-                   "workload it selects allows no voluntary disruption: node drains and cluster upgrades hang.",
+       description="maxUnavailable: 0, minAvailable: 100%, or a minAvailable (a number, or a percentage rounded "
+                   "up as the disruption controller does) not below the replica count of the workload it selects "
+                   "allows no voluntary disruption: node drains and cluster upgrades hang.",
        remediation="Allow at least one disruption: maxUnavailable: 1, or minAvailable below the replica count.",
        peers={"kube-linter": "pdb-max-unavailable,pdb-min-available", "polaris": "pdbDisruptionsIsZero"})
 def pdb_blocks_eviction(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, Hit]]:
@@ -189,11 +203,33 @@ def pdb_vs_hpa(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, Hit]]:
        peers={"kube-score": "deployment-has-poddisruptionbudget,statefulset-has-poddisruptionbudget",
               "polaris": "missingPodDisruptionBudget"})
 def pdb_present(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, Hit]]:
+    return _without_pdb(objects, multi_replica=True)
+
+
+_PDB_KINDS = ("Deployment", "StatefulSet", "DeploymentConfig")
+
+
+def _without_pdb(objects: list[K8sObject], multi_replica: bool) -> Iterator[tuple[K8sObject, Hit]]:
+    """Workloads no PDB selects: the multi-replica ones (``multi_replica``), or the single-replica ones; the
+    replica count of a workload an HPA scales is the HPA's minReplicas."""
     index = PodIndex(objects)
     covered = {id(w) for pdb in _pdbs(objects) for w in _selected(pdb, index)}
+    scaled = {id(target): spec_of(hpa).get("minReplicas", 1) for hpa, target in _targets(objects)}
     for workload in objects:
-        replicas = spec_of(workload).get("replicas", 1)
-        if workload.kind in ("Deployment", "StatefulSet") and id(workload) not in covered \
-                and not (type(replicas) is int and replicas < 2):
+        replicas = scaled.get(id(workload), spec_of(workload).get("replicas", 1))  # an HPA's minReplicas wins
+        single = type(replicas) is int and replicas < 2
+        if workload.kind in _PDB_KINDS and id(workload) not in covered and single is not multi_replica:
             yield workload, Hit(f"{name_of(workload)}: no PodDisruptionBudget selects its pods",
                                 field=fieldpath.join(pod_template_path(workload), "metadata.labels"))
+
+
+@check(id="REL-PDB-EVERY-WORKLOAD", category=Category.scalability, severity=Severity.low, scope="set",
+       default_enabled=False,
+       title="No PodDisruptionBudget on a single-replica workload",
+       description="The strict profile requires a PDB for every Deployment, StatefulSet and DeploymentConfig, "
+                   "as the peers' profiles do (REL-PDB-PRESENT covers the multi-replica ones): even one pod "
+                   "should say whether a node drain may evict it.",
+       remediation="Add a PodDisruptionBudget selecting the pods (maxUnavailable: 1, or minAvailable: 0 to state "
+                   "that eviction is fine).")
+def pdb_every_workload(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, Hit]]:
+    return _without_pdb(objects, multi_replica=False)

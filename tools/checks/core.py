@@ -19,6 +19,7 @@ listed); a selection naming an id the catalog lacks, or one that cannot be desel
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -34,10 +35,15 @@ from tools.suppress import suppression_for
 Scope = Literal["object", "set", "dockerfile", "diff"]
 SCOPES: tuple[Scope, ...] = ("object", "set", "dockerfile", "diff")
 PssLevel = Literal["baseline", "restricted"]
+LOCAL_ONLY = frozenset({"REL-IMAGE-PULL-NEVER", "REL-INGRESS-LOCALHOST"})
+"""Checks the ``local`` profile leaves out: on a local cluster (minikube, kind, Docker Desktop) what they flag is
+the norm (``tools/checks/runtime.py``)."""
 CHECK_ERROR_ID = "SCH-CHECK-ERROR"
 
 PROFILES: dict[str, str] = {
     "default": "the checks that are on by default: few false positives, opinionated checks left out",
+    "local": "the default checks minus those that flag what a local cluster (minikube, kind) needs: "
+             "imagePullPolicy: Never, an Ingress for localhost",
     "strict": "every check in the registry",
     "pss-baseline": "only the controls of the Pod Security Standards baseline level",
     "pss-restricted": "only the Pod Security Standards controls of the restricted and baseline levels",
@@ -105,6 +111,8 @@ def in_profile(spec: CheckSpec, profile: str) -> bool:
         return spec.pss == "baseline"
     if profile == "pss-restricted":
         return spec.pss is not None
+    if profile == "local":
+        return spec.default_enabled and spec.id not in LOCAL_ONLY
     return spec.default_enabled
 
 
@@ -226,17 +234,26 @@ def _instruction_at(lines: list[str], line: int) -> tuple[int | None, str | None
     return (len(raw) - len(stripped) + 1, stripped.split(maxsplit=1)[0].upper()) if stripped else (None, None)
 
 
-def run_dockerfile_checks(text: str, file: str, config: Config | None = None) -> list[Finding]:
+@lru_cache(maxsize=256)
+def _reads_context(fn: Callable) -> bool:
+    """Whether a Dockerfile check takes a third ``read`` argument (it reads files of the build context)."""
+    return len(inspect.signature(fn).parameters) >= 3
+
+
+def run_dockerfile_checks(text: str, file: str, config: Config | None = None,
+                          read: Callable[[str], str | None] | None = None) -> list[Finding]:
     """Run the selected Dockerfile checks over one Dockerfile's ``text``; findings carry ``file``, ``line``,
-    the instruction's column and its keyword as ``field``."""
+    the instruction's column and its keyword as ``field``. ``read`` gives the checks that need it the text of a
+    workspace-relative file of the build context (None: those checks read nothing and find nothing)."""
     findings: list[Finding] = []
     lines = text.splitlines() if isinstance(text, str) else []
     for spec in selected(config, "dockerfile"):
         try:
+            found = spec.fn(text, file, read) if _reads_context(spec.fn) else spec.fn(text, file)
             findings.extend(Finding(check_id=spec.id, severity=spec.severity, category=spec.category,
                                     message=message, file=file, line=line, remediation=spec.remediation,
                                     **dict(zip(("column", "field"), _instruction_at(lines, line), strict=True)))
-                            for line, message in spec.fn(text, file))
+                            for line, message in found)
         except Exception as exc:  # noqa: BLE001 - a check must never abort the scan
             findings.append(_check_error(spec, exc, None, file))
     return sorted(findings, key=Finding.sort_key)

@@ -55,38 +55,69 @@ def service_target(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, Hit]]:
                            f"{_namespace_label(svc)}", field="spec.selector")
 
 
+def policy_types(policy: K8sObject) -> set[str]:
+    """The directions a NetworkPolicy isolates: its ``policyTypes``, or when absent (the API server's default)
+    Ingress, plus Egress when it has egress rules."""
+    spec = spec_of(policy)
+    listed = spec.get("policyTypes")
+    if isinstance(listed, list):
+        return {t for t in listed if t in ("Ingress", "Egress")}
+    return {"Ingress"} | ({"Egress"} if "egress" in spec else set())
+
+
 @check(id="SEC-NETPOL-COVERAGE", category=Category.security, severity=Severity.low, scope="set",
        title="Workload not covered by a NetworkPolicy",
        description="Pods selected by no NetworkPolicy accept traffic from anywhere in the cluster and may "
-                   "reach anything. Low, because policies are often managed outside the reviewed set.",
-       remediation="Add a NetworkPolicy for the namespace (a default-deny with podSelector: {} plus explicit "
-                   "allows) that selects these pods.",
+                   "reach anything; pods whose policies isolate only Ingress (or only Egress) stay open the other "
+                   "way. Low, because policies are often managed outside the reviewed set.",
+       remediation="Add a NetworkPolicy for the namespace (a default-deny with podSelector: {} and policyTypes "
+                   "[Ingress, Egress], plus explicit allows) that selects these pods.",
        peers={"kube-linter": "non-isolated-pod", "kube-score": "pod-networkpolicy", "polaris": "missingNetworkPolicy",
               "checkov": "CKV2_K8S_6"})
 def netpol_coverage(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, Hit]]:
     index = PodIndex(objects)
-    covered = {id(w) for p in objects if p.kind == "NetworkPolicy"
-               for w in index.select(p.namespace, as_dict(spec_of(p).get("podSelector")))}
+    directions: dict[int, set[str]] = {}
+    for policy in (p for p in objects if p.kind == "NetworkPolicy"):
+        types = policy_types(policy)
+        for w in index.select(policy.namespace, as_dict(spec_of(policy).get("podSelector"))):
+            directions.setdefault(id(w), set()).update(types)
     for workload in _workloads(objects):
-        if id(workload) not in covered:
-            yield workload, Hit(f"{workload.kind} '{workload.name or '<unnamed>'}': no NetworkPolicy in "
-                                f"{_namespace_label(workload)} selects its pods",
-                                field=fieldpath.join(pod_template_path(workload), "metadata.labels"))
+        covered = directions.get(id(workload))
+        label = f"{workload.kind} '{workload.name or '<unnamed>'}'"
+        field = fieldpath.join(pod_template_path(workload), "metadata.labels")
+        if covered is None:
+            yield workload, Hit(f"{label}: no NetworkPolicy in {_namespace_label(workload)} selects its pods",
+                                field=field)
+        elif missing := sorted({"Ingress", "Egress"} - covered):
+            yield workload, Hit(f"{label}: the NetworkPolicies selecting its pods leave {' and '.join(missing)} "
+                                "open (no policyTypes entry for it)", field=field)
 
 
 def _services(objects: list[K8sObject]) -> list[K8sObject]:
     return [o for o in objects if o.kind == "Service"]
 
 
-def _ingress_backends(ingress: K8sObject) -> Iterator[tuple[str, dict]]:
-    """``(field path, service)``: the ``service`` part of the default backend and of every rule path
-    (networking.k8s.io/v1)."""
+def _backend(at: str, backend: dict) -> tuple[str, str, object, dict]:
+    """``(name field, port field, service name, port)`` of one Ingress backend: ``service.name``/``service.port``
+    (networking.k8s.io/v1) or ``serviceName``/``servicePort`` (extensions/v1beta1, networking.k8s.io/v1beta1;
+    the port, a number or a name, read as ``{"number": n}`` or ``{"name": s}``)."""
+    if "serviceName" in backend and "service" not in backend:
+        old = backend.get("servicePort")
+        port = {"number": old} if type(old) is int else {"name": old} if isinstance(old, str) and old else {}
+        return f"{at}.serviceName", f"{at}.servicePort", backend.get("serviceName"), port
+    service = as_dict(backend.get("service"))
+    return f"{at}.service.name", f"{at}.service.port", service.get("name"), as_dict(service.get("port"))
+
+
+def _ingress_backends(ingress: K8sObject) -> Iterator[tuple[str, str, object, dict]]:
+    """:func:`_backend` of the default backend (``defaultBackend``, or ``backend`` before v1) and of every rule
+    path."""
     spec = spec_of(ingress)
-    yield "spec.defaultBackend.service", as_dict(as_dict(spec.get("defaultBackend")).get("service"))
+    default = "defaultBackend" if "defaultBackend" in spec else "backend"
+    yield _backend(f"spec.{default}", as_dict(spec.get(default)))
     for i, rule in enumerate(as_list(spec.get("rules"))):
         for j, path in enumerate(as_list(as_dict(as_dict(rule).get("http")).get("paths"))):
-            yield (f"spec.rules[{i}].http.paths[{j}].backend.service",
-                   as_dict(as_dict(as_dict(path).get("backend")).get("service")))
+            yield _backend(f"spec.rules[{i}].http.paths[{j}].backend", as_dict(as_dict(path).get("backend")))
 
 
 def _port_declared(service: K8sObject, port: dict) -> bool:
@@ -106,18 +137,17 @@ def ingress_target(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, Hit]]:
     services = {(s.namespace, s.name): s for s in _services(objects)}
     namespaces = {namespace for namespace, _ in services}
     for ingress in (o for o in objects if o.kind == "Ingress" and o.namespace in namespaces):
-        for at, backend in _ingress_backends(ingress):
-            name, port = backend.get("name"), as_dict(backend.get("port"))
+        for name_at, port_at, name, port in _ingress_backends(ingress):
             if not isinstance(name, str) or not name:
                 continue
             service = services.get((ingress.namespace, name))
             if service is None:
                 yield ingress, Hit(f"{name_of(ingress)} routes to Service '{name}', which is not in the reviewed set",
-                                   field=f"{at}.name")
+                                   field=name_at)
             elif port and not _port_declared(service, port):
                 shown = port.get("number", port.get("name"))
                 yield ingress, Hit(f"{name_of(ingress)} routes to port '{shown}', which Service '{name}' does not "
-                                   "expose", field=f"{at}.port")
+                                   "expose", field=port_at)
 
 
 @check(id="REL-SERVICE-TARGETPORT", category=Category.scalability, severity=Severity.high, scope="set",

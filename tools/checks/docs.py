@@ -73,7 +73,7 @@ rejection. Annotations are read on the object and on its pod template:
 | `kube-linter.io/ignore-all: <reason>` | every check kube-linter has (an empty value suppresses nothing) |
 | `polaris.fairwinds.com/<check>-exempt: "true"` | Polaris alias |
 | `polaris.fairwinds.com/exempt: "true"` | every check Polaris has |
-| `checkov.io/skip<N>: CKV_K8S_<n>[=<comment>]` | checkov alias |
+| `checkov.io/skip<N>: CKV_K8S_<n>[=<comment>]` (also `bridgecrew.io/skip<N>`, `cortex.io/skip<N>`) | checkov alias (ids mapped through the catalog's checkov aliases) |
 | `kube-score/ignore: <id>[,<id>]` | kube-score alias |
 
 Only ids whose *Suppress* column says yes can be suppressed: the checks about Kubernetes objects. Dockerfile

@@ -224,6 +224,11 @@ def metrics_port(obj: K8sObject) -> Iterator[Hit]:
                   field=fieldpath.key(f"{_template_meta_path(obj)}.annotations", "prometheus.io/port"))
 
 
+def removed_in(obj: K8sObject) -> str | None:
+    """The Kubernetes version that removed ``obj``'s apiVersion (for its kind), or None."""
+    return REMOVED_APIS.get((obj.api_version, obj.kind)) or REMOVED_APIS.get((obj.api_version, None))
+
+
 @check(id="SCH-DEPRECATED-API", category=Category.schema, severity=Severity.high,
        title="Removed API version",
        description="The apiVersion was removed from Kubernetes: the API server rejects the object.",
@@ -231,7 +236,7 @@ def metrics_port(obj: K8sObject) -> Iterator[Hit]:
                    "autoscaling/v2).",
        peers={"kube-linter": "no-extensions-v1beta", "kube-score": "stable-version"})
 def deprecated_api(obj: K8sObject) -> Iterator[Hit]:
-    removed = REMOVED_APIS.get((obj.api_version, obj.kind)) or REMOVED_APIS.get((obj.api_version, None))
+    removed = removed_in(obj)
     if removed:
         yield Hit(f"{name_of(obj)} uses {obj.api_version}, removed in Kubernetes {removed}", field="apiVersion")
 

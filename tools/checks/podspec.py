@@ -14,8 +14,11 @@ from tools import fieldpath
 from tools.checks.core import Hit
 
 WORKLOAD_KINDS = frozenset(
-    {"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob"}
+    {"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob",
+     "DeploymentConfig"}
 )
+"""Kinds with a pod template. ``DeploymentConfig`` is OpenShift's (``apps.openshift.io/v1``): its pod template
+is at ``spec.template`` like a Deployment's."""
 BATCH_KINDS = frozenset({"Job", "CronJob"})
 
 CONTAINER_FIELDS = ("containers", "initContainers", "ephemeralContainers")
@@ -49,7 +52,7 @@ def as_str(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Container:
     """One container of a pod spec; ``field`` is ``containers``, ``initContainers`` or ``ephemeralContainers``;
     ``path`` its field path in the object (``spec.template.spec.containers[0]``)."""
@@ -86,6 +89,18 @@ class Container:
         with any ``CAP_`` prefix removed."""
         names = as_list(as_dict(self.security.get("capabilities")).get(section))
         return {str(n).upper().removeprefix("CAP_") for n in names if isinstance(n, str)}
+
+    def capability_names(self, section: str) -> set[str]:
+        """The capability names under ``securityContext.capabilities.<section>`` exactly as written: the Pod
+        Security Standards compare them case-sensitively (``chown`` and ``CAP_CHOWN`` are not ``CHOWN``)."""
+        names = as_list(as_dict(self.security.get("capabilities")).get(section))
+        return {n for n in names if isinstance(n, str)}
+
+    def exact_capability_field(self, section: str, names: set[str]) -> str:
+        """The path of the first of ``names`` (compared exactly) in the ``<section>`` list, else of the list."""
+        where = f"securityContext.capabilities.{section}"
+        items = as_list(as_dict(self.security.get("capabilities")).get(section))
+        return next((f"{where}[{i}]" for i, n in enumerate(items) if n in names), where)
 
     def probes(self) -> dict[str, dict]:
         """The container's probes that are mappings, by field name (livenessProbe, readinessProbe, startupProbe)."""
@@ -148,6 +163,12 @@ def pod_spec(obj: K8sObject) -> dict:
 def pod_labels(obj: K8sObject) -> dict:
     """The labels its pods get (pod template ``metadata.labels``)."""
     return as_dict(as_dict(as_dict(pod_template(obj)).get("metadata")).get("labels"))
+
+
+def is_windows(obj: K8sObject) -> bool:
+    """A Windows pod (``spec.os.name: windows``): the Linux-only Pod Security Standards controls (seccomp,
+    capabilities, allowPrivilegeEscalation, procMount) do not apply to it."""
+    return as_dict(pod_spec(obj).get("os")).get("name") == "windows"
 
 
 def is_long_running(obj: K8sObject) -> bool:

@@ -22,10 +22,10 @@ from tools.checks.podspec import (
     as_str,
     containers,
     effective_security,
+    is_windows,
     pod_hit,
     pod_spec,
     pod_template_path,
-    security_field,
     template_annotations,
 )
 
@@ -142,18 +142,29 @@ def run_as_user_zero(obj: K8sObject) -> Iterator[Hit]:
 
 def _capability_check(obj: K8sObject, allowed: frozenset[str] | None, forbidden: frozenset[str] | None,
                       why: str) -> Iterator[Hit]:
+    """With ``allowed`` (a Pod Security Standards list) names compare exactly, as the admission controller compares
+    them: ``chown`` or ``CAP_CHOWN`` is not the allowed ``CHOWN``. With ``forbidden`` they are normalised (any
+    case, ``CAP_`` prefix), so no spelling slips a dangerous capability through."""
     for c in containers(obj):
-        added = c.capabilities("add")
-        bad = added - allowed if allowed is not None else added & (forbidden or frozenset())
+        hint = ""
+        if allowed is not None:
+            bad = c.capability_names("add") - allowed
+            field = c.exact_capability_field("add", bad)
+            if any(n.upper().removeprefix("CAP_") in allowed for n in bad):
+                hint = "; capability names are upper-case without CAP_"
+        else:
+            bad = c.capabilities("add") & (forbidden or frozenset())
+            field = c.capability_field("add", bad)
         if bad:
-            yield c.hit(f"adds {', '.join(sorted(bad))} ({why})", c.capability_field("add", bad))
+            yield c.hit(f"adds {', '.join(sorted(bad))} ({why}{hint})", field)
 
 
 @check(id="SEC-CAP-ADD-NONBASELINE", category=Category.security, severity=Severity.high, pss="baseline",
        kinds=WORKLOAD_KINDS,
        title="Capability beyond the baseline set",
        description="The baseline Pod Security Standard allows adding only AUDIT_WRITE, CHOWN, DAC_OVERRIDE, "
-                   "FOWNER, FSETID, KILL, MKNOD, NET_BIND_SERVICE, SETFCAP, SETGID, SETPCAP, SETUID, SYS_CHROOT.",
+                   "FOWNER, FSETID, KILL, MKNOD, NET_BIND_SERVICE, SETFCAP, SETGID, SETPCAP, SETUID, SYS_CHROOT, "
+                   "spelled exactly so (chown or CAP_CHOWN is not accepted).",
        remediation="Remove the extra capabilities from securityContext.capabilities.add.")
 def cap_add_nonbaseline(obj: K8sObject) -> Iterator[Hit]:
     return _capability_check(obj, BASELINE_CAPABILITIES, None, "outside the PSS baseline set")
@@ -166,6 +177,8 @@ def cap_add_nonbaseline(obj: K8sObject) -> Iterator[Hit]:
        remediation="Remove securityContext.capabilities.add (keep at most NET_BIND_SERVICE).",
        peers={"checkov": "CKV_K8S_25"})
 def cap_add_any(obj: K8sObject) -> Iterator[Hit]:
+    if is_windows(obj):
+        return iter(())
     return _capability_check(obj, frozenset({"NET_BIND_SERVICE"}), None, "restricted allows NET_BIND_SERVICE only")
 
 
@@ -188,6 +201,8 @@ def cap_add_dangerous(obj: K8sObject) -> Iterator[Hit]:
        remediation="Set securityContext.capabilities.drop: [ALL] on every container.",
        peers={"polaris": "insecureCapabilities", "checkov": "CKV_K8S_37"})
 def cap_drop_all(obj: K8sObject) -> Iterator[Hit]:
+    if is_windows(obj):
+        return
     for c in containers(obj):
         if "ALL" not in c.capabilities("drop"):
             yield c.hit("does not drop ALL capabilities", "securityContext.capabilities.drop")
@@ -252,6 +267,8 @@ def seccomp_not_unconfined(obj: K8sObject) -> Iterator[Hit]:
        remediation="Set spec.securityContext.seccompProfile.type: RuntimeDefault.",
        peers={"kube-score": "container-seccomp-profile", "polaris": "linuxHardening", "checkov": "CKV_K8S_31"})
 def seccomp_required(obj: K8sObject) -> Iterator[Hit]:
+    if is_windows(obj):
+        return
     annotations = template_annotations(obj)
     for c in containers(obj):
         if _seccomp_type(c, annotations) not in ("RuntimeDefault", "Localhost"):
@@ -314,6 +331,23 @@ def proc_mount(obj: K8sObject) -> Iterator[Hit]:
             yield c.hit(f"sets procMount: {c.security.get('procMount')}", "securityContext.procMount")
 
 
+@check(id="SEC-PROC-MOUNT-RESTRICTED", category=Category.security, severity=Severity.medium, pss="restricted",
+       kinds=WORKLOAD_KINDS,
+       title="Unmasked /proc in a user namespace",
+       description="The restricted Pod Security Standard requires procMount Default even when the pod runs in a "
+                   "user namespace (hostUsers: false), which the baseline level allows (SEC-PROC-MOUNT covers "
+                   "the other pods). Not for Windows pods.",
+       remediation="Remove securityContext.procMount (Default).",
+       peers={"kube-linter": "unsafe-proc-mount"})
+def proc_mount_restricted(obj: K8sObject) -> Iterator[Hit]:
+    if pod_spec(obj).get("hostUsers") is not False or is_windows(obj):
+        return
+    for c in containers(obj):
+        if c.security.get("procMount") not in (None, "Default"):
+            yield c.hit(f"sets procMount: {c.security.get('procMount')} (restricted requires Default, user "
+                        "namespace or not)", "securityContext.procMount")
+
+
 @check(id="SEC-SYSCTLS", category=Category.security, severity=Severity.high, pss="baseline",
        kinds=WORKLOAD_KINDS,
        title="Unsafe sysctl",
@@ -335,10 +369,14 @@ def sysctls(obj: K8sObject) -> Iterator[Hit]:
        remediation="Remove windowsOptions.hostProcess.",
        peers={"polaris": "hostProcess"})
 def windows_host_process(obj: K8sObject) -> Iterator[Hit]:
+    """The pod-level setting is reported once, at the pod (it makes every container HostProcess, even one whose
+    own windowsOptions omit hostProcess); a container's own setting at the container."""
+    if as_dict(_pod_security(obj).get("windowsOptions")).get("hostProcess") is True:
+        yield pod_hit(obj, "the pod is a Windows HostProcess pod (every container runs on the host)",
+                      "securityContext.windowsOptions.hostProcess")
     for c in containers(obj):
-        if as_dict(effective_security(c, "windowsOptions")).get("hostProcess") is True:
-            yield c.hit("is a Windows HostProcess container",
-                        path=security_field(c, "windowsOptions") + ".hostProcess")
+        if as_dict(c.security.get("windowsOptions")).get("hostProcess") is True:
+            yield c.hit("is a Windows HostProcess container", "securityContext.windowsOptions.hostProcess")
 
 
 def _handler_hosts(c: Container) -> Iterator[tuple[str, str]]:

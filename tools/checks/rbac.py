@@ -1,8 +1,9 @@
 """RBAC checks of Roles, ClusterRoles and their bindings.
 
-To avoid one wildcard rule raising a dozen findings, ``*`` is the business of RBAC-WILDCARD: every other check
-fires only when the thing it is about (a resource such as ``pods/exec``, or a verb such as ``impersonate``) is
-named explicitly; the other side of the rule may be a wildcard.
+A rule is read the way the API server's authorizer matches it: ``*`` in ``verbs`` grants every verb, ``*`` in
+``resources`` every resource and subresource (``pods/exec``, ``secrets``), ``pods/*`` every subresource of pods and
+``*/exec`` that subresource of every resource (``pods/*`` and ``*/*`` are read as every subresource); ``apiGroups`` must hold the resource's group (``""`` for the core
+group) or ``*``. So a wildcard rule is reported by RBAC-WILDCARD *and* by each check whose permission it grants.
 """
 
 from __future__ import annotations
@@ -17,6 +18,17 @@ ROLE_KINDS = frozenset({"Role", "ClusterRole"})
 BINDING_KINDS = frozenset({"RoleBinding", "ClusterRoleBinding"})
 WORKLOAD_RESOURCES = frozenset({"pods", "deployments", "daemonsets", "statefulsets", "replicasets", "jobs",
                                 "cronjobs", "replicationcontrollers"})
+_GROUPS = {"deployments": "apps", "daemonsets": "apps", "statefulsets": "apps", "replicasets": "apps",
+           "jobs": "batch", "cronjobs": "batch",
+           "roles": "rbac.authorization.k8s.io", "clusterroles": "rbac.authorization.k8s.io",
+           "rolebindings": "rbac.authorization.k8s.io", "clusterrolebindings": "rbac.authorization.k8s.io",
+           "validatingwebhookconfigurations": "admissionregistration.k8s.io",
+           "mutatingwebhookconfigurations": "admissionregistration.k8s.io",
+           "certificatesigningrequests/approval": "certificates.k8s.io", "signers": "certificates.k8s.io",
+           "userextras": "authentication.k8s.io", "uids": "authentication.k8s.io"}
+"""API group of the resources the checks look for; anything else is in the core group ``""``."""
+ALL_VERBS = frozenset({"get", "list", "watch", "create", "update", "patch", "delete"})
+"""The verbs of a resource that a role listing them all grants as fully as ``*`` (deletecollection aside)."""
 _WRITE = frozenset({"create", "update", "patch", "delete", "deletecollection"})
 
 
@@ -38,21 +50,42 @@ def _strings(rule: dict, field: str) -> set[str]:
     return {str(v) for v in as_list(rule.get(field))}
 
 
-def _matches(values: set[str], wanted: Iterable[str], explicit: bool) -> set[str]:
-    """The ``wanted`` names granted by ``values``; when not ``explicit`` a ``*`` grants them all."""
-    wanted = set(wanted)
-    return wanted if (not explicit and "*" in values) else values & wanted
+def _resource_matches(rule_resources: set[str], wanted: str) -> bool:
+    """Whether ``rule_resources`` grants ``wanted`` (``pods``, ``pods/exec``). ``*`` and ``*/exec`` are the
+    authorizer's wildcards; ``pods/*`` and ``*/*`` are read as their author means them (every subresource), so a
+    rule written to grant them is reported even where the authorizer would match them literally."""
+    if "*" in rule_resources or wanted in rule_resources:
+        return True
+    base, _, sub = wanted.partition("/")
+    return bool(sub) and bool({f"{base}/*", f"*/{sub}", "*/*"} & rule_resources)
 
 
-def _grants(obj: K8sObject, resources: Iterable[str], verbs: Iterable[str], explicit: str) -> Iterator[Hit]:
-    """Describe each rule granting any of ``verbs`` on any of ``resources``; ``explicit`` (``resources`` or
-    ``verbs``) is the side that must be named without a wildcard (the field the finding points at)."""
+def _group_matches(rule: dict, resource: str) -> bool:
+    """Whether the rule's apiGroups hold ``resource``'s group (a rule without apiGroups is read as matching)."""
+    if "apiGroups" not in rule:
+        return True
+    groups = _strings(rule, "apiGroups")
+    return "*" in groups or _GROUPS.get(resource, "") in groups
+
+
+def _granted(rule: dict, resources: Iterable[str], verbs: Iterable[str]) -> tuple[set[str], set[str]]:
+    """The ``resources`` and ``verbs`` among those asked that ``rule`` grants (both empty when either is)."""
+    rule_resources, rule_verbs = _strings(rule, "resources"), _strings(rule, "verbs")
+    hit_resources = {r for r in resources if _resource_matches(rule_resources, r) and _group_matches(rule, r)}
+    hit_verbs = set(verbs) if "*" in rule_verbs else rule_verbs & set(verbs)
+    return (hit_resources, hit_verbs) if hit_resources and hit_verbs else (set(), set())
+
+
+def _grants(obj: K8sObject, resources: Iterable[str], verbs: Iterable[str], field: str) -> Iterator[Hit]:
+    """Describe each rule granting any of ``verbs`` on any of ``resources``; the finding points at the rule's
+    ``field`` (``resources`` or ``verbs``, the side the check is about)."""
+    resources, verbs = set(resources), set(verbs)
     for where, rule in indexed_rules(obj):
-        hit_resources = _matches(_strings(rule, "resources"), resources, explicit == "resources")
-        hit_verbs = _matches(_strings(rule, "verbs"), verbs, explicit == "verbs")
-        if hit_resources and hit_verbs:
-            yield Hit(f"{name_of(obj)} grants {', '.join(sorted(hit_verbs))} on {', '.join(sorted(hit_resources))}",
-                      field=f"{where}.{explicit}")
+        hit_resources, hit_verbs = _granted(rule, resources, verbs)
+        if hit_resources:
+            via = " (through '*')" if "*" in _strings(rule, "resources") | _strings(rule, "verbs") else ""
+            yield Hit(f"{name_of(obj)} grants {', '.join(sorted(hit_verbs))} on {', '.join(sorted(hit_resources))}"
+                      f"{via}", field=f"{where}.{field}")
 
 
 @check(id="RBAC-WILDCARD", category=Category.security, severity=Severity.medium,
@@ -147,7 +180,10 @@ def webhook_control(obj: K8sObject) -> Iterator[Hit]:
        peers={"checkov": "CKV_K8S_156"})
 def csr_approve(obj: K8sObject) -> Iterator[Hit]:
     approval = list(_grants(obj, {"certificatesigningrequests/approval"}, {"update", "patch"}, "resources"))
-    signers = list(_grants(obj, {"signers"}, {"approve"}, "verbs"))
+    signers = list(_grants(obj, {"signers"}, {"approve"}, "verbs")) or [
+        h for where, rule in indexed_rules(obj)
+        if "*/*" in _strings(rule, "resources") and _group_matches(rule, "signers")
+        and {"*", "approve"} & _strings(rule, "verbs") for h in [Hit("", field=where)]]
     if approval and signers:
         yield Hit(f"{name_of(obj)} can approve certificate signing requests", field=approval[0].field)
 
@@ -163,14 +199,23 @@ def services_status(obj: K8sObject) -> Iterator[Hit]:
     return _grants(obj, {"services/status"}, {"update", "patch"}, "resources")
 
 
+def is_admin_rule(rule: dict) -> bool:
+    """A rule granting everything: ``*`` API groups and resources, and ``*`` or every verb listed explicitly. A rule
+    limited to named groups (e.g. only the core group ``""``) does not grant everything."""
+    verbs = _strings(rule, "verbs")
+    return ("*" in _strings(rule, "apiGroups") and "*" in _strings(rule, "resources")
+            and ("*" in verbs or ALL_VERBS <= verbs))
+
+
 def _is_cluster_admin_role(role: K8sObject) -> bool:
-    return any({"*"} <= _strings(r, "verbs") and {"*"} <= _strings(r, "resources") for r in rules(role))
+    return any(is_admin_rule(r) for r in rules(role))
 
 
 @check(id="RBAC-CLUSTER-ADMIN-BINDING", category=Category.security, severity=Severity.high, scope="set",
        title="Binding to cluster-admin",
-       description="A binding to cluster-admin (or to a role in the same change granting '*' verbs on '*' "
-                   "resources) gives its subjects full control of the cluster or namespace.",
+       description="A binding to cluster-admin (or to a role in the same change granting every verb, '*' or listed, "
+                   "on '*' resources of '*' API groups) gives its subjects full control of the cluster or "
+                   "namespace.",
        remediation="Bind a role with only the permissions needed.",
        peers={"kube-linter": "cluster-admin-role-binding",
               "polaris": "clusterrolebindingClusterAdmin,rolebindingClusterAdminClusterRole,"

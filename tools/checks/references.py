@@ -113,14 +113,42 @@ def _missing(objects: list[K8sObject], refs) -> Iterator[tuple[K8sObject, Hit]]:
                                ref.container, ref.field)
 
 
+_KEY_FIELDS = {"ConfigMap": ("data", "binaryData"), "Secret": ("data", "stringData")}
+
+
+def _missing_keys(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, Hit]]:
+    """``configMapKeyRef``/``secretKeyRef`` naming a key the referenced ConfigMap or Secret lacks, when that
+    object is in the set (a Secret an ExternalSecret or SealedSecret produces has keys nobody can see here) and
+    the reference is not optional."""
+    held = {(o.kind, o.namespace, o.name): o for o in objects if o.kind in _KEY_FIELDS}
+    for obj in (o for o in objects if pod_template(o) is not None):
+        for c in containers(obj):
+            for at, env in c.entries("env"):
+                source = as_dict(env.get("valueFrom"))
+                for field, kind in (("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")):
+                    ref = as_dict(source.get(field))
+                    name, key = _named(ref), ref.get("key")
+                    target = held.get((kind, obj.namespace, name)) if name else None
+                    if target is None or not isinstance(key, str) or not key:
+                        continue
+                    keys = {str(k) for f in _KEY_FIELDS[kind] for k in as_dict(target.body.get(f))}
+                    if key not in keys:
+                        yield obj, Hit(f"container '{c.name}' env {env.get('name')} references key '{key}' of "
+                                       f"{kind} '{name}', which has no such key", c.name,
+                                       c.at(f"{at}.valueFrom.{field}.key"))
+
+
 @check(id="REL-ENV-REF-EXISTS", category=Category.scalability, severity=Severity.low, scope="set",
-       title="env references a missing ConfigMap or Secret",
-       description="A container whose env/envFrom names a ConfigMap or Secret that does not exist fails with "
-                   "CreateContainerConfigError. Reported only when the set manages that kind in the namespace.",
+       title="env references a missing ConfigMap or Secret (or a missing key of one)",
+       description="A container whose env/envFrom names a ConfigMap or Secret that does not exist, or whose "
+                   "configMapKeyRef/secretKeyRef names a key that object lacks, fails with "
+                   "CreateContainerConfigError. Reported only when the set manages that kind in the namespace "
+                   "(for a key: when the object itself is in the set), never for optional: true.",
        remediation="Fix the name, add the object, or mark the reference optional: true.",
        peers={"kube-linter": "env-value-from"})
 def env_ref_exists(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, Hit]]:
-    return _missing(objects, env_refs)
+    yield from _missing(objects, env_refs)
+    yield from _missing_keys(objects)
 
 
 @check(id="REL-VOLUME-REF-EXISTS", category=Category.scalability, severity=Severity.low, scope="set",

@@ -14,6 +14,7 @@ from tools.checks.podspec import (
     containers,
     effective_security,
     is_long_running,
+    is_windows,
     pod_hit,
     pod_spec,
     security_field,
@@ -144,6 +145,8 @@ def run_as_non_root(obj: K8sObject) -> Iterator[str]:
        peers={"kube-linter": "privilege-escalation-container", "checkov": "CKV_K8S_20",
               "polaris": "privilegeEscalationAllowed"})
 def privilege_escalation(obj: K8sObject) -> Iterator[str]:
+    if is_windows(obj):  # Linux-only control (Pod Security Standards, spec.os.name: windows)
+        return
     for c in containers(obj):
         if effective_security(c, "allowPrivilegeEscalation") is not False:
             yield c.hit("does not set allowPrivilegeEscalation: false", "securityContext.allowPrivilegeEscalation")

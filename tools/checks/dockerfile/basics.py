@@ -1,102 +1,25 @@
-"""Dockerfile checks (``scope="dockerfile"``): ``fn(text, file)`` yields ``(line, message)``.
+"""Dockerfile checks on the image itself: who it runs as, what it copies and bakes in, how it is started.
 
-Instructions are parsed with their line continuations (``\\``) joined and comments dropped; a finding points
-at the first line of the instruction. Only the final stage matters for what runs (``USER``, ``CMD``); every
-stage matters for what is built (caches, secrets, base images).
+Every Dockerfile check is ``fn(text, file)`` (or ``fn(text, file, read)`` when it reads the build context)
+yielding ``(line, message)``; :mod:`tools.checks.dockerfile.parsing` reads the instructions.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
-from functools import lru_cache
-from typing import NamedTuple
 
 from core.models import Category, Severity
 from tools.checks.core import check
+from tools.checks.dockerfile.parsing import assignments as _assignments
+from tools.checks.dockerfile.parsing import exec_form as _exec_form
+from tools.checks.dockerfile.parsing import from_image, parse, stages, unpinned
+from tools.checks.dockerfile.parsing import sources as _sources
 
-_CONTINUATION = re.compile(r"\\\s*$")
 _SECRET_NAME = re.compile(r"(pass(word|wd)?|secret|token|api[_-]?key|private[_-]?key|access[_-]?key|credential)",
                           re.IGNORECASE)
 _ENV_FILE = re.compile(r"(^|/)\.env(\.(?!example$|sample$|template$|dist$)[\w.-]+)?$")
 _URL = re.compile(r"^https?://", re.IGNORECASE)
-
-
-class Instruction(NamedTuple):
-    """One logical Dockerfile instruction: its first line, upper-case keyword and joined arguments."""
-
-    line: int
-    keyword: str
-    args: str
-
-
-@lru_cache(maxsize=64)
-def parse(text: str) -> tuple[Instruction, ...]:
-    """The instructions of a Dockerfile, continuation lines joined, comments and blank lines skipped."""
-    out: list[Instruction] = []
-    start, parts = 0, []
-    for number, raw in enumerate(text.splitlines(), 1):
-        stripped = raw.strip()
-        if not parts and (not stripped or stripped.startswith("#")):
-            continue
-        if parts and stripped.startswith("#"):
-            continue
-        if not parts:
-            start = number
-        continued = bool(_CONTINUATION.search(raw))
-        parts.append(_CONTINUATION.sub("", raw).strip() if continued else stripped)
-        if not continued:
-            keyword, _, args = " ".join(p for p in parts if p).partition(" ")
-            out.append(Instruction(start, keyword.upper(), args.strip()))
-            parts = []
-    if parts:
-        keyword, _, args = " ".join(p for p in parts if p).partition(" ")
-        out.append(Instruction(start, keyword.upper(), args.strip()))
-    return tuple(out)
-
-
-def stages(text: str) -> list[list[Instruction]]:
-    """Instructions grouped by build stage (each starts with its ``FROM``)."""
-    out: list[list[Instruction]] = []
-    for ins in parse(text):
-        if ins.keyword == "FROM" or not out:
-            out.append([])
-        out[-1].append(ins)
-    return out
-
-
-def _without_flags(args: str) -> list[str]:
-    return [word for word in args.split() if not word.startswith("--")]
-
-
-def from_image(args: str) -> tuple[str, str | None]:
-    """The image of a ``FROM`` and its stage name (``AS name``), flags such as ``--platform`` dropped."""
-    words = _without_flags(args)
-    image = words[0] if words else ""
-    name = words[2] if len(words) >= 3 and words[1].lower() == "as" else None
-    return image, name
-
-
-def unpinned(image: str) -> bool:
-    """True when ``image`` has no tag or the ``latest`` tag and no digest."""
-    if "@" in image:
-        return False
-    last = image.rsplit("/", 1)[-1]
-    return ":" not in last or last.rsplit(":", 1)[1] == "latest"
-
-
-def _exec_form(args: str) -> bool:
-    try:
-        return isinstance(json.loads(args), list)
-    except ValueError:
-        return False
-
-
-def _sources(args: str) -> list[str]:
-    """The source paths of a ``COPY``/``ADD`` (flags and the destination dropped; JSON form understood)."""
-    words = json.loads(args) if _exec_form(args) else _without_flags(args)
-    return [str(w) for w in words[:-1]]
 
 
 @check(id="DOCKER-USER-ROOT", category=Category.security, severity=Severity.high, scope="dockerfile",
@@ -213,18 +136,6 @@ def package_cache(text: str, file: str) -> Iterator[tuple[int, str]]:
             for problem in _cache_problems(ins.args):
                 if not (no_pip_cache and problem.startswith("pip")):
                     yield ins.line, problem
-
-
-def _assignments(ins: Instruction) -> Iterator[tuple[str, str | None]]:
-    """``(name, value)`` pairs of an ``ENV``/``ARG`` (value None for an ``ARG`` without a default)."""
-    args = ins.args
-    if ins.keyword == "ENV" and "=" not in args.split(" ")[0]:
-        name, _, value = args.partition(" ")
-        yield name, value.strip()
-        return
-    for word in re.findall(r'(?:[^\s"\']+|"[^"]*"|\'[^\']*\')+', args):
-        name, sep, value = word.partition("=")
-        yield name, value.strip("\"'") if sep else None
 
 
 @check(id="DOCKER-SECRET-ENV", category=Category.security, severity=Severity.high, scope="dockerfile",
