@@ -20,20 +20,21 @@ import pathspec
 from pydantic import BaseModel, Field
 
 from core.config import Config
-from core.errors import InputError
+from core.errors import InputError, OrchestratorError
 from core.gcpause import gc_paused
 from core.models import ChangeRequest, ChangeSet, FileChange, Finding, K8sObject, StageRequest
 from tools import git, git_worktree
 from tools.catalog import deselect, finding
 from tools.checks import run_checks, run_diff_checks, run_dockerfile_checks
 from tools.checks.metadata import removed_in
-from tools.contract import phase3_workspace_findings
+from tools.contract import contract_findings, phase3_workspace_findings
 from tools.guard import guard_change_set
+from tools.head_tree import head_tree
 from tools.lock import lock_findings_at
 from tools.manifests import load_manifest_text, not_a_manifest_json
 from tools.policy_changes import policy_changes, unhonoured_suppressions
 from tools.progress import report
-from tools.rendering import at_values_lines, render_all
+from tools.rendering import RenderResult, at_values_lines, render_all
 from tools.schema import API_VERSION_ID, SCHEMA_ID, api_version_findings, validate_objects
 from tools.workspace import UNREADABLE_ID, decode_text, outside, read_confined, resolve_inside, walk
 
@@ -91,21 +92,30 @@ def contract_roots(root: Path, config: Config) -> list[str]:
     return app_roots(root, config.phase3)
 
 
-def worktree_drift(root: Path, head: str, dirs: list[str]) -> list[Finding]:
-    """An info ``WS-WORKTREE-DIFFERS`` when charts or app sources, which are read from the work tree, differ there
-    from the reviewed ``head`` (manifests and Dockerfiles are read at ``head`` itself)."""
-    wanted = sorted({d for d in dirs if d})
+def worktree_drift(root: Path, head: str, dirs: list[str]) -> list[str]:
+    """The files under ``dirs`` (charts, values, app roots) whose work-tree state differs from the reviewed
+    ``head``; empty outside a git checkout or when they agree."""
+    from tools.git_tree import worktree_differs
+
+    wanted = sorted({d.strip("/") or "." for d in dirs if d is not None})
     if not wanted:
         return []
-    specs = ["." if d in (".", "") else d for d in wanted]
-    changed = git.run_git(root, "diff", "--name-only", "--no-renames", head, "--", *specs, check=False).split()
-    changed += git.run_git(root, "ls-files", "--others", "--exclude-standard", "--", *specs, check=False).split()
-    if not changed:
+    try:
+        return worktree_differs(root, head, wanted)
+    except OrchestratorError:
         return []
-    shown = ", ".join(sorted(set(changed))[:5]) + (f" and {len(set(changed)) - 5} more" if len(set(changed)) > 5 else "")
-    return [finding(DRIFT_ID, f"charts and app sources are read from the work tree, which differs from the reviewed "
-                    f"head {head[:12]} at {shown}; check out the head (or stash) to review what will merge",
-                    file=sorted(changed)[0])]
+
+
+def drift_finding(head: str, changed: list[str]) -> Finding:
+    """The info ``WS-WORKTREE-DIFFERS``: what was read at ``head`` differs from the work tree at ``changed``."""
+    shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
+    return finding(DRIFT_ID, f"charts and app sources were read at the reviewed head {head[:12]}; the work tree "
+                   f"differs there at {shown}", file=changed[0])
+
+
+def chart_inputs(rendered: RenderResult, config: Config) -> list[str]:
+    """The directories and files helm reads for the rendered charts: the charts and their configured values."""
+    return [*rendered.owned_dirs, *(v for chart in rendered.owned_dirs for v in config.helm.values.get(chart, []))]
 
 
 def outside_directory_links(root: Path, config: Config) -> list[Finding]:
@@ -310,6 +320,12 @@ def collect(req: ChangeRequest | StageRequest, root: Path, config: Config) -> Co
         out.findings += outside_directory_links(root, config)
     report("rendering", 0, len(scope))
     rendered = render_all(root, scope, config)
+    head = changes.head if changes.mode == "git-range" and changes.head else None
+    drift = worktree_drift(root, head, chart_inputs(rendered, config)) if head and rendered.owned_dirs else []
+    if drift:  # helm reads files: render what merges, from a copy of the head, not the work tree
+        with head_tree(root, head, chart_inputs(rendered, config)) as snapshot:
+            rendered = render_all(snapshot, scope, config)
+        out.findings.append(drift_finding(head, drift))
     out.objects += rendered.objects
     out.findings += rendered.findings
     if changes.mode == "git-range" and changes.head:
@@ -318,8 +334,6 @@ def collect(req: ChangeRequest | StageRequest, root: Path, config: Config) -> Co
         if (is_yaml(rel) and not _rendered_elsewhere(rel, rendered.owned_dirs)) or is_dockerfile(rel):
             _load_file(root, changes, rel, out)
         report("reading", done, len(scope))
-    if changes.mode == "git-range" and changes.head:
-        out.findings += worktree_drift(root, changes.head, [*rendered.owned_dirs, *contract_roots(root, config)])
     if changes.mode in ("git-range", "git-worktree", "paths") and out.objects:
         out.context = _context_objects(root, changes, set(scope), rendered.owned_dirs, config)
     return out
@@ -382,6 +396,23 @@ def guard_findings(changes: ChangeSet, config: Config, root: Path) -> list[Findi
     return guard_change_set(changes, config.phase3, os.path.realpath(root))
 
 
+def workspace_evidence(root: Path, collected: Collected, config: Config, *, lock: bool) -> list[Finding]:
+    """The runtime contract (and ``lock``: the work tree's ``phase3.lock``). In a git-range review the app
+    sources are read at the reviewed head: from a copy of it when the work tree differs there."""
+    changes = collected.changes
+    head = changes.head if changes.mode == "git-range" and changes.head else None
+    roots = contract_roots(root, config) if head and collected.objects else []
+    drift = worktree_drift(root, head, roots) if roots else []
+    if not drift:
+        return phase3_workspace_findings(root, collected.objects, config.phase3, lock=lock)
+    found = phase3_workspace_findings(root, [], config.phase3, lock=lock)  # the lock only: no objects, no contract
+    with head_tree(root, head, roots) as snapshot:
+        found += contract_findings(snapshot, collected.objects, config.phase3)
+    if not any(f.check_id == DRIFT_ID for f in collected.findings):
+        found.append(drift_finding(head, drift))
+    return found
+
+
 @gc_paused  # a batch analysis, whoever calls it (core.gcpause)
 def judge(req: ChangeRequest | StageRequest, collected: Collected, config: Config, *,
           phase3: bool = True, policy: TrustedPolicy | None = None) -> Analysis:
@@ -395,8 +426,7 @@ def judge(req: ChangeRequest | StageRequest, collected: Collected, config: Confi
     full = collected.full_changes or collected.changes
     stage = None
     if phase3 and isinstance(req, ChangeRequest):
-        findings += phase3_workspace_findings(root, collected.objects, config.phase3,
-                                              lock=policy is None)
+        findings += workspace_evidence(root, collected, config, lock=policy is None)
         findings += guard_findings(full, config, root)
     elif phase3 and full.mode != "directory":  # a stage request on its feature's branch: its commits
         findings += guard_findings(full, config, root)

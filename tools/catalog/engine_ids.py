@@ -29,11 +29,12 @@ ENTRIES: tuple[Entry, ...] = (
            "Write the values out instead of nesting aliases.", "tools/manifests.py"),
     Entry(id="WS-WORKTREE-DIFFERS", category=Category.schema, severity=Severity.info,
           title="Work tree differs from the reviewed head",
-          description="In a git-range review, manifests and Dockerfiles are read at `--head`, but charts (rendered "
-                      "by helm from disk) and the app sources of the runtime contract are read from the work tree. "
-                      "When the work tree differs from `--head` under a chart or an app root, the finding says so: "
-                      "what was rendered may not be what merges.",
-          remediation="Check out the reviewed head (or stash local changes) and review again.",
+          description="In a git-range review everything is read at `--head`: manifests and Dockerfiles as blobs, "
+                      "and charts (which helm renders from files) and the runtime contract's app sources from a "
+                      "temporary copy of the head (`tools/head_tree.py`) whenever the work tree differs there. "
+                      "This note names the files where the work tree differs, so a local edit is not mistaken "
+                      "for what was reviewed.",
+          remediation="Nothing to fix: commit the local edits (or stash them) if they are meant to be reviewed.",
           family="engine", source="tools/engine.py"),
     _input("SCH-YAML-TOO-DEEP", Severity.high, "YAML nested too deep",
            "A document nests collections deeper than 200 levels. It is refused by a scan that never recurses, "
