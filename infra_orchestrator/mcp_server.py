@@ -95,6 +95,7 @@ Format = Annotated[Literal["text", "markdown"], Field(
 Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT, description=f"Findings per page (1-{MAX_LIMIT}).")]
 MinSeverity = Annotated[SeverityName, Field(description="Only findings at or above this severity are listed "
                                                         "(the summary still counts all).")]
+Record = Annotated[bool, Field(description="Append the decision to the approval ledger when the workspace keeps one.")]
 Cursor = Annotated[str | None, Field(description="next_cursor of an earlier result of this tool: returns its "
                                                  "next page without running again. Pass only cursor, limit and "
                                                  "min_severity with it.")]
@@ -452,8 +453,7 @@ def build_server(root: Path) -> MCPServer:
         paths: Annotated[list[str] | None, Field(description="Review only these workspace-relative files or "
                                                              "directories (changed or planned).")] = None,
         intent: Annotated[str, Field(description="One sentence: what the change is meant to do.")] = "",
-        record: Annotated[bool, Field(description="Append the decision to the approval ledger when the "
-                                                  "workspace keeps one.")] = True,
+        record: Record = True,
         format: Format = "text",  # noqa: A002 - the argument's name in the tool's schema
         limit: Limit = DEFAULT_LIMIT,
         min_severity: MinSeverity = "info",
@@ -482,8 +482,7 @@ def build_server(root: Path) -> MCPServer:
         feature: Annotated[str | None, Field(description="The feature: its number ('001') or directory name "
                                                          "('001-todo-k8s') under specs/.")] = None,
         target: Annotated[StageName | None, Field(description="The stage to enter.")] = None,
-        record: Annotated[bool, Field(description="Append the decision to the approval ledger when the "
-                                                  "workspace keeps one.")] = True,
+        record: Record = True,
         format: Format = "text",  # noqa: A002 - the argument's name in the tool's schema
         limit: Limit = DEFAULT_LIMIT,
         min_severity: MinSeverity = "info",
