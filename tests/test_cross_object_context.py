@@ -78,3 +78,30 @@ def test_contract_findings_point_at_the_container_env():
     assert jwt.field == "spec.template.spec.containers[0].env" and jwt.object_line == 1
     line = (example / jwt.file).read_text().splitlines()[jwt.line - 1]
     assert line.strip() == "env:" and jwt.column == line.index("env:") + 1
+
+
+def test_check_of_a_file_sees_its_siblings_and_reads_nothing_else(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """`check k8s/service.yaml`: the Deployment beside it is context (no false REL-SERVICE-TARGET), but the rest of
+    the workspace is not read — a one-file check (pre-commit, an editor) costs one directory, not the repository."""
+    from tools import engine, workspace
+    from tools.engine import check_paths
+
+    ws = tmp_path / "ws"
+    (ws / "k8s").mkdir(parents=True)
+    (ws / "k8s/deploy.yaml").write_text(DEPLOYMENT)
+    (ws / "k8s/service.yaml").write_text(SERVICE % "web")
+    for i in range(30):
+        (ws / f"elsewhere/app{i}").mkdir(parents=True)
+        (ws / f"elsewhere/app{i}/cm.yaml").write_text(f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c{i}}}\n")
+    read: list[str] = []
+    real = workspace.read_confined
+
+    def spy(root, rel, *args, **kwargs):
+        read.append(rel)
+        return real(root, rel, *args, **kwargs)
+
+    monkeypatch.setattr(engine, "read_confined", spy)
+    findings = check_paths(ws, ["k8s/service.yaml"], Config()).findings
+    assert "REL-SERVICE-TARGET" not in {f.check_id for f in findings}
+    assert "k8s/deploy.yaml" in read
+    assert not [r for r in read if r.startswith("elsewhere/")], read

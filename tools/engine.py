@@ -299,7 +299,7 @@ def destructive_findings(root: Path, changes: ChangeSet, head: list[K8sObject], 
 
 
 @gc_paused  # a batch analysis, whoever calls it (core.gcpause)
-def collect(req: ChangeRequest | StageRequest, root: Path, config: Config) -> Collected:
+def collect(req: ChangeRequest | StageRequest, root: Path, config: Config, *, nearby_context: bool = False) -> Collected:
     """The change set, the infra files in scope, their parsed (or rendered) Kubernetes objects, the Dockerfiles'
     text, and the problems met while reading them. No check runs here. Progress goes to :mod:`tools.progress`."""
     full = change_set_for(req, root)
@@ -335,14 +335,28 @@ def collect(req: ChangeRequest | StageRequest, root: Path, config: Config) -> Co
             _load_file(root, changes, rel, out)
         report("reading", done, len(scope))
     if changes.mode in ("git-range", "git-worktree", "paths") and out.objects:
-        out.context = _context_objects(root, changes, set(scope), rendered.owned_dirs, config)
+        out.context = _context_objects(root, changes, set(scope), rendered.owned_dirs, config,
+                                       near=_directories(scope) if nearby_context else None)
     return out
 
 
+def _directories(scope: list[str]) -> set[str]:
+    return {PurePosixPath(rel).parent.as_posix() for rel in scope}
+
+
 def _context_objects(root: Path, changes: ChangeSet, scope: set[str], owned_dirs: list[str],
-                     config: Config) -> list[K8sObject]:
-    """The objects of the workspace's other plain manifests, read like the change's (at the reviewed head)."""
-    listed = git.list_files_at(root, changes.head) if changes.mode == "git-range" and changes.head else walk_files(root)
+                     config: Config, near: set[str] | None = None) -> list[K8sObject]:
+    """The objects of the workspace's other plain manifests, read like the change's (at the reviewed head); with
+    ``near``, only those directly in these directories (``check`` of a few files: their siblings, never a walk of
+    the whole workspace)."""
+    if near is not None:
+        listed = [PurePosixPath(d, p.name).as_posix() if d != "." else p.name
+                  for d in sorted(near) if (root / d).is_dir() and not (root / d).is_symlink()
+                  for p in sorted((root / d).iterdir()) if p.is_file() and not p.is_symlink()]
+    elif changes.mode == "git-range" and changes.head:
+        listed = git.list_files_at(root, changes.head)
+    else:
+        listed = walk_files(root)
     scratch = Collected(changes=changes, scope=[])
     wanted = [rel for rel in in_scope(listed, config)
               if rel not in scope and is_yaml(rel) and not _rendered_elsewhere(rel, owned_dirs)]
@@ -477,5 +491,7 @@ def analyse(req: ChangeRequest | StageRequest, config: Config, *, phase3: bool =
 @gc_paused  # a batch analysis, whoever calls it (core.gcpause)
 def check_paths(root: Path, paths: list[str], config: Config) -> Analysis:
     """The engine alone over files or directories of ``root`` (every file in scope when ``paths`` is empty),
-    lint-style: no Phase III guard (``check``, the MCP ``check_manifests`` tool)."""
-    return analyse(ChangeRequest(workspace=str(root), paths=paths), config, phase3=False)
+    lint-style: no Phase III guard (``check``, the MCP ``check_manifests`` tool). Cross-object checks see the
+    other manifests of the named files' directories, not the whole workspace (``check --in-context`` reads it)."""
+    req = ChangeRequest(workspace=str(root), paths=paths)
+    return judge(req, collect(req, root, config, nearby_context=True), config, phase3=False)
