@@ -281,6 +281,17 @@ def _result(text: str, data: BaseModel) -> CallToolResult:
     return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
 
 
+def report_result(tool: str, model: type[Paged], headline: Callable[[dict[str, Any]], str]):
+    """The page builder of a report tool (``check_manifests``, ``guard_check``): ``tool: headline`` over the
+    page text, and ``model`` (the tool's outputSchema) as structured content."""
+    def build(key: str, data: dict[str, Any], findings: list[Finding], offset: int, limit: int,
+              min_severity: str) -> CallToolResult:
+        summary, shown, page = page_of(key, findings, offset, limit, min_severity)
+        out = model(**data, summary=summary, findings=shown, page=page)
+        return _result(f"{tool}: {headline(data)}\n" + page_text(tool, summary, shown, page), out)
+    return build
+
+
 def _validation_summary(d: Decision) -> dict[str, str]:
     return {"spec_kit_compliance": d.spec_kit_compliance.render(), "phase3_protection": d.phase3_protection.render(),
             "k8s_best_practices": d.k8s_best_practices.render(), "agent_coordination": d.agent_coordination.render()}
@@ -518,12 +529,8 @@ def build_server(root: Path) -> MCPServer:
 
     # --- check_manifests --------------------------------------------------------------------------------------
 
-    def check_result(key: str, data: dict[str, Any], findings: list[Finding], offset: int, limit: int,
-                     min_severity: str) -> CallToolResult:
-        summary, shown, page = page_of(key, findings, offset, limit, min_severity)
-        out = CheckResult(**data, summary=summary, findings=shown, page=page)
-        head = f"check_manifests: {data['objects']} objects in {data['file_count']} files."
-        return _result(head + "\n" + page_text("check_manifests", summary, shown, page), out)
+    check_result = report_result("check_manifests", CheckResult,
+                                 lambda d: f"{d['objects']} objects in {d['file_count']} files.")
 
     @server.tool(
         title="Check manifests",
@@ -565,12 +572,7 @@ def build_server(root: Path) -> MCPServer:
 
     # --- guard_check ------------------------------------------------------------------------------------------
 
-    def guard_result(key: str, data: dict[str, Any], findings: list[Finding], offset: int, limit: int,
-                     min_severity: str) -> CallToolResult:
-        summary, shown, page = page_of(key, findings, offset, limit, min_severity)
-        out = GuardResult(**data, summary=summary, findings=shown, page=page)
-        head = f"guard_check: {data['path_count']} paths."
-        return _result(head + "\n" + page_text("guard_check", summary, shown, page), out)
+    guard_result = report_result("guard_check", GuardResult, lambda d: f"{d['path_count']} paths.")
 
     @server.tool(
         title="Phase III guard",

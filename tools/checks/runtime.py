@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from core.models import Category, K8sObject, Severity
 from tools.checks.core import Hit, check
 from tools.checks.podspec import (
+    WORKLOAD_KINDS,
     as_dict,
     as_list,
     containers,
@@ -63,8 +64,7 @@ def rwo_pvc_shared(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, Hit]]:
 
 
 @check(id="REL-IMAGE-PULL-NEVER", category=Category.scalability, severity=Severity.medium,
-       kinds=frozenset({"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController",
-                        "Job", "CronJob", "DeploymentConfig"}),
+       kinds=WORKLOAD_KINDS,
        title="imagePullPolicy: Never",
        description="Never pulls: the image must already be on the node, as it is after `minikube image load` or "
                    "`kind load`. On any other cluster the pod stays in ErrImageNeverPull. The `local` profile "
