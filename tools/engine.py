@@ -321,9 +321,10 @@ def collect(req: ChangeRequest | StageRequest, root: Path, config: Config, *, ne
     report("rendering", 0, len(scope))
     rendered = render_all(root, scope, config)
     head = changes.head if changes.mode == "git-range" and changes.head else None
-    drift = worktree_drift(root, head, chart_inputs(rendered, config)) if head and rendered.owned_dirs else []
+    inputs = chart_inputs(rendered, config) if head else []
+    drift = worktree_drift(root, head, inputs) if inputs else []
     if drift:  # helm reads files: render what merges, from a copy of the head, not the work tree
-        with head_tree(root, head, chart_inputs(rendered, config)) as snapshot:
+        with head_tree(root, head, inputs) as snapshot:
             rendered = render_all(snapshot, scope, config)
         out.findings.append(drift_finding(head, drift))
     out.objects += rendered.objects

@@ -291,7 +291,9 @@ def worktree_differs(root: Path, rev: str, paths: Iterable[str] = (".",)) -> lis
     from tools.workspace import walk
 
     wanted = [p for p in paths] or ["."]
-    entries = {p: e for p, e in tree_entries(root, rev).items() if e.type == "blob" and _under(p, wanted)}
+    listed = tree_entries(root, rev) if any(w in ("", ".") for w in wanted) else \
+        {p: e for w in dict.fromkeys(w.rstrip("/") for w in wanted) for p, e in tree_entries(root, rev, w).items()}
+    entries = {p: e for p, e in listed.items() if e.type == "blob" and _under(p, wanted)}
     on_disk: set[str] = set()
     for w in wanted:
         start = root / w
