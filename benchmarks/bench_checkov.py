@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import statistics
 import subprocess
@@ -29,6 +28,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _env import child_env  # noqa: E402
 from bench_engine import ROOT, generate  # noqa: E402
 
 _OURS_WARM = """
@@ -81,7 +81,7 @@ def whole(cmd: list[str], repeat: int, env: dict[str, str]) -> float:
 
 def warm(python: str, script: str, corpus: Path, repeat: int) -> tuple[float, int]:
     proc = subprocess.run([python, "-c", script, str(corpus), str(repeat)], capture_output=True, text=True,
-                          cwd=ROOT, check=True, timeout=7200, env={**os.environ, "INFRA_ORCH_NO_PROGRESS": "1"})
+                          cwd=ROOT, check=True, timeout=7200, env=child_env())
     data = json.loads(proc.stdout.strip().splitlines()[-1])
     return statistics.median(data["times"]), data["findings"]
 
@@ -97,7 +97,7 @@ def main() -> None:
     checkov_bin, checkov_py = args.checkov / "bin" / "checkov", args.checkov / "bin" / "python"
     if not checkov_bin.exists():
         sys.exit(f"checkov not found in {args.checkov}: see the docstring for the install")
-    env = {**os.environ, "INFRA_ORCH_NO_PROGRESS": "1"}
+    env = child_env()
     corpora = [args.corpus] if args.corpus else [generate(int(s)) for s in args.sizes.split(",")]
     print(f"median of {args.repeat}, CPU seconds\n")
     print("| corpus | ours whole process | checkov whole process | ratio | ours warm | checkov warm | ratio |")

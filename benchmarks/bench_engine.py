@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
 import resource
 import shutil
 import subprocess
@@ -31,6 +30,7 @@ import time
 from pathlib import Path
 
 import yaml
+from _env import child_env
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "out"
@@ -211,7 +211,7 @@ def cli(corpus: Path) -> tuple[float, float]:
     """CPU time and peak RSS (MiB) of one `check` run in a fresh interpreter (start-up included)."""
     started = child_cpu()
     proc = subprocess.run([sys.executable, "-c", _CLI, str(corpus)], capture_output=True, text=True, cwd=ROOT,
-                          env={**os.environ, "INFRA_ORCH_NO_PROGRESS": "1"}, check=False)
+                          env=child_env(), check=False)
     elapsed = child_cpu() - started
     rss = next((int(line.split()[1]) for line in proc.stderr.splitlines() if line.startswith("MAXRSS")), 0)
     return elapsed, rss / 1024

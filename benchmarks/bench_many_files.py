@@ -9,13 +9,14 @@ the CLI process, best of --repeat) and wall seconds.
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _env import child_env
 
 CONFIG = "phase3:\n  protected: [backend/src/**]\npolicy:\n  fail_on: critical\n"
 CM = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-{i}\n  namespace: ns-{ns}\ndata:\n  key: value-{i}-{rev}\n"
@@ -52,7 +53,7 @@ def make_tree(tmp: Path, files: int) -> Path:
 
 def run(root: Path, args: list[str], profile: Path | None = None) -> tuple[float, float, int]:
     """(CPU s, wall s, exit code) of one CLI run."""
-    env = {**os.environ, "INFRA_ORCH_NO_PROGRESS": "1"}
+    env = child_env()
     env.pop("ANTHROPIC_API_KEY", None)
     prefix = [sys.executable, "-m", "cProfile", "-o", str(profile), "-m"] if profile else [sys.executable, "-m"]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)

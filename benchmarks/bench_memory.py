@@ -11,12 +11,12 @@ tracemalloc and prints the peak of Python allocations and the ten largest alloca
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _env import child_env  # noqa: E402
 from bench_engine import ROOT, generate, object_count  # noqa: E402
 
 _CLI = ("import resource, sys\nfrom infra_orchestrator.cli import main\n"
@@ -34,7 +34,7 @@ _TRACE = ("import sys, tracemalloc\nfrom pathlib import Path\nfrom core.config i
 
 def run(corpus: Path) -> tuple[float, float]:
     proc = subprocess.run([sys.executable, "-c", _CLI, str(corpus)], capture_output=True, text=True, cwd=ROOT,
-                          env={**os.environ, "INFRA_ORCH_NO_PROGRESS": "1"}, check=False)
+                          env=child_env(), check=False)
     line = next(line for line in proc.stderr.splitlines() if line.startswith("MAXRSS"))
     _, rss, _, cpu = line.split()
     return int(rss) / 1024, float(cpu)

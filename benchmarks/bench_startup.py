@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import shutil
 import statistics
@@ -23,6 +22,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _env import child_env
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "todo-phase-iv"
@@ -35,7 +36,7 @@ def child_cpu() -> float:
 
 
 def cold(args: list[str], cwd: Path, repeat: int, stdin: str = "") -> float:
-    env = {**os.environ, "INFRA_ORCH_NO_PROGRESS": "1"}
+    env = child_env()
     env.pop("ANTHROPIC_API_KEY", None)
     times = []
     for _ in range(repeat):
