@@ -32,6 +32,8 @@ from tools.guard import guard_change_set
 from tools.head_tree import head_tree
 from tools.lock import lock_findings_at
 from tools.manifests import load_manifest_text, not_a_manifest_json
+from tools.memo import LoadMemo, ObjectMemo
+from tools.memo import enabled as memo_enabled
 from tools.policy_changes import policy_changes, unhonoured_suppressions
 from tools.progress import report
 from tools.rendering import RenderResult, at_values_lines, render_all
@@ -264,9 +266,15 @@ def _load_file(root: Path, changes: ChangeSet, rel: str, out: Collected) -> None
     if is_dockerfile(rel):
         out.dockerfiles[rel] = text
         return
-    objects, loaded = load_manifest_text(text, rel)
+    objects, loaded = LOADS.load(text, rel)
     out.objects += objects
     out.findings += loaded
+
+
+LOADS = LoadMemo(load_manifest_text)
+"""Plain manifests as parsed in an earlier run of this process, by path and exact text (:mod:`tools.memo`)."""
+CHECKED = ObjectMemo()
+"""Per-object check and schema findings of the latest run's objects (:mod:`tools.memo`)."""
 
 
 _BASE_OBJECTS: dict[tuple, list[K8sObject]] = {}
@@ -285,7 +293,7 @@ def base_objects(root: Path, changes: ChangeSet, config: Config) -> list[K8sObje
     for rel in paths:
         data = git.read_file_at(root, key[1], rel)
         text = decode_text(data, rel)[0] if data is not None else None
-        objects += load_manifest_text(text, rel)[0] if text is not None else []
+        objects += LOADS.load(text, rel)[0] if text is not None else []
     _BASE_OBJECTS.clear()
     _BASE_OBJECTS[key] = objects
     return list(objects)
@@ -378,7 +386,8 @@ def schema_findings(objects: list[K8sObject], config: Config) -> list[Finding]:
     whose apiVersion was removed is not validated: ``SCH-DEPRECATED-API`` reports it, once."""
     if not _selected(SCHEMA_ID, config):
         return []
-    return validate_objects(objects, config.kubernetes.version, skip=lambda o: removed_in(o) is not None)
+    return validate_objects(objects, config.kubernetes.version, skip=lambda o: removed_in(o) is not None,
+                            memo=CHECKED if memo_enabled() else None)
 
 
 def api_version_check(objects: list[K8sObject], config: Config) -> tuple[list[Finding], list[K8sObject]]:
@@ -400,9 +409,10 @@ def check_findings(root: Path, collected: Collected, config: Config) -> list[Fin
         findings += run_dockerfile_checks(text, rel, config, read)
     findings += destructive_findings(root, collected.changes, collected.objects, config)
     api_findings, readable = api_version_check(collected.objects, config)
-    checked = run_checks(readable, config, collected.context)
-    return deselect([*findings, *api_findings, *at_values_lines(checked, collected.objects),
-                     *schema_findings(readable, config)],
+    checked = run_checks(readable, config, collected.context, memo=CHECKED if memo_enabled() else None)
+    schema = schema_findings(readable, config)
+    CHECKED.keep_only(readable)  # what the next run may reuse: this run's objects, nothing older
+    return deselect([*findings, *api_findings, *at_values_lines(checked, collected.objects), *schema],
                     config.checks)
 
 

@@ -26,7 +26,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterable
-from functools import lru_cache
+from functools import lru_cache, partial
 from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,6 +36,7 @@ import fastjsonschema
 from core.models import Finding, K8sObject, Severity
 from tools import fieldpath
 from tools.catalog import finding
+from tools.memo import ObjectMemo
 from tools.schema_cache import CodeCache, user_cache_dir
 
 if TYPE_CHECKING:  # jsonschema costs ~0.3 s to import: only objects that fail validation need it
@@ -348,9 +349,10 @@ def api_version_findings(objects: list[K8sObject], version: str,
     return findings, bad
 
 
-def validate_objects(objects: list[K8sObject], version: str,
-                     skip: Callable[[K8sObject], bool] | None = None) -> list[Finding]:
+def validate_objects(objects: list[K8sObject], version: str, skip: Callable[[K8sObject], bool] | None = None,
+                     memo: ObjectMemo | None = None) -> list[Finding]:
     """Schema findings for ``objects`` at Kubernetes ``version`` (e.g. "1.31"); never raises on bad input.
+    With ``memo`` (:class:`tools.memo.ObjectMemo`), an object validated in an earlier run is not validated again.
 
     Kinds without a bundled schema (custom resources, typos) get one ``info`` finding each, on their first
     object; a version that is not bundled gets one ``info`` note naming the version used instead.
@@ -373,8 +375,13 @@ def validate_objects(objects: list[K8sObject], version: str,
                                          f"no bundled schema for {obj.kind} ({obj.api_version}) in Kubernetes {used}: "
                                          "custom resource or unknown kind; not schema-validated", ["kind"]))
             continue
-        try:
-            findings.extend(validate_object(obj, used))
-        except Exception as exc:  # noqa: BLE001 - a generated validator must never abort the scan
-            findings.append(_finding(obj, Severity.info, f"schema validation could not run ({type(exc).__name__})"))
+        findings.extend(memo.get(obj, (SCHEMA_ID, used), partial(_validated, obj, used)) if memo is not None
+                        else _validated(obj, used))
     return findings
+
+
+def _validated(obj: K8sObject, version: str) -> list[Finding]:
+    try:
+        return validate_object(obj, version)
+    except Exception as exc:  # noqa: BLE001 - a generated validator must never abort the scan
+        return [_finding(obj, Severity.info, f"schema validation could not run ({type(exc).__name__})")]

@@ -22,7 +22,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, Literal, NamedTuple
 
 from core.config import ChecksConfig, Config
@@ -30,6 +30,7 @@ from core.errors import ConfigError
 from core.models import Category, Finding, K8sObject, ResourceRef, Severity
 from tools.catalog import Entry, finding, selection_errors
 from tools.fieldpath import locate, missing_part
+from tools.memo import ObjectMemo
 from tools.suppress import suppression_for
 
 Scope = Literal["object", "set", "dockerfile", "diff"]
@@ -199,29 +200,53 @@ def _run_pairs_check(spec: CheckSpec, args: tuple, config: Config | None,
         return [_check_error(spec, exc, None)]
 
 
+def _object_checks_by_kind(specs: list[CheckSpec]) -> Callable[[str], tuple[CheckSpec, ...]]:
+    """The object checks that apply to a kind (those without ``kinds`` apply to every kind), in ``specs`` order."""
+    cache: dict[str, tuple[CheckSpec, ...]] = {}
+
+    def for_kind(kind: str) -> tuple[CheckSpec, ...]:
+        found = cache.get(kind)
+        if found is None:
+            found = cache[kind] = tuple(spec for spec in specs if spec.kinds is None or kind in spec.kinds)
+        return found
+
+    return for_kind
+
+
+def _object_findings(checks: tuple[CheckSpec, ...], obj: K8sObject, config: Config | None) -> list[Finding]:
+    return [found for spec in checks for found in _run_object_check(spec, obj, config)]
+
+
 def run_checks(objects: list[K8sObject], config: Config | None = None,
-               context: list[K8sObject] = ()) -> list[Finding]:
+               context: list[K8sObject] = (), memo: ObjectMemo | None = None) -> list[Finding]:
     """Run the selected object and set checks over ``objects``; findings sorted with :meth:`Finding.sort_key`.
 
     ``context``: objects of the workspace outside the change (unchanged files). Cross-object (set) checks see
     them too, so a changed Service whose Deployment sits in an unchanged file is not "selecting no pods"; only
     findings about ``objects`` are kept. Suppressed findings are kept, with ``suppressed=True`` and their
     ``suppression_reason``.
+
+    ``memo`` (:class:`tools.memo.ObjectMemo`): an object-scope check's findings on an object seen in an earlier
+    run are reused (a check is a pure function of the object; of the config, only whether its findings may be
+    suppressed matters, and that is part of the key).
     """
     findings: list[Finding] = []
-    by_kind: dict[str, list[K8sObject]] = {}
-    for obj in objects:
-        by_kind.setdefault(obj.kind, []).append(obj)
     reviewed = {id(o) for o in objects}
-    for spec in selected(config):
+    specs = selected(config)
+    for spec in specs:
         if spec.scope == "set" and context:
             findings.extend(_run_pairs_check(spec, ([*objects, *context],), config, keep=reviewed))
         elif spec.scope == "set":
             findings.extend(_run_pairs_check(spec, (objects,), config))
-        elif spec.scope == "object":
-            targets = objects if spec.kinds is None else [o for kind in spec.kinds for o in by_kind.get(kind, ())]
-            for obj in targets:
-                findings.extend(_run_object_check(spec, obj, config))
+    per_kind = _object_checks_by_kind([spec for spec in specs if spec.scope == "object"])
+    unsuppressible = config.checks.unsuppressible if config is not None else ()
+    for obj in objects:
+        checks = per_kind(obj.kind)
+        if memo is None:
+            findings.extend(_object_findings(checks, obj, config))
+        elif checks:
+            key = tuple((spec.id, spec.fn, spec.id in unsuppressible) for spec in checks)
+            findings.extend(memo.get(obj, key, partial(_object_findings, checks, obj, config)))
     return sorted(findings, key=Finding.sort_key)
 
 
