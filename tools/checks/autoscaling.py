@@ -18,6 +18,7 @@ from tools.checks.podspec import (
     as_list,
     containers,
     name_of,
+    pod_index,
     pod_template_path,
     spec_of,
 )
@@ -167,7 +168,7 @@ def _percent(value: object) -> int | None:
        remediation="Allow at least one disruption: maxUnavailable: 1, or minAvailable below the replica count.",
        peers={"kube-linter": "pdb-max-unavailable,pdb-min-available", "polaris": "pdbDisruptionsIsZero"})
 def pdb_blocks_eviction(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, Hit]]:
-    index = PodIndex(objects)
+    index = pod_index(objects)
     for pdb in _pdbs(objects):
         blocked = _blocks(pdb, index)
         if blocked:
@@ -181,7 +182,7 @@ def pdb_blocks_eviction(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, H
        remediation="Keep minAvailable below the HPA's minReplicas (or use maxUnavailable).",
        peers={"polaris": "pdbMinAvailableGreaterThanHPAMinReplicas"})
 def pdb_vs_hpa(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, Hit]]:
-    index, targets = PodIndex(objects), list(_targets(objects))
+    index, targets = pod_index(objects), list(_targets(objects))
     for pdb in _pdbs(objects):
         min_available = spec_of(pdb).get("minAvailable")
         if type(min_available) is not int:
@@ -212,7 +213,7 @@ _PDB_KINDS = ("Deployment", "StatefulSet", "DeploymentConfig")
 def _without_pdb(objects: list[K8sObject], multi_replica: bool) -> Iterator[tuple[K8sObject, Hit]]:
     """Workloads no PDB selects: the multi-replica ones (``multi_replica``), or the single-replica ones; the
     replica count of a workload an HPA scales is the HPA's minReplicas."""
-    index = PodIndex(objects)
+    index = pod_index(objects)
     covered = {id(w) for pdb in _pdbs(objects) for w in _selected(pdb, index)}
     scaled = {id(target): spec_of(hpa).get("minReplicas", 1) for hpa, target in _targets(objects)}
     for workload in objects:

@@ -233,11 +233,10 @@ def run_checks(objects: list[K8sObject], config: Config | None = None,
     findings: list[Finding] = []
     reviewed = {id(o) for o in objects}
     specs = selected(config)
+    everything = [*objects, *context]  # one list for every set check: they share indexes built over it
     for spec in specs:
-        if spec.scope == "set" and context:
-            findings.extend(_run_pairs_check(spec, ([*objects, *context],), config, keep=reviewed))
-        elif spec.scope == "set":
-            findings.extend(_run_pairs_check(spec, (objects,), config))
+        if spec.scope == "set":
+            findings.extend(_run_pairs_check(spec, (everything,), config, keep=reviewed if context else None))
     per_kind = _object_checks_by_kind([spec for spec in specs if spec.scope == "object"])
     unsuppressible = config.checks.unsuppressible if config is not None else ()
     for obj in objects:

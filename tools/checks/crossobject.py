@@ -14,13 +14,13 @@ from core.models import Category, K8sObject, Severity
 from tools import fieldpath
 from tools.checks.core import Hit, check
 from tools.checks.podspec import (
-    PodIndex,
     as_dict,
     as_list,
     as_str,
     containers,
     metadata,
     name_of,
+    pod_index,
     pod_template,
     pod_template_path,
     selector_matches,
@@ -43,7 +43,7 @@ def _namespace_label(obj: K8sObject) -> str:
        remediation="Make spec.selector match the pod template labels of the intended workload (same namespace).",
        peers={"kube-linter": "dangling-service", "kube-score": "service-targets-pod"})
 def service_target(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, Hit]]:
-    index = PodIndex(objects)
+    index = pod_index(objects)
     for svc in (o for o in objects if o.kind == "Service"):
         spec = as_dict(svc.body.get("spec"))
         selector = as_dict(spec.get("selector"))
@@ -75,7 +75,7 @@ def policy_types(policy: K8sObject) -> set[str]:
        peers={"kube-linter": "non-isolated-pod", "kube-score": "pod-networkpolicy", "polaris": "missingNetworkPolicy",
               "checkov": "CKV2_K8S_6"})
 def netpol_coverage(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, Hit]]:
-    index = PodIndex(objects)
+    index = pod_index(objects)
     directions: dict[int, set[str]] = {}
     for policy in (p for p in objects if p.kind == "NetworkPolicy"):
         types = policy_types(policy)
@@ -157,7 +157,7 @@ def ingress_target(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, Hit]]:
        remediation="Use a port name the selected containers declare, or the port number.",
        peers={"kube-linter": "invalid-target-ports"})
 def service_target_port(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, Hit]]:
-    index = PodIndex(objects)
+    index = pod_index(objects)
     for svc in _services(objects):
         selector = as_dict(spec_of(svc).get("selector"))
         targets = index.select_equal(svc.namespace, selector) if selector else []
@@ -194,7 +194,7 @@ def _policy_selectors(policy: K8sObject) -> Iterator[tuple[str, str, dict]]:
        peers={"kube-linter": "dangling-networkpolicy,dangling-networkpolicypeer-podselector",
               "kube-score": "networkpolicy-targets-pod"})
 def netpol_target(objects: list[K8sObject]) -> Iterator[tuple[K8sObject, Hit]]:
-    index = PodIndex(objects)
+    index = pod_index(objects)
     for policy in (o for o in objects if o.kind == "NetworkPolicy" and o.namespace in index.by_namespace):
         for where, at, selector in _policy_selectors(policy):
             if selector and not index.any_match(policy.namespace, selector):

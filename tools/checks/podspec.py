@@ -303,6 +303,22 @@ class PodIndex:
         return self.select(namespace, {"matchLabels": selector})
 
 
+_LAST_INDEX: tuple[tuple[int, ...], list[K8sObject], PodIndex] | None = None
+
+
+def pod_index(objects: list[K8sObject]) -> PodIndex:
+    """The :class:`PodIndex` of ``objects``, built once for the set checks of one run (the same objects, in the
+    same order, give the same index: the last one is kept, with the objects it indexes)."""
+    global _LAST_INDEX
+    key = tuple(map(id, objects))
+    last = _LAST_INDEX
+    if last is not None and last[0] == key:
+        return last[2]
+    index = PodIndex(objects)
+    _LAST_INDEX = (key, list(objects), index)
+    return index
+
+
 def _hashable(value: Any) -> bool:
     return isinstance(value, (str, int, float, bool)) or value is None
 
