@@ -1,13 +1,13 @@
 """Benchmark the Claude-backed agents against the local fake Messages server (run by hand).
 
-    uv run python benchmarks/bench_agents.py [--latency 0.5] [--repo examples/todo-phase-iv]
+    uv run python benchmarks/bench_agents.py [--latency 0.25,0.5,1,2] [--repo examples/todo-phase-iv]
 
 Measures, on one directory review of ``--repo``:
 
 1. Decision wall time with the fake adding a fixed latency L per call: the graph (supervisor, then every
    specialist in one parallel round) against the same five calls made one after another.
 2. Tokens sent per decision (the fake's estimate, characters / 4, over the whole request: tools, system,
-   messages) against a naive prompt that sends the whole change (every text file) to each of the five calls.
+   messages) against a naive prompt that sends the in-scope infrastructure files whole to each call.
 3. Cache-read share of the input tokens of a repeated run (the fake simulates prompt caching).
 """
 
@@ -71,11 +71,15 @@ def _decision(repo: Path, config: Config, provider, intent: str = "") -> float:
 
 
 def _whole_change(repo: Path) -> str:
+    """What a naive gatekeeper would paste into each prompt: every in-scope infrastructure file of the review
+    (the same scope the engine reads: ``kubernetes.paths``, Dockerfiles, charts), whole."""
+    from tools.engine import in_scope, walk_files
+
     parts = []
-    for path in sorted(p for p in repo.rglob("*") if p.is_file() and ".git" not in p.parts):
+    for rel in in_scope(walk_files(repo), load_config(repo).config):
         try:
-            parts.append(f"=== {path.relative_to(repo)}\n{path.read_text(encoding='utf-8')}")
-        except UnicodeDecodeError:
+            parts.append(f"=== {rel}\n{(repo / rel).read_text(encoding='utf-8')}")
+        except (UnicodeDecodeError, OSError):
             continue
     return "\n".join(parts)
 
@@ -126,15 +130,21 @@ def bench_tokens_and_cache(repo: Path) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--latency", type=float, default=0.5, help="fixed latency L per call, seconds")
+    parser.add_argument("--latency", default="0.25,0.5,1,2",
+                        help="fixed latency L per call, seconds; a comma-separated list sweeps it")
     parser.add_argument("--repo", type=Path, default=ROOT / "examples" / "todo-phase-iv")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     os.environ.setdefault("ANTHROPIC_API_KEY", "test")
     repo = args.repo.resolve()
-    report = {"wall": bench_wall(repo, args.latency, args.runs), "tokens": bench_tokens_and_cache(repo)}
-    print(json.dumps({k: {n: round(v, 3) if isinstance(v, float) else v for n, v in d.items()}
-                      for k, d in report.items()}, indent=2))
+    walls = [bench_wall(repo, float(latency), args.runs) for latency in args.latency.split(",")]
+    print("| L (s) | graph wall / L | of which model calls / L | the same calls in sequence / L |")
+    print("|---:|---:|---:|---:|")
+    for w in walls:
+        print(f"| {w['L_s']:.2f} | {w['graph_over_L']:.2f} | {w['graph_minus_offline_over_L']:.2f} "
+              f"| {w['sequential_over_L']:.2f} |")
+    report = {"wall": walls, "tokens": bench_tokens_and_cache(repo)}
+    print(json.dumps(report, indent=2, default=lambda v: round(v, 3)))
 
 
 if __name__ == "__main__":
