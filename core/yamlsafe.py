@@ -118,8 +118,14 @@ class KubeResolver(BaseResolver):
     """Plain scalars resolved as go-yaml v2 does (see the module docstring); quoted scalars are strings."""
 
     def resolve(self, kind, value, implicit):  # noqa: ANN001, ANN201 - PyYAML's signature
-        if kind is ScalarNode and implicit[0]:
-            return kube_plain_tag(value)
+        if kind is ScalarNode and implicit[0]:  # hot: once per scalar of every manifest (kube_plain_tag, inlined)
+            word = _KUBE_WORDS.get(value)
+            if word is not None:
+                return word[0]
+            first = value[:1]
+            if first in _NUMBER_START or first == ".":
+                return kube_plain_tag(value)
+            return STR_TAG
         return super().resolve(kind, value, implicit)
 
 
@@ -282,26 +288,28 @@ class YamlTooDeep(InputError):
     """The text nests collections deeper than :data:`MAX_DEPTH`."""
 
 
+_INDENT = re.compile(r"^ +", re.M)
+_INDICATORS = re.compile(r"^ *((?:[-?](?:[ \t]+|$))+)", re.M)
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
 def _upper_bound(text: str) -> int:
-    """An over-estimate of the nesting depth: never below the real depth, exact enough to skip the event scan."""
-    max_indent = max_dashes = 0
+    """An over-estimate of the nesting depth: never below the real depth, exact enough to skip the event scan.
+
+    The deepest indentation, plus the most block indicators (``- ``, ``? ``) leading one line, plus the deepest
+    bracket nesting (quotes ignored, so it may over-count); each found by a regular expression, not a loop over
+    lines (this runs on every manifest before it is parsed)."""
+    max_indent = max(map(len, _INDENT.findall(text)), default=0)
+    max_dashes = max((len(m.group(1).replace(" ", "").replace("\t", "")) for m in _INDICATORS.finditer(text)),
+                     default=0)
     flow = max_flow = 0
-    for line in text.split("\n"):
-        stripped = line.lstrip(" ")
-        indent = len(line) - len(stripped)
-        dashes = 0
-        while stripped[:2] in ("- ", "? ", "-\t") or stripped in ("-", "?"):
-            dashes += 1
-            stripped = stripped[2:].lstrip(" \t")
-        max_indent = max(max_indent, indent)
-        max_dashes = max(max_dashes, dashes)
-        if "[" in line or "{" in line or flow:
-            for ch in line:
-                if ch in "[{":
-                    flow += 1
-                    max_flow = max(max_flow, flow)
-                elif ch in "]}" and flow:
-                    flow -= 1
+    if "[" in text or "{" in text:
+        for ch in _BRACKETS.findall(text):
+            if ch in "[{":
+                flow += 1
+                max_flow = max(max_flow, flow)
+            elif flow:
+                flow -= 1
     # a block level costs at least one column every two levels (a sequence may sit at its key's column)
     return 2 * (max_indent + max_dashes + 1) + max_flow
 
