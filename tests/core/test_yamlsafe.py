@@ -47,3 +47,31 @@ def test_shallow_syntax_errors_are_left_to_the_loader():
 
 def test_an_unclosed_deep_prefix_still_counts_as_deep():
     assert depth_exceeds("[" * 500) is True
+
+
+def _real_depth(text: str) -> int | None:
+    import yaml
+
+    depth = deepest = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                deepest = max(deepest, depth)
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return None
+    return deepest
+
+
+def test_bound_is_never_below_the_real_depth_on_every_fixture() -> None:
+    from pathlib import Path
+
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures"
+    texts = [p.read_text(encoding="utf-8", errors="replace") for p in sorted(fixtures.rglob("*"))
+             if p.suffix in (".yaml", ".yml", ".json") and p.is_file()]
+    texts += ["- - - - - [a, {b: [c]}]\n", "a:\n- b:\n  - ? c\n    : [d, [e]]\n", '{"a": [[[{"b": 1}]]]}\n']
+    measured = [(t, d) for t in texts if (d := _real_depth(t)) is not None]
+    assert len(measured) > 300
+    assert all(_upper_bound(t) >= d for t, d in measured)
