@@ -6,10 +6,12 @@ of these so checkpoints stay portable.
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Iterator, Mapping
 from enum import Enum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 
 class Severity(str, Enum):
@@ -57,7 +59,48 @@ class Outcome(str, Enum):
         return max(outcomes, key=lambda o: o.rank, default=Outcome.approved)
 
 
-class ResourceRef(BaseModel):
+_SHARED_FIELD_SETS: dict[frozenset[str], set[str]] = {}
+_MAX_SHARED_FIELD_SETS = 4096
+
+
+def _shared_fields_set(fields: set[str]) -> set[str]:
+    """One set object for every model whose explicitly set fields are ``fields`` (past the limit: ``fields``)."""
+    key = frozenset(fields)
+    found = _SHARED_FIELD_SETS.get(key)
+    if found is None:
+        if len(_SHARED_FIELD_SETS) >= _MAX_SHARED_FIELD_SETS:
+            return fields
+        found = _SHARED_FIELD_SETS[key] = set(key)
+    return found
+
+
+class Lean(BaseModel):
+    """A model whose record of explicitly set fields (pydantic's ``model_fields_set``, a set of 700 bytes per
+    instance) is one set shared by every instance with the same fields set: a scan holds 100k objects and
+    50k findings. The shared set is never changed in place: assigning a field not yet set, and ``model_copy``
+    with ``update``, give the instance (again) the shared set of its new fields."""
+
+    def model_post_init(self, context: Any, /) -> None:
+        object.__setattr__(self, "__pydantic_fields_set__", _shared_fields_set(self.__pydantic_fields_set__))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        fields = self.__pydantic_fields_set__
+        if name in fields or name not in type(self).__pydantic_fields__:
+            super().__setattr__(name, value)
+            return
+        object.__setattr__(self, "__pydantic_fields_set__", set(fields))  # pydantic adds ``name`` to this copy
+        try:
+            super().__setattr__(name, value)
+        finally:
+            object.__setattr__(self, "__pydantic_fields_set__", _shared_fields_set(self.__pydantic_fields_set__))
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        copied = super().model_copy(update=update, deep=deep)  # its own copy of the set, updated in place
+        object.__setattr__(copied, "__pydantic_fields_set__", _shared_fields_set(copied.__pydantic_fields_set__))
+        return copied
+
+
+class ResourceRef(Lean):
     """Identifies a Kubernetes object (or nothing, for file-level findings)."""
 
     model_config = ConfigDict(frozen=True)
@@ -74,7 +117,7 @@ class ResourceRef(BaseModel):
         return f"{self.kind} {ns}{self.name or '<unnamed>'}"
 
 
-class Finding(BaseModel):
+class Finding(Lean):
     """One observation about the change, produced by a check, the guard, a gate or an agent."""
 
     check_id: str
@@ -253,7 +296,55 @@ class ChangeSet(BaseModel):
         return out
 
 
-class K8sObject(BaseModel):
+class FieldMarks(Mapping[str, tuple[int, int]]):
+    """An object's field marks (path -> 1-based ``(line, column)`` in its file, as a dict would hold them), kept
+    as a ``layout`` of positions relative to the object's first line, which objects of the same shape share,
+    plus that line (``start``). Read-only; serialised, compared and copied as the dict it stands for."""
+
+    __slots__ = ("layout", "start")
+
+    def __init__(self, layout: dict[str, tuple[int, int]], start: int) -> None:
+        self.layout = layout
+        self.start = start
+
+    def __getitem__(self, path: str) -> tuple[int, int]:
+        line, column = self.layout[path]
+        return line + self.start, column
+
+    def get(self, path: str, default: Any = None) -> Any:  # type: ignore[override]
+        found = self.layout.get(path)
+        return default if found is None else (found[0] + self.start, found[1])
+
+    def __contains__(self, path: object) -> bool:
+        return path in self.layout
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.layout)
+
+    def __len__(self) -> int:
+        return len(self.layout)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
+
+    def __copy__(self) -> FieldMarks:
+        return self
+
+    def __deepcopy__(self, memo: dict) -> FieldMarks:
+        return self
+
+    def __reduce__(self) -> tuple:
+        return dict, (dict(self),)
+
+
+def _marks_as_dict(marks: Mapping[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
+    return marks if type(marks) is dict else dict(marks)
+
+
+_MARKS_AS_DICT = PlainSerializer(_marks_as_dict, return_type=dict[str, tuple[int, int]])
+
+
+class K8sObject(Lean):
     """A Kubernetes object as loaded (or rendered) from a file, with a pointer back to its source."""
 
     api_version: str = ""
@@ -269,14 +360,22 @@ class K8sObject(BaseModel):
     values_lines: dict[str, str] = Field(default_factory=dict)
     """For Helm-rendered objects: ``env:<container>:<NAME>`` / ``image:<container>`` -> ``file:line:path`` of the
     values line that set the rendered value (see ``tools.rendering.at_values_lines``)."""
-    marks: dict[str, tuple[int, int]] = Field(default_factory=dict, repr=False)
-    """Field path -> 1-based (line, column) in ``file`` of every key and sequence item (``tools.fieldpath``)."""
+    marks: Annotated[dict[str, tuple[int, int]], _MARKS_AS_DICT] = Field(default_factory=dict, repr=False)
+    """Field path -> 1-based (line, column) in ``file`` of every key and sequence item (``tools.fieldpath``); a
+    loaded object holds them as :class:`FieldMarks` (a read-only mapping), a validated one as a dict."""
     value_sources: dict[str, str] = Field(default_factory=dict, repr=False)
     """Helm: field path -> the values file line(s) that set it (``.Values.image.tag at chart/values.yaml:7``)."""
 
     def ref(self) -> ResourceRef:
-        return ResourceRef(api_version=self.api_version or None, kind=self.kind or None,
-                           namespace=self.namespace, name=self.name or None)
+        """The object's reference; one instance (frozen) for all the findings about the object that are alive."""
+        key = (self.api_version or None, self.kind or None, self.namespace, self.name or None)
+        found = _REFS.get(key)
+        if found is None:
+            found = _REFS[key] = ResourceRef(api_version=key[0], kind=key[1], namespace=key[2], name=key[3])
+        return found
+
+
+_REFS: weakref.WeakValueDictionary[tuple[str | None, ...], ResourceRef] = weakref.WeakValueDictionary()
 
 
 class ChangeRequest(BaseModel):

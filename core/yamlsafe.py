@@ -219,11 +219,37 @@ def _plain_scalar(node: ScalarNode) -> object:
     raise NotPlain
 
 
-def plain_document(node, duplicates: list) -> object:  # noqa: ANN001
+def _token(value: object) -> object:
+    """``value`` as it stands in the key of the collection holding it (:func:`plain_document`): itself for text
+    and null, its type with it otherwise (``1``, ``1.0`` and ``true`` are equal in Python), the identity of a
+    shared collection (it is kept alive by the table for as long as the key)."""
+    kind = type(value)
+    if kind is str or value is None:
+        return value
+    if kind is dict or kind is list:
+        return id(value)
+    if kind is float:
+        return (float, repr(value))  # -0.0 == 0.0, yet they print differently
+    return (kind, value)
+
+
+def _shared(table: dict, value: Any, key: tuple) -> Any:
+    found = table.get(key)
+    if found is None:
+        table[key] = value
+        return value
+    return found
+
+
+def plain_document(node, duplicates: list, shared: dict | None = None) -> object:  # noqa: ANN001
     """What :class:`KubeConstructor` builds from ``node``, without PyYAML's generator-based constructor, for a
     document with no shared nodes (no anchor in the text), no merge key and only the core tags: the usual
     manifest, built in a third of the time. Duplicate keys are appended to ``duplicates`` (their key nodes).
-    Raises :class:`NotPlain` for anything else; the caller then uses the full constructor."""
+    Raises :class:`NotPlain` for anything else; the caller then uses the full constructor.
+
+    With ``shared`` (a table kept by the caller, e.g. for the documents of one file), equal mappings and
+    sequences are built once: the second ``{type: RuntimeDefault}`` is the first one. The result is then to be
+    read, never changed in place (as a document with aliases already is)."""
     kind = type(node)
     if kind is ScalarNode:
         return _plain_scalar(node)
@@ -242,12 +268,15 @@ def plain_document(node, duplicates: list) -> object:  # noqa: ANN001
             if marker in seen:
                 duplicates.append(key_node)
             seen.add(marker)
-            out[key] = plain_document(value_node, duplicates)
-        return out
+            out[key] = plain_document(value_node, duplicates, shared)
+        if shared is None:
+            return out
+        return _shared(shared, out, (dict, tuple(out), tuple(map(_token, out.values()))))
     if kind is SequenceNode:
         if node.tag != _SEQ_TAG:
             raise NotPlain
-        return [plain_document(child, duplicates) for child in node.value]
+        items = [plain_document(child, duplicates, shared) for child in node.value]
+        return items if shared is None else _shared(shared, items, (list, tuple(map(_token, items))))
     raise NotPlain
 
 

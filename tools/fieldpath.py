@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-Marks = dict[str, tuple[int, int]]
+from core.models import FieldMarks
+
+Marks = Mapping[str, tuple[int, int]]
 
 MAX_MARKS = 20_000
 """Fields recorded per object (a huge CRD schema stops there; a lookup below uses a recorded parent)."""
@@ -105,7 +108,7 @@ def _share(table: dict, value):  # type: ignore[no-untyped-def]
     return value
 
 
-def record(node: Node, line_offset: int = 0, limit: int = MAX_MARKS) -> Marks:
+def record(node: Node, line_offset: int = 0, limit: int = MAX_MARKS) -> dict[str, tuple[int, int]]:
     """The 1-based ``(line, column)`` of the root and of every key and sequence item below ``node``.
 
     ``line_offset`` is the number of source lines before the text the node was composed from. Keys brought in
@@ -113,7 +116,7 @@ def record(node: Node, line_offset: int = 0, limit: int = MAX_MARKS) -> Marks:
     parent's path is always entered before its children's. Past ``limit`` fields the rest is not recorded.
     """
     base = line_offset + 1
-    marks: Marks = {"": (base + node.start_mark.line, node.start_mark.column + 1)}
+    marks = {"": (base + node.start_mark.line, node.start_mark.column + 1)}
     stack: list[tuple[Node, str, bool]] = [(node, "", False)]
     pop, push = stack.pop, stack.append
     paths, positions, segments = _SHARED_PATHS, _SHARED_MARKS, _SEGMENTS
@@ -148,6 +151,16 @@ def record(node: Node, line_offset: int = 0, limit: int = MAX_MARKS) -> Marks:
                 if type(child) is not ScalarNode:
                     push((child, path, merged))
     return marks
+
+
+def object_marks(node: Node, line_offset: int, shared: dict) -> FieldMarks:
+    """:func:`record` of an object's ``node``, as :class:`~core.models.FieldMarks`: the positions relative to the
+    object's first line are kept once in ``shared`` (a table of the caller's, e.g. for one file) for all the
+    objects laid out alike (ten Deployments of one template differ in their lines only)."""
+    start = line_offset + 1 + node.start_mark.line
+    layout = record(node, -1 - node.start_mark.line)  # the object's first line is line 0
+    layout = shared.setdefault((FieldMarks, tuple(layout), tuple(layout.values())), layout)
+    return FieldMarks(layout, start)
 
 
 def locate(marks: Marks, path: str | None) -> tuple[str | None, tuple[int, int] | None]:

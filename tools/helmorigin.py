@@ -51,20 +51,23 @@ def annotate_origins(objects: list[K8sObject], scopes: list[Scope]) -> None:
             by_text[text].append((path, file, line, shown))
         template_refs = {r.path for r in scope.scan.refs if r.file == obj.rendered_from}
         used = {r.path for r in scope.scan.refs}
+        lines: dict[str, str] = {}
         for c in containers(obj):
             for env in as_list(c.spec.get("env")):
                 name, value = as_dict(env).get("name"), as_dict(env).get("value")
                 if isinstance(value, str) and value and isinstance(name, str):
                     origin = _pick(by_text.get(value, []), template_refs, used)
                     if origin:
-                        obj.values_lines[f"env:{c.name}:{name}"] = origin
+                        lines[f"env:{c.name}:{name}"] = origin
             image = c.spec.get("image")
             if isinstance(image, str) and image:
                 last = image.rsplit("/", 1)[-1]
                 tag = last.rsplit(":", 1)[1] if ":" in last else ""
                 origin = _pick(by_text.get(image, []) + by_text.get(tag, []), template_refs, used)
                 if origin:
-                    obj.values_lines[f"image:{c.name}"] = origin
+                    lines[f"image:{c.name}"] = origin
+        if lines:  # a dict of its own: a loaded object starts with a shared, empty one
+            obj.values_lines = {**obj.values_lines, **lines}
 
 
 def at_values_lines(findings: list[Finding], objects: list[K8sObject]) -> list[Finding]:

@@ -154,12 +154,13 @@ class _Constructor(KubeConstructor):
         return super().construct_mapping(node, deep)
 
 
-def _plain(node: Node) -> tuple[Any, list[ScalarNode] | None]:
-    """The document built by :func:`core.yamlsafe.plain_document` and its duplicate keys; ``(None, None)`` when
-    it needs the full constructor."""
+def _plain(node: Node, shared: dict) -> tuple[Any, list[ScalarNode] | None]:
+    """The document built by :func:`core.yamlsafe.plain_document` (equal mappings and sequences of the file's
+    documents built once, in ``shared``) and its duplicate keys; ``(None, None)`` when it needs the full
+    constructor."""
     duplicates: list[ScalarNode] = []
     try:
-        return plain_document(node, duplicates), duplicates
+        return plain_document(node, duplicates, shared), duplicates
     except (NotPlain, RecursionError):
         return None, None
 
@@ -233,17 +234,25 @@ def _is_empty(data: Any) -> bool:
     return data is None or (isinstance(data, (str, dict, list)) and not data)
 
 
-def _make_object(data: dict, file: str, line: int, doc_index: int, node: Node | None, offset: int) -> K8sObject:
+_NONE: dict = {}
+"""The empty ``values_lines`` and ``value_sources`` every loaded object starts with (100k objects would hold
+13 MB of empty dicts): never written to; what fills them assigns a dict of its own (``tools.helmorigin``,
+``tools.helm_locations``)."""
+
+
+def _make_object(data: dict, file: str, line: int, doc_index: int, node: Node | None, offset: int,
+                 shared: dict) -> K8sObject:
     metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
     name = next((v for v in (metadata.get("name"), metadata.get("generateName")) if isinstance(v, str) and v), "")
     namespace = metadata.get("namespace")
+    body = data if all(type(k) is str for k in data) else {str(k): v for k, v in data.items()}
     # every field is already of its declared type: skip pydantic validation (it dominates at 10k objects)
     return K8sObject.model_construct(api_version=data["apiVersion"], kind=data["kind"], name=name,
                                      namespace=namespace if isinstance(namespace, str) and namespace else None,
-                                     file=file, line=line, doc_index=doc_index,
-                                     body={str(k): v for k, v in data.items()}, rendered_from=None, values_lines={},
-                                     marks=fieldpath.record(node, offset) if node is not None else {},
-                                     value_sources={})
+                                     file=file, line=line, doc_index=doc_index, body=body,
+                                     rendered_from=None, values_lines=_NONE,
+                                     marks=fieldpath.object_marks(node, offset, shared) if node is not None else {},
+                                     value_sources=_NONE)
 
 
 def _not_k8s(file: str, line: int, what: str) -> Finding:
@@ -255,16 +264,17 @@ _MAX_LIST_DEPTH = 8
 
 
 def _objects_of(data: Any, node: Node | None, file: str, line: int, doc_index: int,
-                offset: int, depth: int = 0) -> tuple[list[K8sObject], list[Finding]]:
+                offset: int, shared: dict, depth: int = 0) -> tuple[list[K8sObject], list[Finding]]:
     """Turn one constructed document into objects (unpacking ``kind: List`` and ``*List`` kinds, Lists nested in
-    Lists included, each item at its own line and field marks) and not-an-object findings."""
+    Lists included, each item at its own line and field marks) and not-an-object findings. ``shared``: the
+    file's table of what its objects share (:func:`tools.fieldpath.object_marks`)."""
     if _is_empty(data):
         return [], []
     if not _is_k8s(data):
         return [], [_not_k8s(file, line, f"document {doc_index}")]
     items = data.get("items")
     if not (data["kind"].endswith("List") and isinstance(items, list)) or depth >= _MAX_LIST_DEPTH:
-        return [_make_object(data, file, line, doc_index, node, offset)], []
+        return [_make_object(data, file, line, doc_index, node, offset, shared)], []
     items_node = _mapping_value(node, "items") if node is not None else None
     item_nodes = items_node.value if isinstance(items_node, SequenceNode) else []
     objects: list[K8sObject] = []
@@ -273,7 +283,7 @@ def _objects_of(data: Any, node: Node | None, file: str, line: int, doc_index: i
         item_node = item_nodes[i] if i < len(item_nodes) else None
         item_line = offset + item_node.start_mark.line + 1 if item_node is not None else line
         if _is_k8s(item):
-            found, problems = _objects_of(item, item_node, file, item_line, doc_index, offset, depth + 1)
+            found, problems = _objects_of(item, item_node, file, item_line, doc_index, offset, shared, depth + 1)
             objects += found
             findings += problems
         elif not _is_empty(item):
@@ -286,6 +296,7 @@ def _load_documents(text: str, file: str) -> tuple[list[K8sObject], list[Finding
     objects: list[K8sObject] = []
     not_k8s: list[Finding] = []
     may_alias = _ANCHOR.search(text) is not None  # an alias needs an anchor: without one no node is shared
+    shared: dict = {}  # the file's distinct mappings, sequences and mark layouts: read, never changed in place
     for doc_index, offset, node in documents:
         line = offset + node.start_mark.line + 1
         expansion = _alias_expansion(node) if may_alias else 0
@@ -295,7 +306,7 @@ def _load_documents(text: str, file: str) -> tuple[list[K8sObject], list[Finding
             findings.append(_finding(BOMB_ID, Severity.high, f"document {doc_index} {why} (YAML alias bomb); "
                                      "refused without expanding it", file, line))
             continue
-        data, duplicates = _plain(node) if not may_alias else (None, None)
+        data, duplicates = _plain(node, shared) if not may_alias else (None, None)
         if duplicates is None:  # shared nodes, a merge key, an unusual tag or a bad scalar: the full constructor
             constructor = _Constructor()
             try:
@@ -307,7 +318,7 @@ def _load_documents(text: str, file: str) -> tuple[list[K8sObject], list[Finding
         findings.extend(_finding(DUPLICATE_KEY_ID, Severity.medium,
                                  f"duplicate key '{key.value[:80]}' in a mapping; YAML keeps only the last value",
                                  file, offset + key.start_mark.line + 1) for key in duplicates)
-        found, problems = _objects_of(data, node, file, line, doc_index, offset)
+        found, problems = _objects_of(data, node, file, line, doc_index, offset, shared)
         objects.extend(found)
         not_k8s.extend(problems)
     if objects or _in_manifest_dir(file):

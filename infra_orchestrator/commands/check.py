@@ -9,6 +9,7 @@ Exit codes: 0 no finding at or above ``--fail-on`` (or ``--exit-zero``), 1 some,
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -58,7 +59,11 @@ def _workspace_findings(target, in_context: bool, cwd: Path, profile: str | None
         found = [f for f in run_engine(target.root, [], config) if about(f.file, named)]
     else:
         found = run_engine(target.root, target.paths(), config)
-    return [f.model_copy(update={"file": display(target.root, f.file, cwd)}) for f in found], config.policy.fail_on
+    shown: dict[str | None, str | None] = {}
+    for i, f in enumerate(found):  # in place: the engine's findings are let go one by one, not all held twice
+        file = shown[f.file] if f.file in shown else shown.setdefault(f.file, display(target.root, f.file, cwd))
+        found[i] = f.model_copy(update={"file": file})
+    return found, config.policy.fail_on
 
 
 def _stdin_findings(name: str | None, cwd: Path, config_file: Path | None,
@@ -116,13 +121,21 @@ def _text(findings: list, fail_on: Severity, quiet: bool, color: bool = False, f
     return "\n".join(lines) + "\n"
 
 
-def _json(findings: list, fail_on: Severity, failed: bool) -> str:
+def _json(findings: list, fail_on: Severity, failed: bool) -> Iterator[str]:
+    """The JSON report, in parts: ``json.dumps({"findings": [...], "summary": {...}}, indent=2)`` to the byte,
+    one finding dumped at a time (the whole document of 100k findings is never built)."""
     import json
 
     active = [f for f in findings if not f.suppressed]
     summary = {"total": len(active), "suppressed": len(findings) - len(active), "fail_on": fail_on.value,
                "failed": failed, "by_severity": {s.value: sum(f.severity is s for f in active) for s in Severity}}
-    return json.dumps({"findings": [f.model_dump(mode="json") for f in findings], "summary": summary}, indent=2) + "\n"
+    if not findings:
+        yield json.dumps({"findings": [], "summary": summary}, indent=2) + "\n"
+        return
+    yield '{\n  "findings": [\n    '
+    for i, f in enumerate(findings):  # a JSON string never holds a raw newline: re-indenting is exact
+        yield ("" if i == 0 else ",\n    ") + json.dumps(f.model_dump(mode="json"), indent=2).replace("\n", "\n    ")
+    yield '\n  ],\n  "summary": ' + json.dumps(summary, indent=2).replace("\n", "\n  ") + "\n}\n"
 
 
 def _sarif(findings: list) -> str:
@@ -134,7 +147,8 @@ def _sarif(findings: list) -> str:
     return json.dumps(to_sarif(findings, __version__), indent=2) + "\n"
 
 
-def _render(fmt: OutputFormat, findings: list, threshold: Severity, failed: bool, quiet: bool, color: bool) -> str:
+def _render(fmt: OutputFormat, findings: list, threshold: Severity, failed: bool, quiet: bool,
+            color: bool) -> str | Iterator[str]:
     from infra_orchestrator.commands.check_output import github
 
     if fmt is OutputFormat.sarif:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterable
 from enum import Enum
 from pathlib import Path
 from typing import IO
@@ -103,14 +104,35 @@ def github(findings: list, fail_on: Severity, summary: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write(text: str, output_file: Path | None) -> None:
-    """``text`` to ``output_file`` (its directory created) or to stdout; an unwritable file is an input error."""
+def write(text: str | Iterable[str], output_file: Path | None) -> None:
+    """``text`` (one string, or its parts in order, written as they come) to ``output_file`` (its directory
+    created) or to stdout; an unwritable file is an input error."""
+    parts = [text] if isinstance(text, str) else text
     if output_file is None:
-        sys.stdout.write(text)
+        _write_parts(parts, sys.stdout)
         sys.stdout.flush()
         return
     try:
         output_file.parent.mkdir(parents=True, exist_ok=True)
-        output_file.write_text(text, encoding="utf-8")
+        with output_file.open("w", encoding="utf-8") as out:
+            _write_parts(parts, out)
     except OSError as exc:
         raise InputError(f"cannot write the output file '{output_file}': {exc.strerror or exc}") from None
+
+
+_BLOCK = 1 << 16
+
+
+def _write_parts(parts: Iterable[str], out: IO[str]) -> None:
+    """Write ``parts`` in blocks of about 64 KiB: one output of 100k findings is never held whole."""
+    block: list[str] = []
+    size = 0
+    for part in parts:
+        block.append(part)
+        size += len(part)
+        if size >= _BLOCK:
+            out.write("".join(block))
+            block.clear()
+            size = 0
+    if block:
+        out.write("".join(block))

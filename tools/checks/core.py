@@ -20,6 +20,7 @@ listed); a selection naming an id the catalog lacks, or one that cannot be desel
 from __future__ import annotations
 
 import inspect
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
@@ -40,6 +41,12 @@ LOCAL_ONLY = frozenset({"REL-IMAGE-PULL-NEVER", "REL-INGRESS-LOCALHOST"})
 """Checks the ``local`` profile leaves out: on a local cluster (minikube, kind, Docker Desktop) what they flag is
 the norm (``tools/checks/runtime.py``)."""
 CHECK_ERROR_ID = "SCH-CHECK-ERROR"
+
+
+def _intern(text: str) -> str:
+    """One copy of a text that recurs across findings (field paths, remediations)."""
+    return sys.intern(text) if type(text) is str else text
+
 
 PROFILES: dict[str, str] = {
     "default": "the checks that are on by default: few false positives, opinionated checks left out",
@@ -153,12 +160,12 @@ def _place(spec: CheckSpec, obj: K8sObject, hit: Hit) -> dict[str, Any]:
     field its closest existing parent, with the remediation naming what to add there; for a rendered object,
     the values file lines that set the field."""
     existing, mark = locate(obj.marks, hit.field)
-    place: dict[str, Any] = {"field": hit.field or None, "line": mark[0] if mark else obj.line,
-                             "column": mark[1] if mark else None, "message": hit.message,
-                             "remediation": spec.remediation}
+    place: dict[str, Any] = {"field": _intern(hit.field) if hit.field else None,  # 50k findings, a few paths
+                             "line": mark[0] if mark else obj.line, "column": mark[1] if mark else None,
+                             "message": hit.message, "remediation": spec.remediation}
     if hit.field and existing is not None and existing != hit.field:
         where = f"under `{existing}`" if existing else "at the top of the object"
-        place["remediation"] = f"{spec.remediation} Add `{missing_part(hit.field, existing)}` {where}."
+        place["remediation"] = _intern(f"{spec.remediation} Add `{missing_part(hit.field, existing)}` {where}.")
     source = obj.value_sources.get(hit.field or "") or (obj.value_sources.get(existing) if existing else None)
     if source:
         place["message"] = f"{hit.message} (from {source})"
