@@ -14,7 +14,8 @@ Both are sound only because neither side mutates what it shares: loaded objects 
 place (changes go through ``model_copy``); Helm- and Kustomize-rendered objects, which the renderers do adjust, are
 loaded fresh every run and never pass through :class:`LoadMemo`.
 
-``INFRA_ORCH_NO_MEMO=1`` turns both off (every run computes everything, as a fresh process does).
+``INFRA_ORCH_NO_MEMO=1`` turns both off (every run computes everything, as a fresh process does); so does
+:func:`set_enabled` in one-shot commands.
 """
 
 from __future__ import annotations
@@ -33,9 +34,20 @@ long-lived process); the least recently used go first."""
 T = TypeVar("T")
 
 
+_ON = [True]
+
+
+def set_enabled(on: bool) -> None:
+    """Turn reuse on or off for this process. One-shot commands (``check``, ``review``) turn it off: with no
+    later run to serve, keeping the parsed workspace only raises the peak memory (at 100k objects, from 275 to
+    471 MiB)."""
+    _ON[0] = on
+
+
 def enabled() -> bool:
-    """Whether reuse across runs is on (``INFRA_ORCH_NO_MEMO`` unset or empty or ``0``)."""
-    return os.environ.get(ENV_OFF, "") in ("", "0")
+    """Whether reuse across runs is on: not turned off by :func:`set_enabled` nor by ``INFRA_ORCH_NO_MEMO``
+    (anything but unset, empty or ``0``)."""
+    return _ON[0] and os.environ.get(ENV_OFF, "") in ("", "0")
 
 
 class LoadMemo:

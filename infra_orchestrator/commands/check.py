@@ -45,8 +45,9 @@ def load(root: Path, config_file: Path | None, profile: str | None):
 
 def run_engine(root: Path, rels: list[str], config) -> list:
     """Findings of the engine over ``rels`` of ``root`` (all of it when empty)."""
-    from tools import engine
+    from tools import engine, memo
 
+    memo.set_enabled(False)  # one run per process: nothing to reuse, and keeping it only costs memory
     return engine.check_paths(root, rels, config).findings
 
 

@@ -60,6 +60,8 @@ def run_decision(req, label: str, config_file: Path | None = None):
     """The decision on ``req`` under its trusted policy (the operator's ``--config`` / ``INFRA_ORCH_CONFIG`` file,
     else the base revision's config), with a progress spinner."""
     from graph.runner import review
+    from tools import memo
 
+    memo.set_enabled(False)  # one decision per process: nothing to reuse across runs
     with progress_reporter(label) as step:
         return review(req, config_file=config_file, progress=step)

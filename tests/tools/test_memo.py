@@ -138,3 +138,15 @@ def test_concurrent_runs_share_the_memo_safely(workspace: Path) -> None:
     for t in threads:
         t.join()
     assert not errors and len(results) == 80 and all(r == expected for r in results)
+
+
+def test_one_shot_check_keeps_nothing_for_a_later_run(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from clirun import invoke
+
+    from tools import memo
+
+    monkeypatch.setattr(memo, "_ON", [True])  # restored after the test: the command turns it off for the process
+    result = invoke("check", str(workspace), "-q")
+    assert result.returncode == 1 and "SEC-PRIV-ESCALATION" in result.stdout, result.stdout + result.stderr
+    assert not memo.enabled()
+    assert engine.LOADS.misses == 0 and engine.LOADS.hits == 0

@@ -207,14 +207,19 @@ def _run_pairs_check(spec: CheckSpec, args: tuple, config: Config | None,
         return [_check_error(spec, exc, None)]
 
 
-def _object_checks_by_kind(specs: list[CheckSpec]) -> Callable[[str], tuple[CheckSpec, ...]]:
-    """The object checks that apply to a kind (those without ``kinds`` apply to every kind), in ``specs`` order."""
-    cache: dict[str, tuple[CheckSpec, ...]] = {}
+def _object_checks_by_kind(specs: list[CheckSpec], unsuppressible: Iterable[str] = ()
+                           ) -> Callable[[str], tuple[tuple[CheckSpec, ...], tuple]]:
+    """The object checks that apply to a kind (those without ``kinds`` apply to every kind), in ``specs`` order,
+    and their memo key (one tuple per kind, shared by its objects): each check's id and function, and whether its
+    findings may be suppressed."""
+    cache: dict[str, tuple[tuple[CheckSpec, ...], tuple]] = {}
+    firm = set(unsuppressible)
 
-    def for_kind(kind: str) -> tuple[CheckSpec, ...]:
+    def for_kind(kind: str) -> tuple[tuple[CheckSpec, ...], tuple]:
         found = cache.get(kind)
         if found is None:
-            found = cache[kind] = tuple(spec for spec in specs if spec.kinds is None or kind in spec.kinds)
+            checks = tuple(spec for spec in specs if spec.kinds is None or kind in spec.kinds)
+            found = cache[kind] = (checks, tuple((spec.id, spec.fn, spec.id in firm) for spec in checks))
         return found
 
     return for_kind
@@ -244,14 +249,13 @@ def run_checks(objects: list[K8sObject], config: Config | None = None,
     for spec in specs:
         if spec.scope == "set":
             findings.extend(_run_pairs_check(spec, (everything,), config, keep=reviewed if context else None))
-    per_kind = _object_checks_by_kind([spec for spec in specs if spec.scope == "object"])
-    unsuppressible = config.checks.unsuppressible if config is not None else ()
+    per_kind = _object_checks_by_kind([spec for spec in specs if spec.scope == "object"],
+                                      config.checks.unsuppressible if config is not None else ())
     for obj in objects:
-        checks = per_kind(obj.kind)
+        checks, key = per_kind(obj.kind)
         if memo is None:
             findings.extend(_object_findings(checks, obj, config))
         elif checks:
-            key = tuple((spec.id, spec.fn, spec.id in unsuppressible) for spec in checks)
             findings.extend(memo.get(obj, key, partial(_object_findings, checks, obj, config)))
     return sorted(findings, key=Finding.sort_key)
 
