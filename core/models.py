@@ -2,440 +2,62 @@
 
 Everything here is pydantic v2 and JSON-able; graph state stores ``model_dump(mode="json")``
 of these so checkpoints stay portable.
+
+Import every model from here. They are defined in two modules: the shapes every command needs (severities,
+findings, objects, change sets, requests) in :mod:`core.base_models`, imported at once; the shapes of a decision
+(:class:`Decision`, :class:`AgentVerdict`, :class:`Conflict`, :class:`Claim`...) in :mod:`core.decisions`,
+imported on first access of one of their names, so a lint-style ``check``, which decides nothing, does not build
+them at start-up.
 """
 
 from __future__ import annotations
 
-import weakref
-from collections.abc import Iterator, Mapping
-from enum import Enum
-from typing import Annotated, Any, Literal, Self
-
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
-
-
-class Severity(str, Enum):
-    critical = "critical"
-    high = "high"
-    medium = "medium"
-    low = "low"
-    info = "info"
-
-    @property
-    def rank(self) -> int:
-        return _SEVERITY_RANK[self.value]
-
-    def at_least(self, other: Severity | str) -> bool:
-        return self.rank >= Severity(other).rank
-
-
-_SEVERITY_RANK = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
-
-
-class Category(str, Enum):
-    security = "security"
-    scalability = "scalability"
-    observability = "observability"
-    phase3 = "phase3"
-    workflow = "workflow"
-    schema = "schema"
-
-
-class Outcome(str, Enum):
-    approved = "APPROVED"
-    rejected = "REJECTED"
-    clarification = "REQUIRES CLARIFICATION"
-
-    @property
-    def rank(self) -> int:
-        return {"APPROVED": 0, "REQUIRES CLARIFICATION": 1, "REJECTED": 2}[self.value]
-
-    @property
-    def exit_code(self) -> int:
-        return {"APPROVED": 0, "REJECTED": 1, "REQUIRES CLARIFICATION": 3}[self.value]
-
-    @staticmethod
-    def worst(*outcomes: Outcome) -> Outcome:
-        return max(outcomes, key=lambda o: o.rank, default=Outcome.approved)
-
-
-_SHARED_FIELD_SETS: dict[frozenset[str], set[str]] = {}
-_MAX_SHARED_FIELD_SETS = 4096
-
-
-def _shared_fields_set(fields: set[str]) -> set[str]:
-    """One set object for every model whose explicitly set fields are ``fields`` (past the limit: ``fields``)."""
-    key = frozenset(fields)
-    found = _SHARED_FIELD_SETS.get(key)
-    if found is None:
-        if len(_SHARED_FIELD_SETS) >= _MAX_SHARED_FIELD_SETS:
-            return fields
-        found = _SHARED_FIELD_SETS[key] = set(key)
-    return found
-
-
-class Lean(BaseModel):
-    """A model whose record of explicitly set fields (pydantic's ``model_fields_set``, a set of 700 bytes per
-    instance) is one set shared by every instance with the same fields set: a scan holds 100k objects and
-    50k findings. The shared set is never changed in place: assigning a field not yet set, and ``model_copy``
-    with ``update``, give the instance (again) the shared set of its new fields."""
-
-    def model_post_init(self, context: Any, /) -> None:
-        object.__setattr__(self, "__pydantic_fields_set__", _shared_fields_set(self.__pydantic_fields_set__))
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        fields = self.__pydantic_fields_set__
-        if name in fields or name not in type(self).__pydantic_fields__:
-            super().__setattr__(name, value)
-            return
-        object.__setattr__(self, "__pydantic_fields_set__", set(fields))  # pydantic adds ``name`` to this copy
-        try:
-            super().__setattr__(name, value)
-        finally:
-            object.__setattr__(self, "__pydantic_fields_set__", _shared_fields_set(self.__pydantic_fields_set__))
-
-    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
-        copied = super().model_copy(update=update, deep=deep)  # its own copy of the set, updated in place
-        object.__setattr__(copied, "__pydantic_fields_set__", _shared_fields_set(copied.__pydantic_fields_set__))
-        return copied
-
-
-class ResourceRef(Lean):
-    """Identifies a Kubernetes object (or nothing, for file-level findings)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    api_version: str | None = None
-    kind: str | None = None
-    namespace: str | None = None
-    name: str | None = None
-
-    def label(self) -> str:
-        if not self.kind:
-            return ""
-        ns = f"{self.namespace}/" if self.namespace else ""
-        return f"{self.kind} {ns}{self.name or '<unnamed>'}"
-
-
-class Finding(Lean):
-    """One observation about the change, produced by a check, the guard, a gate or an agent."""
-
-    check_id: str
-    severity: Severity
-    category: Category
-    message: str
-    resource: ResourceRef = Field(default_factory=ResourceRef)
-    file: str | None = None
-    line: int | None = None
-    remediation: str | None = None
-    source: str = "deterministic"
-    """Who produced it: ``deterministic`` (a tool), or an agent name such as ``agent:security``."""
-    question: str | None = None
-    """A finding with a question cannot be decided by the tool: the decision needs a human answer."""
-    suppressed: bool = False
-    suppression_reason: str | None = None
-    field: str | None = None
-    """The field the finding is about, from the object's root: ``spec.template.spec.containers[1].image``."""
-    column: int | None = None
-    """1-based column of ``line`` where the field (or, for a missing field, its closest parent) starts."""
-    object_line: int | None = None
-    """The line the object starts on (``line`` is the field's)."""
-
-    def location(self) -> str:
-        if not self.file:
-            return ""
-        if not self.line:
-            return self.file
-        return f"{self.file}:{self.line}:{self.column}" if self.column else f"{self.file}:{self.line}"
-
-    def sort_key(self) -> tuple:
-        return (-self.severity.rank, self.category.value, self.file or "", self.line or 0, self.check_id)
-
-
-class SummaryStatus(BaseModel):
-    """One line of the four-line Validation Summary."""
-
-    status: Literal["PASS", "FAIL", "WARN", "NOT AFFECTED", "DEGRADED", "NEEDS INPUT", "SKIPPED", "N/A"]
-    detail: str = ""
-
-    def render(self) -> str:
-        return f"{self.status} — {self.detail}" if self.detail else self.status
-
-
-class Evidence(BaseModel):
-    """Where a model's claim comes from: a workspace file, a line or a field, and the text quoted from it. Code
-    verifies it (the file exists in the workspace and holds the quote there) before the claim counts."""
-
-    file: str
-    line: int | None = None
-    field: str | None = None
-    """A dotted field path in the object (``spec.replicas``): with the target, the concern a claim is about."""
-    quote: str
-
-    def location(self) -> str:
-        return f"{self.file}:{self.line}" if self.line else self.file
-
-
-class Claim(BaseModel):
-    """One verified statement of a specialist's model: a problem it found, or something it checked and confirmed."""
-
-    kind: Literal["finding", "confirmed"]
-    statement: str
-    evidence: Evidence
-    resource: ResourceRef = Field(default_factory=ResourceRef)
-    check_id: str | None = None
-    """The id of the finding a ``finding`` claim stands behind."""
-
-    def target(self) -> str:
-        """The object (or file) the claim is about."""
-        return self.resource.label() or self.evidence.file
-
-    def concern(self) -> tuple[str, str] | None:
-        """``(target, field)``: two claims on the same concern speak of the same field of the same object."""
-        return (self.target(), self.evidence.field) if self.evidence.field else None
-
-
-class Conflict(BaseModel):
-    """Two specialists reaching opposite conclusions on one concern, each with evidence: a trade-off for a person."""
-
-    agents: tuple[str, str]
-    """The declaring specialist first (for an inferred conflict: the first of the two), then the other."""
-    detail: str
-    """What each side wants and what choosing either costs."""
-    resource: ResourceRef = Field(default_factory=ResourceRef)
-    file: str | None = None
-    line: int | None = None
-    declared: bool = True
-    """True when a specialist declared the trade-off; False when inferred from a finding and a confirmation on the
-    same concern."""
-    concern: str = ""
-    """The field (or topic) both sides are about, e.g. ``spec.replicas``."""
-    evidence: list[Evidence] = Field(default_factory=list)
-    """Each side's verified evidence, in the order of ``agents``."""
-
-    def target(self) -> str:
-        """The object (or location) the conflict is about, or ``the change``."""
-        where = f"{self.file}:{self.line}" if self.file and self.line else (self.file or "")
-        return self.resource.label() or where or "the change"
-
-
-class AgentVerdict(BaseModel):
-    """What one specialist concluded. Agents may add findings and escalate; they never relax the floor."""
-
-    agent: str
-    outcome: Outcome
-    """The verdict that counts: the worst of the rule verdict and the provider's own."""
-    own_outcome: Outcome | None = None
-    """The provider's own outcome before the rule floor was applied (None for a verdict from rules alone), so an
-    answered rule question can be told apart from a concern of the model's."""
-    summary: str
-    reasoning: str = ""
-    findings: list[Finding] = Field(default_factory=list)
-    """Findings the agent adds beyond the deterministic ones it was given."""
-    reviewed: list[str] = Field(default_factory=list)
-    """check ids / resources the agent looked at (evidence trail)."""
-    recommendations: list[str] = Field(default_factory=list)
-    conflicts: list[Conflict] = Field(default_factory=list)
-    """Trade-offs this specialist declared with another one (``agents[0]`` is always this specialist)."""
-    claims: list[Claim] = Field(default_factory=list)
-    """What the provider found and confirmed, each with verified evidence (empty for a verdict of rules alone)."""
-    question: str = ""
-    """The targeted question the supervisor asked (the follow-up question in round 2)."""
-    round: int = 1
-    """1, or 2 for the answer to the supervisor's follow-up question (it replaces the first answer)."""
-    degraded: bool = False
-    """True when the agent failed and a rule-based verdict stands in for it."""
-    error: str | None = None
-    provider: str = "offline"
-    usage: dict[str, int] = Field(default_factory=dict)
-    elapsed_ms: float = 0.0
-
-
-class DelegationPlan(BaseModel):
-    """The supervisor's routing decision: which specialists to consult and what to focus on."""
-
-    specialists: list[str]
-    focus: dict[str, str] = Field(default_factory=dict)
-    """The targeted question (or focus) for each specialist engaged."""
-    rationale: str = ""
-    source: str = "rules"
-    skipped: dict[str, str] = Field(default_factory=dict)
-    """Specialists not engaged, and why."""
-    error: str | None = None
-    """Set when the supervisor's model failed and rule routing took over."""
-
-
-class FileChange(BaseModel):
-    """One path touched by the change, with git's view of what happened to it."""
-
-    path: str
-    status: Literal["added", "modified", "deleted", "renamed", "copied", "type_changed", "mode_changed", "unknown"]
-    old_path: str | None = None
-    old_mode: str | None = None
-    new_mode: str | None = None
-    is_symlink: bool = False
-    symlink_target: str | None = None
-    is_submodule: bool = False
-    is_binary: bool = False
-
-
-class ChangeSet(BaseModel):
-    """The set of files the request is about."""
-
-    mode: Literal["git-range", "git-worktree", "directory", "paths"]
-    base: str | None = None
-    head: str | None = None
-    files: list[FileChange] = Field(default_factory=list)
-
-    def paths(self) -> list[str]:
-        out: list[str] = []
-        for f in self.files:
-            out.append(f.path)
-            if f.old_path and f.old_path != f.path:
-                out.append(f.old_path)
-        return out
-
-
-class FieldMarks(Mapping[str, tuple[int, int]]):
-    """An object's field marks (path -> 1-based ``(line, column)`` in its file, as a dict would hold them), kept
-    as a ``layout`` of positions relative to the object's first line, which objects of the same shape share,
-    plus that line (``start``). Read-only; serialised, compared and copied as the dict it stands for."""
-
-    __slots__ = ("layout", "start")
-
-    def __init__(self, layout: dict[str, tuple[int, int]], start: int) -> None:
-        self.layout = layout
-        self.start = start
-
-    def __getitem__(self, path: str) -> tuple[int, int]:
-        line, column = self.layout[path]
-        return line + self.start, column
-
-    def get(self, path: str, default: Any = None) -> Any:  # type: ignore[override]
-        found = self.layout.get(path)
-        return default if found is None else (found[0] + self.start, found[1])
-
-    def __contains__(self, path: object) -> bool:
-        return path in self.layout
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.layout)
-
-    def __len__(self) -> int:
-        return len(self.layout)
-
-    def __repr__(self) -> str:
-        return repr(dict(self))
-
-    def __copy__(self) -> FieldMarks:
-        return self
-
-    def __deepcopy__(self, memo: dict) -> FieldMarks:
-        return self
-
-    def __reduce__(self) -> tuple:
-        return dict, (dict(self),)
-
-
-def _marks_as_dict(marks: Mapping[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
-    return marks if type(marks) is dict else dict(marks)
-
-
-_MARKS_AS_DICT = PlainSerializer(_marks_as_dict, return_type=dict[str, tuple[int, int]])
-
-
-class K8sObject(Lean):
-    """A Kubernetes object as loaded (or rendered) from a file, with a pointer back to its source."""
-
-    api_version: str = ""
-    kind: str = ""
-    name: str = ""
-    namespace: str | None = None
-    file: str
-    line: int = 1
-    doc_index: int = 0
-    body: dict[str, Any]
-    rendered_from: str | None = None
-    """For objects produced by Helm/Kustomize: the template file they came from."""
-    values_lines: dict[str, str] = Field(default_factory=dict)
-    """For Helm-rendered objects: ``env:<container>:<NAME>`` / ``image:<container>`` -> ``file:line:path`` of the
-    values line that set the rendered value (see ``tools.rendering.at_values_lines``)."""
-    marks: Annotated[dict[str, tuple[int, int]], _MARKS_AS_DICT] = Field(default_factory=dict, repr=False)
-    """Field path -> 1-based (line, column) in ``file`` of every key and sequence item (``tools.fieldpath``); a
-    loaded object holds them as :class:`FieldMarks` (a read-only mapping), a validated one as a dict."""
-    value_sources: dict[str, str] = Field(default_factory=dict, repr=False)
-    """Helm: field path -> the values file line(s) that set it (``.Values.image.tag at chart/values.yaml:7``)."""
-
-    def ref(self) -> ResourceRef:
-        """The object's reference; one instance (frozen) for all the findings about the object that are alive."""
-        key = (self.api_version or None, self.kind or None, self.namespace, self.name or None)
-        found = _REFS.get(key)
-        if found is None:
-            found = _REFS[key] = ResourceRef(api_version=key[0], kind=key[1], namespace=key[2], name=key[3])
-        return found
-
-
-_REFS: weakref.WeakValueDictionary[tuple[str | None, ...], ResourceRef] = weakref.WeakValueDictionary()
-
-
-class ChangeRequest(BaseModel):
-    """Validate a change: a git range or work tree, or a set of paths, plus a sentence of intent."""
-
-    kind: Literal["change"] = "change"
-    workspace: str
-    base: str | None = None
-    head: str | None = None
-    worktree: bool = False
-    """Review staged, unstaged and untracked changes against HEAD."""
-    paths: list[str] = Field(default_factory=list)
-    intent: str = ""
-
-
-class StageRequest(BaseModel):
-    """Approve a stage transition of a feature under ``specs/NNN-name/``."""
-
-    kind: Literal["stage"] = "stage"
-    workspace: str
-    feature: str
-    target: str
-    intent: str = ""
-
-
-class DecisionMetadata(BaseModel):
-    versions: dict[str, str] = Field(default_factory=dict)
-    timings_ms: dict[str, float] = Field(default_factory=dict)
-    provider: str = "offline"
-    specialists: list[str] = Field(default_factory=list)
-    degraded_agents: list[str] = Field(default_factory=list)
-    usage: dict[str, Any] = Field(default_factory=dict)
-    prompt_versions: dict[str, str] = Field(default_factory=dict)
-    counts: dict[str, int] = Field(default_factory=dict)
-    config_file: str | None = None
-    workspace: str | None = None
-    extra: dict[str, Any] = Field(default_factory=dict)
-
-
-class Decision(BaseModel):
-    """The orchestrator's answer, rendered in the seed's format by ``core.render``."""
-
-    outcome: Outcome
-    kind: Literal["change", "stage"]
-    title: str = ""
-    spec_kit_compliance: SummaryStatus
-    phase3_protection: SummaryStatus
-    k8s_best_practices: SummaryStatus
-    agent_coordination: SummaryStatus
-    analysis: str = ""
-    reasoning: list[str] = Field(default_factory=list)
-    issues: list[str] = Field(default_factory=list)
-    next_steps: list[str] = Field(default_factory=list)
-    questions: list[str] = Field(default_factory=list)
-    findings: list[Finding] = Field(default_factory=list)
-    conflicts: list[Conflict] = Field(default_factory=list)
-    """The trade-offs between specialists left to a person (declared, or inferred from opposite verdicts)."""
-    verdicts: list[AgentVerdict] = Field(default_factory=list)
-    metadata: DecisionMetadata = Field(default_factory=DecisionMetadata)
-
-    @property
-    def exit_code(self) -> int:
-        return self.outcome.exit_code
+from typing import TYPE_CHECKING, Any
+
+from core.base_models import (
+    Category,
+    ChangeRequest,
+    ChangeSet,
+    FieldMarks,
+    FileChange,
+    Finding,
+    K8sObject,
+    Outcome,
+    ResourceRef,
+    Severity,
+    StageRequest,
+)
+
+if TYPE_CHECKING:
+    from core.decisions import (
+        AgentVerdict,
+        Claim,
+        Conflict,
+        Decision,
+        DecisionMetadata,
+        DelegationPlan,
+        Evidence,
+        SummaryStatus,
+    )
+
+__all__ = ["AgentVerdict", "Category", "ChangeRequest", "ChangeSet", "Claim", "Conflict", "Decision",
+           "DecisionMetadata", "DelegationPlan", "Evidence", "FieldMarks", "FileChange", "Finding", "K8sObject", "Outcome",
+           "ResourceRef", "Severity", "StageRequest", "SummaryStatus"]
+
+_DECISIONS = frozenset({"AgentVerdict", "Claim", "Conflict", "Decision", "DecisionMetadata", "DelegationPlan",
+                        "Evidence", "SummaryStatus"})
+"""Names re-exported from :mod:`core.decisions` on first access (:func:`__getattr__`)."""
+
+
+def __getattr__(name: str) -> Any:
+    if name in _DECISIONS:
+        from core import decisions
+
+        value = getattr(decisions, name)
+        globals()[name] = value  # once: later lookups are plain attribute reads
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_DECISIONS})

@@ -95,7 +95,7 @@ def test_the_engine_pauses_the_collector_for_in_process_callers(tmp_path):
     for run in (lambda: engine.check_paths(root, [], Config()),
                 lambda: engine.collect(ChangeRequest(workspace=str(root)), root, Config())):
         states: list[bool] = []
-        with listening(lambda *_: states.append(gc.isenabled())):
+        with listening(lambda *_, states=states: states.append(gc.isenabled())):
             run()
         assert states and not any(states)
         assert gc.isenabled()

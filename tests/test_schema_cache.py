@@ -12,7 +12,7 @@ import pytest
 
 from tools import schema
 from tools.manifests import load_manifest_text
-from tools.schema_cache import MAGIC, CodeCache, user_cache_dir
+from tools.schema_cache import KEEP_PER_KIND, MAGIC, CodeCache, user_cache_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 VERSION, FILE = "1.31", "service-v1.json"
@@ -144,15 +144,30 @@ def test_a_symlinked_entry_is_never_read(cache_dir, generated, tmp_path):
     assert len(generated) == 2
 
 
-def test_a_changed_schema_file_changes_the_key_and_drops_the_old_entry(cache_dir, generated, monkeypatch):
-    messages(GOOD)
-    [old] = entries(cache_dir)
+def test_a_changed_schema_file_changes_the_key_and_the_oldest_entries_are_dropped(cache_dir, generated,
+                                                                                  monkeypatch):
     real_stamp = schema._stamp
-    monkeypatch.setattr(schema, "_stamp", lambda path: real_stamp(path) + (":edited" if path.name == FILE else ""))
-    fresh_process()
-    messages(GOOD)
-    [new] = entries(cache_dir)
-    assert new != old and len(generated) == 2
+    seen = []
+    for edit in range(KEEP_PER_KIND + 2):  # an upgrade after another: each changes the key
+        monkeypatch.setattr(schema, "_stamp", lambda path, e=edit: real_stamp(path) + (f":{e}" if path.name == FILE
+                                                                                        else ""))
+        fresh_process()
+        messages(GOOD)
+        [new] = sorted(set(entries(cache_dir)) - set(seen))
+        seen.append(new)
+        os.utime(new, ns=(edit * 10**9, edit * 10**9))  # written in that order, whatever the clock's resolution
+    assert len(generated) == KEEP_PER_KIND + 2
+    assert entries(cache_dir) == sorted(seen[-KEEP_PER_KIND:]), "the newest entries stay, the older ones go"
+
+
+def test_two_installs_of_different_versions_keep_each_others_entry(cache_dir, generated, monkeypatch):
+    """Two installs on one machine (their schema files differ, so do the keys) each compile once, then load."""
+    real_stamp = schema._stamp
+    for install in ("a", "b", "a", "b", "a"):
+        monkeypatch.setattr(schema, "_stamp", lambda path, i=install: f"{real_stamp(path)}:{i}")
+        fresh_process()
+        assert messages(BAD) != []
+    assert len(generated) == 2 and len(entries(cache_dir)) == 2
 
 
 def test_an_unusable_or_disabled_cache_still_validates(tmp_path, monkeypatch, generated):

@@ -85,6 +85,48 @@ def test_check_one_file_imports_no_agents_graph_llm_sdk_or_terminal_ui(workspace
     assert not {m for m in modules if m.startswith(("tools.workflow", "tools.ledger", "infra_orchestrator.chat"))}
 
 
+NOT_FOR_PLAIN_MANIFESTS = {
+    "tools.rendering", "tools.helmchart", "tools.helmorigin", "tools.helmvalues", "tools.helm_locations",  # charts
+    "tools.contract", "tools.appsource", "tools.platformenv",  # the runtime contract (review only)
+    "tools.git", "tools.git_worktree", "tools.git_tree", "tools.head_tree",  # a git range or work tree
+    "tools.guard", "tools.lock", "tools.policy_changes", "tools.policy_source", "tools.ledger",  # Phase III, policy
+    "core.decisions",  # agent verdicts and the decision: `check` decides nothing
+}
+"""What ``check`` of a directory of plain manifests (no chart, no kustomization, no git range) never needs."""
+
+
+def test_check_of_plain_manifests_imports_no_renderer_git_contract_policy_or_decision_models(workspace, tmp_path):
+    code, modules, out = run(["check", ".", "--format", "json"], workspace, cache=tmp_path / "cache")
+    assert code in (0, 1) and json.loads(out)["findings"] is not None
+    assert not modules & NOT_FOR_PLAIN_MANIFESTS, sorted(modules & NOT_FOR_PLAIN_MANIFESTS)
+    assert not tops(modules) & (HEAVY | {"agents", "graph", "rich"})
+    others = {m for m in modules if m.startswith("infra_orchestrator.commands.")} - {
+        "infra_orchestrator.commands.check", "infra_orchestrator.commands.check_output",
+        "infra_orchestrator.commands.check_targets"}
+    assert not others, f"only the command run is imported, not the others: {sorted(others)}"
+
+
+def test_check_of_a_chart_loads_the_renderer(workspace, tmp_path):
+    """The other side of the test above: a Helm chart in scope does load :mod:`tools.rendering`."""
+    chart = workspace / "chart"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: web\nversion: 0.1.0\n", encoding="utf-8")
+    (chart / "values.yaml").write_text("replicas: 1\n", encoding="utf-8")
+    (chart / "templates" / "svc.yaml").write_text(VALID_SERVICE, encoding="utf-8")
+    code, modules, out = run(["check", ".", "--format", "json"], workspace, cache=tmp_path / "cache")
+    assert code in (0, 1) and json.loads(out)["findings"] is not None
+    assert "tools.rendering" in modules
+
+
+def test_the_models_of_a_decision_stay_importable_from_core_models():
+    code = ("import sys, core.models as m\nassert 'core.decisions' not in sys.modules\n"
+            "from core.models import AgentVerdict, Decision\nimport core.decisions as d\n"
+            "assert Decision is d.Decision and m.Conflict is d.Conflict and 'Claim' in dir(m)\n"
+            "print(AgentVerdict.__name__)")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.strip() == "AgentVerdict", proc.stderr
+
+
 def test_check_of_an_invalid_object_explains_it_with_jsonschema(workspace, tmp_path):
     (workspace / "k8s" / "svc.yaml").write_text(VALID_SERVICE.replace("port: 80", "port: eighty"), encoding="utf-8")
     code, modules, out = run(["check", "k8s/svc.yaml", "--format", "json"], workspace, cache=tmp_path / "cache")

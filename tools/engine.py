@@ -7,6 +7,10 @@
 Suppression annotations are applied by each check as it reports (``tools.suppress``); Phase III findings can
 never be suppressed. Loading the configuration is the caller's: every function here takes a :class:`Config`.
 Pure and LangGraph-free, so the lint-style ``check`` command never imports the agents.
+
+Start-up: what only a git change, a chart or the Phase III guard needs (``tools.git``, ``tools.rendering``,
+``tools.contract``, ``tools.guard``, ``tools.lock``, ``tools.policy_changes``, ``tools.head_tree``) is imported by
+the function that needs it, so ``check`` of plain manifests does not load it.
 """
 
 from __future__ import annotations
@@ -23,20 +27,14 @@ from core.config import Config
 from core.errors import InputError, OrchestratorError
 from core.gcpause import gc_paused
 from core.models import ChangeRequest, ChangeSet, FileChange, Finding, K8sObject, StageRequest
-from tools import git, git_worktree
 from tools.catalog import deselect, finding
 from tools.checks import run_checks, run_diff_checks, run_dockerfile_checks
 from tools.checks.metadata import removed_in
-from tools.contract import contract_findings, phase3_workspace_findings
-from tools.guard import guard_change_set
-from tools.head_tree import head_tree
-from tools.lock import lock_findings_at
 from tools.manifests import load_manifest_text, not_a_manifest_json
 from tools.memo import LoadMemo, ObjectMemo
 from tools.memo import enabled as memo_enabled
-from tools.policy_changes import policy_changes, unhonoured_suppressions
 from tools.progress import report
-from tools.rendering import RenderResult, at_values_lines, render_all
+from tools.render_scope import RenderResult, renders_any
 from tools.schema import API_VERSION_ID, SCHEMA_ID, api_version_findings, validate_objects
 from tools.workspace import UNREADABLE_ID, decode_text, outside, read_confined, resolve_inside, walk
 
@@ -120,6 +118,26 @@ def chart_inputs(rendered: RenderResult, config: Config) -> list[str]:
     return [*rendered.owned_dirs, *(v for chart in rendered.owned_dirs for v in config.helm.values.get(chart, []))]
 
 
+def render_all(root: Path, files: list[str], config: Config) -> RenderResult:
+    """:func:`tools.rendering.render_all`, loaded only when a chart or a Kustomization owns one of ``files``
+    (otherwise it has nothing to render or report)."""
+    if not renders_any(root, files, config):
+        return RenderResult()
+    from tools.rendering import render_all as render
+
+    return render(root, files, config)
+
+
+def at_values_lines(findings: list[Finding], objects: list[K8sObject]) -> list[Finding]:
+    """:func:`tools.helmorigin.at_values_lines`: findings about a value a values file set, moved to its line
+    (only Helm-rendered objects carry values lines)."""
+    if not any(o.values_lines for o in objects):
+        return findings
+    from tools.helmorigin import at_values_lines as relocate
+
+    return relocate(findings, objects)
+
+
 def outside_directory_links(root: Path, config: Config) -> list[Finding]:
     """A ``WS-OUTSIDE-WORKSPACE`` finding for every symlinked directory in scope that leads out of the workspace
     (the walk never follows one, so its files would otherwise go unseen)."""
@@ -186,8 +204,12 @@ def change_set_for(req: ChangeRequest | StageRequest, root: Path) -> ChangeSet:
 
         return feature_changes(req, root)
     if req.worktree:
+        from tools import git_worktree
+
         return git_worktree.change_set_from_worktree(root)
     if req.base or req.head:
+        from tools import git
+
         return git.change_set_from_range(root, req.base or "HEAD", req.head)
     if req.paths:
         return explicit_changes(root, req.paths)
@@ -198,6 +220,8 @@ def shown_changes(req: ChangeRequest | StageRequest, root: Path, full: ChangeSet
     """The part of ``full`` that is analysed and shown: a git change narrowed to ``--path`` (normalised like
     every other path; a rename counts when either side is wanted), else ``full`` itself."""
     if isinstance(req, ChangeRequest) and req.paths and full.mode in ("git-range", "git-worktree"):
+        from tools import git
+
         return git.narrow_change_set(full, [_relative(root, p) for p in req.paths])
     return full
 
@@ -212,6 +236,8 @@ def head_id(root: Path, changes: ChangeSet) -> str:
         return held[1]
     if len(_HEAD_IDS) > 8:
         _HEAD_IDS.clear()
+    from tools import git
+
     sha = git.resolve_ref(root, changes.head or "HEAD")
     _HEAD_IDS[id(changes)] = (changes, sha)
     return sha
@@ -219,6 +245,8 @@ def head_id(root: Path, changes: ChangeSet) -> str:
 
 def _read_at_head(root: Path, changes: ChangeSet, rel: str) -> tuple[str | None, Finding | None]:
     if changes.mode == "git-range" and changes.head:  # the work tree may differ from the reviewed head
+        from tools import git
+
         data = git.read_file_at(root, head_id(root, changes), rel)
         if data is None:
             return None, None
@@ -285,6 +313,8 @@ def base_objects(root: Path, changes: ChangeSet, config: Config) -> list[K8sObje
     """The objects of the changed manifests as they were at the change's base ref (git changes only)."""
     paths = [rel for f in changes.files if f.status != "added" and is_yaml(rel := f.old_path or f.path)]
     paths = in_scope(paths, config)
+    from tools import git
+
     key = (str(root), git.resolve_ref(root, changes.base) if paths else "", tuple(paths), config.model_dump_json())
     if key in _BASE_OBJECTS:  # the diff checks and the suppression lift both need them: parse once
         return list(_BASE_OBJECTS[key])
@@ -332,12 +362,16 @@ def collect(req: ChangeRequest | StageRequest, root: Path, config: Config, *, ne
     inputs = chart_inputs(rendered, config) if head else []
     drift = worktree_drift(root, head, inputs) if inputs else []
     if drift:  # helm reads files: render what merges, from a copy of the head, not the work tree
+        from tools.head_tree import head_tree
+
         with head_tree(root, head, inputs) as snapshot:
             rendered = render_all(snapshot, scope, config)
         out.findings.append(drift_finding(head, drift))
     out.objects += rendered.objects
     out.findings += rendered.findings
     if changes.mode == "git-range" and changes.head:
+        from tools import git
+
         git.prefetch_files_at(root, head_id(root, changes), [r for r in scope if is_yaml(r) or is_dockerfile(r)])
     for done, rel in enumerate(scope, 1):
         if (is_yaml(rel) and not _rendered_elsewhere(rel, rendered.owned_dirs)) or is_dockerfile(rel):
@@ -363,6 +397,8 @@ def _context_objects(root: Path, changes: ChangeSet, scope: set[str], owned_dirs
                   for d in sorted(near) if (root / d).is_dir() and not (root / d).is_symlink()
                   for p in sorted((root / d).iterdir()) if p.is_file() and not p.is_symlink()]
     elif changes.mode == "git-range" and changes.head:
+        from tools import git
+
         listed = git.list_files_at(root, changes.head)
     else:
         listed = walk_files(root)
@@ -370,6 +406,8 @@ def _context_objects(root: Path, changes: ChangeSet, scope: set[str], owned_dirs
     wanted = [rel for rel in in_scope(listed, config)
               if rel not in scope and is_yaml(rel) and not _rendered_elsewhere(rel, owned_dirs)]
     if changes.mode == "git-range" and changes.head:
+        from tools import git
+
         git.prefetch_files_at(root, head_id(root, changes), wanted)
     for rel in wanted:
         _load_file(root, changes, rel, scratch)
@@ -418,12 +456,17 @@ def check_findings(root: Path, collected: Collected, config: Config) -> list[Fin
 
 def guard_findings(changes: ChangeSet, config: Config, root: Path) -> list[Finding]:
     """The Phase III guard over a change set (a directory review has none to guard)."""
+    from tools.guard import guard_change_set
+
     return guard_change_set(changes, config.phase3, os.path.realpath(root))
 
 
 def workspace_evidence(root: Path, collected: Collected, config: Config, *, lock: bool) -> list[Finding]:
     """The runtime contract (and ``lock``: the work tree's ``phase3.lock``). In a git-range review the app
     sources are read at the reviewed head: from a copy of it when the work tree differs there."""
+    from tools.contract import contract_findings, phase3_workspace_findings
+    from tools.head_tree import head_tree
+
     changes = collected.changes
     head = changes.head if changes.mode == "git-range" and changes.head else None
     roots = contract_roots(root, config) if head and collected.objects else []
@@ -470,12 +513,17 @@ def judge(req: ChangeRequest | StageRequest, collected: Collected, config: Confi
 
 def _head_rev(root: Path, full: ChangeSet) -> str | None:
     """The reviewed head commit of a git range; None when the head is the work tree (or there is no git)."""
+    from tools import git
+
     return git.resolve_ref(root, full.head or "HEAD") if full.mode == "git-range" else None
 
 
 def trusted_policy_findings(req: ChangeRequest | StageRequest, root: Path, collected: Collected, config: Config,
                             policy: TrustedPolicy, findings: list[Finding]) -> list[Finding]:
     """The base's ``phase3.lock`` against the reviewed head, and the change's edits of policy files."""
+    from tools.lock import lock_findings_at
+    from tools.policy_changes import policy_changes
+
     full = collected.full_changes or collected.changes
     head_rev = _head_rev(root, full)
     out = lock_findings_at(root, policy.lock_text, head_rev, config.phase3) if isinstance(req, ChangeRequest) else []
@@ -489,6 +537,8 @@ def _lift_added_suppressions(root: Path, collected: Collected, full: ChangeSet, 
     """A suppression annotation the change itself adds is not honoured: the rules do not come from the change."""
     if full.mode not in ("git-range", "git-worktree") or not full.base:
         return findings
+    from tools.policy_changes import unhonoured_suppressions
+
     return unhonoured_suppressions(findings, collected.objects, base_objects(root, full, config), set(full.paths()))
 
 

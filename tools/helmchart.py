@@ -153,6 +153,8 @@ def _all_charts(root: Path) -> list[str]:
 def release_roots(root: Path, charts: list[str], configured: bool) -> list[str]:
     """The charts to render: each chart goes up to the umbrella that renders it (a ``charts/`` parent, or a chart
     with a ``file://`` dependency on it). Configured charts go up only to another configured chart."""
+    if not charts:  # nothing to go up from: no walk of the workspace for the umbrellas
+        return []
     pool = set(charts) if configured else set(charts) | set(_all_charts(root))
     parent: dict[str, str] = {}
     for chart in sorted(pool):

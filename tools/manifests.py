@@ -295,7 +295,7 @@ def _load_documents(text: str, file: str) -> tuple[list[K8sObject], list[Finding
     documents, findings = _compose(text, file)
     objects: list[K8sObject] = []
     not_k8s: list[Finding] = []
-    may_alias = _ANCHOR.search(text) is not None  # an alias needs an anchor: without one no node is shared
+    may_alias = "&" in text and _ANCHOR.search(text) is not None  # an alias needs an anchor: else nothing is shared
     shared: dict = {}  # the file's distinct mappings, sequences and mark layouts: read, never changed in place
     for doc_index, offset, node in documents:
         line = offset + node.start_mark.line + 1

@@ -22,8 +22,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -41,34 +40,25 @@ from tools.helmnamespace import hardcoded_namespace_findings
 from tools.helmorigin import annotate_origins, at_values_lines
 from tools.helmvalues import UNDEFINED_ID, UNUSED_ID, chart_values_findings, deep_merge, is_defined, scopes
 from tools.manifests import load_manifest_text
+from tools.render_scope import KUSTOMIZATION_NAMES, RenderResult, charts_in, in_chart, kustomizations_in
 from tools.workspace import PRUNE_DIRS, UNREADABLE_ID, outside, resolve_inside
 
-__all__ = ["NOT_RENDERED_ID", "RENDER_ID", "UNDEFINED_ID", "UNUSED_ID", "RenderResult", "at_values_lines",
-           "chart_values_findings", "deep_merge", "helm_backend", "is_defined", "render_all", "render_chart",
-           "render_kustomization", "split_helm_output"]
+__all__ = ["KUSTOMIZATION_NAMES", "NOT_RENDERED_ID", "RENDER_ID", "UNDEFINED_ID", "UNUSED_ID", "RenderResult",
+           "at_values_lines", "chart_values_findings", "charts_in", "deep_merge", "helm_backend", "in_chart",
+           "is_defined", "kustomizations_in", "render_all", "render_chart", "render_kustomization",
+           "split_helm_output"]
 
 RENDER_ID = "SCH-RENDER-FAILED"
 NOT_RENDERED_ID = "SCH-NOT-RENDERED"
 RENDER_TIMEOUT_S = 120
 MAX_MESSAGE = 2000
 MAX_EXCLUDED = 20
-KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 
 _LOADER = KUBE_LOADER  # Helm decodes values and charts with sigs.k8s.io/yaml (core.yamlsafe)
 _SOURCE = re.compile(r"^# Source: (.+)$", re.MULTILINE)
 _TRAILING_SEPARATOR = re.compile(r"(\n---)?\s*$")
 _TEMPLATE_AT = re.compile(r"([\w.-]+(?:/charts/[\w.-]+)*/templates/[^\s:()\"]+):(\d+)(?::(\d+))?")
 _EXECUTING = re.compile(r"executing \"([\w.-]+(?:/charts/[\w.-]+)*/templates/[^\"]+)\"")
-
-
-@dataclass
-class RenderResult:
-    """Objects rendered from charts/kustomizations, the findings about them, and the directories they own
-    (whose files are analysed through the renderer, never loaded one by one)."""
-
-    objects: list[K8sObject] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
-    owned_dirs: list[str] = field(default_factory=list)
 
 
 def _finding(check_id: str, severity: Severity, message: str, file: str | None, line: int | None = None,
@@ -84,52 +74,6 @@ def _whole(text: str) -> str:
     """A renderer's whole message on one line (``Error:`` prefix dropped, whitespace collapsed, bounded)."""
     joined = " ".join(line.strip() for line in text.splitlines() if line.strip()).removeprefix("Error: ")
     return (joined or "no output")[:MAX_MESSAGE]
-
-
-# --- discovery --------------------------------------------------------------------------------------------
-
-
-def _owning_dir(root: Path, rel: str, markers: tuple[str, ...], seen: dict | None = None) -> str | None:
-    """The nearest directory at or above ``rel``'s directory (inside ``root``) holding one of ``markers``.
-
-    ``seen`` remembers each directory's answer across the files of one discovery (20,000 files in 40 directories
-    cost 40 directory tests, not 20,000 times the depth)."""
-    seen = {} if seen is None else seen
-    path = PurePosixPath(rel)
-    for parent in [path.parent, *path.parent.parents]:
-        key = (parent, markers)
-        if key not in seen:
-            seen[key] = any(os.path.isfile(os.path.join(root, parent, marker)) for marker in markers)
-        if seen[key]:
-            return parent.as_posix()
-    return None
-
-
-def charts_in(root: Path, files: Iterable[str], config: Config) -> list[str]:
-    """Chart directories owning any of ``files``: among ``config.helm.charts`` when set, else auto-detected."""
-    files = list(files)
-    if config.helm.charts:
-        configured = {PurePosixPath(c).as_posix().rstrip("/") for c in config.helm.charts}
-        return sorted(c for c in configured if any(in_chart(f, [c]) for f in files))
-    seen: dict = {}
-    found = {_owning_dir(root, f, ("Chart.yaml",), seen) for f in files}
-    return sorted(c for c in found if c is not None)
-
-
-def kustomizations_in(root: Path, files: Iterable[str]) -> list[str]:
-    """Directories with a kustomization file owning any of ``files`` (outside Helm charts)."""
-    found = set()
-    seen: dict = {}
-    for f in files:
-        owner = _owning_dir(root, f, tuple(KUSTOMIZATION_NAMES), seen)
-        if owner is not None and _owning_dir(root, f, ("Chart.yaml",), seen) is None:
-            found.add(owner)
-    return sorted(found)
-
-
-def in_chart(path: str, charts: Iterable[str]) -> bool:
-    """True when ``path`` lies inside one of the chart directories."""
-    return any(c in (".", "") or path == c or path.startswith(c + "/") for c in charts)
 
 
 # --- helm -------------------------------------------------------------------------------------------------

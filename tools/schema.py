@@ -310,8 +310,10 @@ def builtin_api_versions(version: str) -> dict[str, frozenset[str]]:
     (``{"deployment": {"apps/v1"}}``), read from the schema file names (``<kind>[-<group>]-<ver>.json``)."""
     used, _ = resolve_version(version)
     found: dict[str, set[str]] = {}
-    for path in _schema_dir().joinpath(f"v{used}.0-local-strict").glob("*.json"):
-        parts = path.stem.split("-")
+    for name in os.listdir(_schema_dir() / f"v{used}.0-local-strict"):  # ~640 names: no Path object per file
+        if not name.endswith(".json"):
+            continue
+        parts = name.removesuffix(".json").split("-")
         if len(parts) in (2, 3) and parts[0].isalnum():
             kind, group, ver = (parts[0], "", parts[1]) if len(parts) == 2 else parts
             found.setdefault(kind, set()).add(_api_version_of(group, ver))

@@ -29,6 +29,8 @@ from types import CodeType
 MAGIC = b"infra-orchestrator code cache 1\n"
 ENV_DIR = "INFRA_ORCH_CACHE_DIR"
 _DIGEST = hashlib.sha256().digest_size
+KEEP_PER_KIND = 3
+"""Entries kept per kind (prefix): the newest keys, one per install in use on the machine."""
 
 
 def user_cache_dir() -> Path | None:
@@ -120,11 +122,17 @@ class CodeCache:
         return True
 
     def _prune(self, prefix: str, keep: str) -> None:
-        """Remove the entries of ``prefix`` left by an older key (an upgrade): the cache does not grow forever."""
+        """Keep ``keep`` and the :data:`KEEP_PER_KIND` - 1 newest other entries of ``prefix``; remove the rest (left
+        by older keys: upgrades), so the cache does not grow forever. Several installs of different versions on one
+        machine (a pre-commit environment, a tool install, a project venv) each keep their entry instead of
+        replacing each other's on every run."""
         try:
+            others = []
             for old in self.directory.glob(f"{prefix}-*.bin"):
                 if old.name != keep and old.name[len(prefix) + 1:].count("-") == 0:
-                    old.unlink(missing_ok=True)
+                    others.append((old.stat().st_mtime_ns, old.name, old))
+            for _, _, old in sorted(others, reverse=True)[KEEP_PER_KIND - 1:]:
+                old.unlink(missing_ok=True)
         except OSError:
             pass
 

@@ -7,10 +7,9 @@ from typing import Annotated
 
 import typer
 
-audit_app = typer.Typer(help="The approval ledger (history/approvals/ledger.jsonl).", no_args_is_help=True)
-
 
 def register(app: typer.Typer) -> None:
+    audit_app = typer.Typer(help="The approval ledger (history/approvals/ledger.jsonl).", no_args_is_help=True)
     audit_app.command("verify")(audit_verify)
     app.add_typer(audit_app, name="audit")
 

@@ -37,11 +37,10 @@ class _RunByDefault(TyperGroup):
         return super().parse_args(ctx, args)
 
 
-eval_app = typer.Typer(cls=_RunByDefault, help="Evaluate the gatekeeper over recorded scenarios (`eval DIR`, the same as "
-                       "`eval run DIR`), or merge shard reports (`eval merge REPORT…`). See evals/README.md.")
-
-
 def register(app: typer.Typer) -> None:
+    eval_app = typer.Typer(cls=_RunByDefault, help="Evaluate the gatekeeper over recorded scenarios (`eval DIR`, the "
+                           "same as `eval run DIR`), or merge shard reports (`eval merge REPORT…`). See "
+                           "evals/README.md.")
     eval_app.command("run")(eval_command)
     eval_app.command("merge")(merge_command)
     app.add_typer(eval_app, name="eval")

@@ -15,11 +15,10 @@ import typer
 from core.errors import EXIT_CLARIFICATION, EXIT_REJECTED, ConfigError, InputError
 from infra_orchestrator.commands.common import workspace_dir
 
-guard_app = typer.Typer(help="Phase III guard: detect, freeze, verify and enforce the frozen application's boundaries.",
-                        no_args_is_help=True)
-
 
 def register(app: typer.Typer) -> None:
+    guard_app = typer.Typer(help="Phase III guard: detect, freeze, verify and enforce the frozen application's "
+                            "boundaries.", no_args_is_help=True)
     guard_app.command("init")(guard_init)
     guard_app.command("freeze")(guard_freeze)
     guard_app.command("verify")(guard_verify)

@@ -11,14 +11,14 @@ import typer
 from core.errors import InputError
 from infra_orchestrator.commands.common import DecisionFormat, emit_decision, run_decision, workspace_dir
 
-stage_app = typer.Typer(help="Spec-Kit Plus stage transitions of a feature under specs/NNN-name/.", no_args_is_help=True)
-
 FEATURE_HELP = ("Feature: number (001), name, NNN-name or its directory; default: $SPECIFY_FEATURE_DIRECTORY, "
                 ".specify/feature.json, then $SPECIFY_FEATURE or the current NNN-name git branch.")
 STATUS_COLORS = {"pass": "green", "fail": "red", "stale": "magenta", "ask": "yellow"}
 
 
 def register(app: typer.Typer) -> None:
+    stage_app = typer.Typer(help="Spec-Kit Plus stage transitions of a feature under specs/NNN-name/.",
+                            no_args_is_help=True)
     stage_app.command("approve")(stage_approve)
     stage_app.command("status")(stage_status)
     app.add_typer(stage_app, name="stage")

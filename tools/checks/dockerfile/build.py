@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import posixpath
 import re
-import tomllib
 from collections.abc import Iterator
 
 import pathspec
@@ -184,6 +183,8 @@ def _node_floor(package: dict) -> tuple[tuple[int, ...], str] | None:
 
 def _python_floor(read: Reader | None, file: str) -> tuple[tuple[int, ...], str] | None:
     text = read(_in_context(file, "pyproject.toml") or "pyproject.toml") if read else None
+    import tomllib  # only for a Dockerfile whose build context has a pyproject.toml: not at start-up
+
     try:
         requires = tomllib.loads(text).get("project", {}).get("requires-python") if text else None
     except (tomllib.TOMLDecodeError, AttributeError):
