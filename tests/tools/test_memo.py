@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from core.config import Config
-from tools import engine
+from tools import engine, memo
 from tools.memo import ENV_OFF, LoadMemo, ObjectMemo
 
 POD = """apiVersion: v1
@@ -30,9 +30,15 @@ def ids(findings: list) -> list[tuple[str, str | None, int | None, bool]]:
     return [(f.check_id, f.file, f.line, f.suppressed) for f in findings]
 
 
-@pytest.fixture
-def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+@pytest.fixture(autouse=True)
+def memo_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reuse on, whatever ran before (an in-process CLI test turns it off for the rest of the process)."""
     monkeypatch.delenv(ENV_OFF, raising=False)
+    monkeypatch.setattr(memo, "_ON", [True])
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
     engine.LOADS.clear()
     (tmp_path / "k8s").mkdir()
     (tmp_path / "k8s" / "pod.yaml").write_text(POD.format(privileged="false"))
@@ -91,7 +97,10 @@ def test_off_by_environment(workspace: Path, monkeypatch: pytest.MonkeyPatch) ->
 
 def test_the_memo_matches_a_cold_run_on_the_peers_fixtures(monkeypatch: pytest.MonkeyPatch) -> None:
     root = Path(__file__).resolve().parents[1] / "fixtures" / "peers"
+    check(root)
+    hits = engine.LOADS.hits
     warm = [check(root), check(root)]
+    assert engine.LOADS.hits > hits  # the second and third runs did reuse
     monkeypatch.setenv(ENV_OFF, "1")
     cold = check(root)
     dumped = [[f.model_dump() for f in run] for run in (*warm, cold)]
@@ -143,9 +152,6 @@ def test_concurrent_runs_share_the_memo_safely(workspace: Path) -> None:
 def test_one_shot_check_keeps_nothing_for_a_later_run(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from clirun import invoke
 
-    from tools import memo
-
-    monkeypatch.setattr(memo, "_ON", [True])  # restored after the test: the command turns it off for the process
     result = invoke("check", str(workspace), "-q")
     assert result.returncode == 1 and "SEC-PRIV-ESCALATION" in result.stdout, result.stdout + result.stderr
     assert not memo.enabled()
