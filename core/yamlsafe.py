@@ -233,14 +233,6 @@ def _token(value: object) -> object:
     return (kind, value)
 
 
-def _shared(table: dict, value: Any, key: tuple) -> Any:
-    found = table.get(key)
-    if found is None:
-        table[key] = value
-        return value
-    return found
-
-
 def plain_document(node, duplicates: list, shared: dict | None = None) -> object:  # noqa: ANN001
     """What :class:`KubeConstructor` builds from ``node``, without PyYAML's generator-based constructor, for a
     document with no shared nodes (no anchor in the text), no merge key and only the core tags: the usual
@@ -271,12 +263,12 @@ def plain_document(node, duplicates: list, shared: dict | None = None) -> object
             out[key] = plain_document(value_node, duplicates, shared)
         if shared is None:
             return out
-        return _shared(shared, out, (dict, tuple(out), tuple(map(_token, out.values()))))
+        return shared.setdefault((dict, tuple(out), tuple(map(_token, out.values()))), out)
     if kind is SequenceNode:
         if node.tag != _SEQ_TAG:
             raise NotPlain
         items = [plain_document(child, duplicates, shared) for child in node.value]
-        return items if shared is None else _shared(shared, items, (list, tuple(map(_token, items))))
+        return items if shared is None else shared.setdefault((list, tuple(map(_token, items))), items)
     raise NotPlain
 
 
