@@ -419,13 +419,13 @@ def _selected(check_id: str, config: Config) -> bool:
     return check_id not in checks.disabled and (not checks.enabled or check_id in checks.enabled)
 
 
-def schema_findings(objects: list[K8sObject], config: Config) -> list[Finding]:
+def schema_findings(objects: list[K8sObject], config: Config, memo: ObjectMemo | None = None) -> list[Finding]:
     """Offline API-schema validation (``SCH-SCHEMA-VALID``) unless the check is disabled in config. An object
     whose apiVersion was removed is not validated: ``SCH-DEPRECATED-API`` reports it, once."""
     if not _selected(SCHEMA_ID, config):
         return []
     return validate_objects(objects, config.kubernetes.version, skip=lambda o: removed_in(o) is not None,
-                            memo=CHECKED if memo_enabled() else None)
+                            memo=memo)
 
 
 def api_version_check(objects: list[K8sObject], config: Config) -> tuple[list[Finding], list[K8sObject]]:
@@ -447,9 +447,11 @@ def check_findings(root: Path, collected: Collected, config: Config) -> list[Fin
         findings += run_dockerfile_checks(text, rel, config, read)
     findings += destructive_findings(root, collected.changes, collected.objects, config)
     api_findings, readable = api_version_check(collected.objects, config)
-    checked = run_checks(readable, config, collected.context, memo=CHECKED if memo_enabled() else None)
-    schema = schema_findings(readable, config)
-    CHECKED.keep_only(readable)  # what the next run may reuse: this run's objects, nothing older
+    memo = CHECKED if memo_enabled() else None
+    checked = run_checks(readable, config, collected.context, memo=memo)
+    schema = schema_findings(readable, config, memo)
+    if memo is not None:
+        memo.keep_only(readable)  # what the next run may reuse: this run's objects, nothing older
     return deselect([*findings, *api_findings, *at_values_lines(checked, collected.objects), *schema],
                     config.checks)
 

@@ -243,12 +243,12 @@ def run_checks(objects: list[K8sObject], config: Config | None = None,
     suppressed matters, and that is part of the key).
     """
     findings: list[Finding] = []
-    reviewed = {id(o) for o in objects}
+    reviewed = {id(o) for o in objects} if context else None
     specs = selected(config)
     everything = [*objects, *context]  # one list for every set check: they share indexes built over it
     for spec in specs:
         if spec.scope == "set":
-            findings.extend(_run_pairs_check(spec, (everything,), config, keep=reviewed if context else None))
+            findings.extend(_run_pairs_check(spec, (everything,), config, keep=reviewed))
     per_kind = _object_checks_by_kind([spec for spec in specs if spec.scope == "object"],
                                       config.checks.unsuppressible if config is not None else ())
     for obj in objects:
