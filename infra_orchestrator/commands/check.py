@@ -62,8 +62,9 @@ def _workspace_findings(target, in_context: bool, cwd: Path, profile: str | None
         found = run_engine(target.root, target.paths(), config)
     shown: dict[str | None, str | None] = {}
     for i, f in enumerate(found):  # in place: the engine's findings are let go one by one, not all held twice
-        file = shown[f.file] if f.file in shown else shown.setdefault(f.file, display(target.root, f.file, cwd))
-        found[i] = f.model_copy(update={"file": file})
+        if f.file not in shown:
+            shown[f.file] = display(target.root, f.file, cwd)
+        found[i] = f.model_copy(update={"file": shown[f.file]})
     return found, config.policy.fail_on
 
 
