@@ -80,7 +80,7 @@ def fit_objects(objects: list[K8sObject], budget: int, *, bodies: bool = True
     for o in objects:
         if bodies and not summaries:
             item = shown(o)
-            cost = estimate(item.model_dump(mode="json", exclude_none=True))
+            cost = estimate({k: v for k, v in vars(item).items() if v is not None})  # its model_dump, cheaper
             if used + cost <= budget - summary_budget:
                 whole.append(item)
                 used += cost

@@ -4,6 +4,7 @@ whole repository: what does not fit is summarised, and a specialist fetches it w
 from __future__ import annotations
 
 from collections import Counter
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from core.models import (
     StageRequest,
 )
 from tools.checks import registry
-from tools.contract import app_roots, extract_contract
+from tools.contract import AppContract, app_roots, extract_contract
 
 MAX_CONTRACT_ITEMS = 40
 SUPERVISOR_SHARE = 4
@@ -93,29 +94,40 @@ def _prioritised(mine: list[Finding], objects: list[K8sObject], changed: set[str
     return sorted(objects, key=rank)
 
 
+@cache
+def _catalog(spec: Specialist) -> tuple[tuple[str, str], ...]:
+    categories = spec.categories
+    return tuple((c.id, c.title) for c in registry() if c.category in categories)
+
+
 def catalog(spec: Specialist) -> list[dict[str, str]]:
-    """Ids and titles of the registered checks in the specialist's categories (static, so cacheable)."""
-    return [{"id": c.id, "title": c.title} for c in registry() if c.category in spec.categories]
+    """Ids and titles of the registered checks in the specialist's categories (static, so computed once)."""
+    return [{"id": i, "title": t} for i, t in _catalog(spec)]
 
 
-def runtime_contract(root: Path, config: Config) -> list[dict[str, Any]]:
-    """What the Phase III app needs at run time, read (never run) from its app roots."""
+def contract_rows(apps: list[AppContract]) -> list[dict[str, Any]]:
+    """What the Phase III app needs at run time, as the specialist reads it."""
     out = []
-    roots = app_roots(root, config.phase3)
-    for app_root in roots:
-        c = extract_contract(root, app_root, single_app=len(roots) == 1)
+    for c in apps:
         env = [{"name": v.name, "required": v.required, "file": v.file, "line": v.line}
                for v in sorted(c.env.values(), key=lambda v: v.name)][:MAX_CONTRACT_ITEMS]
-        out.append({"app_root": app_root, "entry": c.entry, "env": env, "ports": sorted(c.ports),
+        out.append({"app_root": c.root, "entry": c.entry, "env": env, "ports": sorted(c.ports),
                     "health": c.health})
     return out
 
 
+def runtime_contract(root: Path, config: Config) -> list[dict[str, Any]]:
+    """The runtime contract read (never run) from the app roots, where the checks did not read it already."""
+    roots = app_roots(root, config.phase3)
+    return contract_rows([extract_contract(root, r, single_app=len(roots) == 1) for r in roots])
+
+
 def specialist_input(name: str, req: ChangeRequest | StageRequest, focus: str, findings: list[Finding],
                      objects: list[K8sObject], changes: ChangeSet, config: Config,
-                     scope: list[str] | None = None) -> SpecialistInput:
+                     scope: list[str] | None = None, contract: list[dict[str, Any]] | None = None) -> SpecialistInput:
     """One specialist's input: all its findings (the rules read them all), the objects in scope within the input
-    budget, and — for the Phase III guard — the boundaries and the runtime contract."""
+    budget, and — for the Phase III guard — the boundaries and the runtime ``contract`` (the checks' reading,
+    :func:`contract_rows`; read here when they did not read it)."""
     spec = SPECIALISTS[name]
     mine = [f for f in findings if spec.owns(f)]
     paths = changes.paths() or list(scope or [])
@@ -124,7 +136,9 @@ def specialist_input(name: str, req: ChangeRequest | StageRequest, focus: str, f
     room = budget - sum(estimate(r) for r in rows)
     extra: dict[str, Any] = {}
     if name == "phase3_guard":
-        extra = {"boundaries": boundaries(config), "contract": runtime_contract(Path(req.workspace), config)}
+        if contract is None:
+            contract = runtime_contract(Path(req.workspace), config)
+        extra = {"boundaries": boundaries(config), "contract": contract}
         room -= estimate(extra)
     whole, summaries, omitted = fit_objects(_prioritised(mine, objects, set(paths)), max(room, 500),
                                             bodies=spec.sees_objects)
@@ -147,9 +161,10 @@ def specialist_input(name: str, req: ChangeRequest | StageRequest, focus: str, f
 
 def specialist_inputs(req: ChangeRequest | StageRequest, plan: DelegationPlan, findings: list[Finding],
                       objects: list[K8sObject], changes: ChangeSet, config: Config,
-                      scope: list[str] | None = None) -> dict[str, SpecialistInput]:
-    return {name: specialist_input(name, req, plan.focus.get(name, ""), findings, objects, changes, config, scope)
-            for name in plan.specialists}
+                      scope: list[str] | None = None,
+                      contract: list[dict[str, Any]] | None = None) -> dict[str, SpecialistInput]:
+    return {name: specialist_input(name, req, plan.focus.get(name, ""), findings, objects, changes, config, scope,
+                                   contract) for name in plan.specialists}
 
 
 def verdict_row(v: AgentVerdict) -> dict[str, Any]:

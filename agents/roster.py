@@ -33,7 +33,7 @@ class Specialist:
         return frozenset({self.primary}) | self.also
 
     def owns(self, finding: Finding) -> bool:
-        return finding.category in self.categories
+        return finding.category is self.primary or finding.category in self.also
 
     @property
     def prompt(self) -> str:

@@ -11,7 +11,14 @@ from typing import Any
 from langgraph.runtime import Runtime
 from langgraph.types import Send, interrupt
 
-from agents.context import follow_up_input, reconcile_input, specialist_input, specialist_inputs, supervisor_input
+from agents.context import (
+    contract_rows,
+    follow_up_input,
+    reconcile_input,
+    specialist_input,
+    specialist_inputs,
+    supervisor_input,
+)
 from agents.llm.base import Provider, SpecialistInput
 from agents.policy import MergeInput, decide, deterministic_floor
 from agents.specialists import run_specialist
@@ -54,7 +61,8 @@ def deterministic(state: ReviewState, runtime: Runtime[GraphContext]) -> dict:
     """The engine's judgement: every check, the Phase III guard and (stage requests) the stage gates."""
     view = View(state)
     analysis = engine.judge(view.request, view.collected, view.config, policy=view.policy)
-    return {"findings": dump(analysis.findings), "stage": dump(analysis.stage)}
+    contract = contract_rows(analysis.contracts) if analysis.contracts is not None else None
+    return {"findings": dump(analysis.findings), "stage": dump(analysis.stage), "contract": contract}
 
 
 @_timed("supervisor")
@@ -74,7 +82,7 @@ def fan_out(state: ReviewState) -> list[Send] | str:
     nobody goes straight to ``merge``, which decides from the deterministic findings alone."""
     view = View(state)
     inputs = specialist_inputs(view.request, view.plan, view.findings, view.objects, view.changes, view.config,
-                               view.state.get("scope", []))
+                               view.state.get("scope", []), view.state.get("contract"))
     return _tasks(inputs) or "merge"
 
 
@@ -108,7 +116,7 @@ def follow_up(state: ReviewState) -> list[Send] | str:
     inputs = {}
     for name, question in rec.follow_ups.items():
         first = specialist_input(name, view.request, question, view.findings, view.objects, view.changes,
-                                 view.config, view.state.get("scope", []))
+                                 view.config, view.state.get("scope", []), view.state.get("contract"))
         inputs[name] = follow_up_input(first, question, verdicts.get(name), conflicts, view.verdicts)
     return _tasks(inputs)
 

@@ -55,6 +55,8 @@ class ReviewState(TypedDict, total=False):
     """The whole change behind a ``--path`` (``Collected.full_changes``)."""
     findings: list[dict[str, Any]]
     stage: dict[str, Any] | None
+    contract: list[dict[str, Any]] | None
+    """The runtime contract the deterministic checks read (``agents.context.contract_rows``); None: not read."""
     plan: dict[str, Any]
     verdicts: Annotated[list[dict[str, Any]], operator.add]
     """Every verdict of the run, both rounds (:attr:`View.verdicts` keeps each specialist's latest)."""

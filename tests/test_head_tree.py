@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 from gitrepo import Symlink, commit, git, isolate_git_env, make_repo
 
+from agents.llm.base import OfflineProvider
 from core.config import Config
 from core.models import ChangeRequest
+from graph.runner import run_request
 from tools import engine
 from tools.head_tree import head_tree
 from tools.rendering import helm_backend
@@ -115,6 +117,34 @@ def test_the_runtime_contract_reads_app_sources_at_the_head(tmp_path):
     req = ChangeRequest(workspace=str(repo), base=base, head="HEAD")
     config = Config.model_validate({"phase3": {"protected": ["backend/src/**"], "app_roots": ["backend"]}})
     collected = engine.collect(req, repo, config)
-    found = engine.workspace_evidence(repo, collected, config, lock=False)
+    found, contracts = engine.workspace_evidence(repo, collected, config, lock=False)
     assert any("DATABASE_URL" in f.message for f in found), [f.message for f in found]
     assert any(f.check_id == "WS-WORKTREE-DIFFERS" and f.file == "backend/src/app.py" for f in found)
+    [app] = contracts  # what the Phase III specialist is given: the head's contract, not the work tree's
+    assert "DATABASE_URL" in app.env
+
+
+class ContractSeen(OfflineProvider):
+    """Keeps the runtime contract the Phase III specialist was given."""
+
+    name = "contract-seen"
+    contract = None
+
+    def assess(self, inp, baseline):
+        if inp.agent == "phase3_guard":
+            self.contract = inp.contract
+        return baseline
+
+
+def test_the_phase3_specialist_is_given_the_contract_of_the_head(tmp_path):
+    repo, base = _repo(tmp_path)
+    manifest = TEMPLATE.replace('"registry.example/app:{{ .Values.tag }}"', "registry.example/app:1.0") \
+        .replace("{{ .Values.privileged }}", "false")
+    commit(repo, {"backend/src/app.py": "import os\nDB = os.environ['DATABASE_URL']\n",
+                  "k8s/deploy.yaml": manifest}, "the app needs DATABASE_URL")
+    (repo / "backend/src/app.py").write_text("print('no env needed here')\n")
+    config = Config.model_validate({"phase3": {"protected": ["backend/src/**"], "app_roots": ["backend"]}})
+    provider = ContractSeen()
+    run_request(ChangeRequest(workspace=str(repo), base=base, head="HEAD"), config=config, provider=provider)
+    [app] = provider.contract
+    assert app["app_root"] == "backend" and [v["name"] for v in app["env"]] == ["DATABASE_URL"]

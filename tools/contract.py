@@ -34,12 +34,11 @@ from tools.checks.podspec import pod_spec_path
 from tools.dockerimage import SKIP_DIRS
 from tools.entrypoints import find_entry, read
 from tools.layout import literal_prefix
-from tools.lock import lock_findings
 from tools.platformenv import PLATFORM_PORT, provided_by_platform
 from tools.reach import JS_SUFFIXES, is_dev_path, reachable
 
 __all__ = ["AppContract", "EnvVar", "app_roots", "check_contract", "contract_findings", "extract_contract",
-           "js_contract", "python_contract"]
+           "js_contract", "python_contract", "read_contracts"]
 
 ENV_MISSING = "CONTRACT-ENV-MISSING"
 PORT = "CONTRACT-PORT"
@@ -304,17 +303,14 @@ def check_contract(apps: list[AppContract], objects: list[K8sObject]) -> list[Fi
     return out
 
 
+def read_contracts(root: Path, objects: list[K8sObject], phase3: Phase3Config) -> list[AppContract] | None:
+    """The runtime contract of every app root; None (not read) when ``objects`` hold no workload to check."""
+    if not any(_pod_spec(o) for o in objects):
+        return None
+    roots = app_roots(root, phase3)
+    return [extract_contract(root, r, single_app=len(roots) == 1) for r in roots]
+
+
 def contract_findings(root: Path, objects: list[K8sObject], phase3: Phase3Config) -> list[Finding]:
     """The runtime-contract findings of the workloads in ``objects`` (none without workloads or app roots)."""
-    if not any(_pod_spec(o) for o in objects):
-        return []
-    roots = app_roots(root, phase3)
-    return check_contract([extract_contract(root, r, single_app=len(roots) == 1) for r in roots], objects)
-
-
-def phase3_workspace_findings(root: Path, objects: list[K8sObject], phase3: Phase3Config, *,
-                              lock: bool = True) -> list[Finding]:
-    """The guard's evidence beyond the change set: the runtime contract and (``lock``) the work tree's
-    ``phase3.lock`` verified against the work tree. A review with a trusted policy verifies the base's lock
-    against the reviewed head instead (``tools.lock.lock_findings_at``)."""
-    return (lock_findings(root, phase3) if lock else []) + contract_findings(root, objects, phase3)
+    return check_contract(read_contracts(root, objects, phase3) or [], objects)

@@ -39,6 +39,7 @@ from tools.schema import API_VERSION_ID, SCHEMA_ID, api_version_findings, valida
 from tools.workspace import UNREADABLE_ID, decode_text, outside, read_confined, resolve_inside, walk
 
 if TYPE_CHECKING:
+    from tools.appsource import AppContract
     from tools.policy_source import TrustedPolicy
     from tools.workflow import TransitionResult
 
@@ -75,6 +76,8 @@ class Analysis:
     findings: list[Finding]
     stage: TransitionResult | None = None
     """For a stage request: whether the feature may enter the stage (its findings are in ``findings``)."""
+    contracts: list[AppContract] | None = None
+    """The runtime contracts the Phase III checks read (at the reviewed head); None when they were not read."""
 
 
 def is_yaml(path: str) -> bool:
@@ -463,24 +466,28 @@ def guard_findings(changes: ChangeSet, config: Config, root: Path) -> list[Findi
     return guard_change_set(changes, config.phase3, os.path.realpath(root))
 
 
-def workspace_evidence(root: Path, collected: Collected, config: Config, *, lock: bool) -> list[Finding]:
-    """The runtime contract (and ``lock``: the work tree's ``phase3.lock``). In a git-range review the app
-    sources are read at the reviewed head: from a copy of it when the work tree differs there."""
-    from tools.contract import contract_findings, phase3_workspace_findings
+def workspace_evidence(root: Path, collected: Collected, config: Config, *,
+                       lock: bool) -> tuple[list[Finding], list[AppContract] | None]:
+    """The runtime contract's findings (and ``lock``: the work tree's ``phase3.lock``), with the contracts read
+    (None: no workload to check them against, so not read). In a git-range review the app sources are read at
+    the reviewed head: from a copy of it when the work tree differs there."""
+    from tools.contract import check_contract, read_contracts
     from tools.head_tree import head_tree
+    from tools.lock import lock_findings
 
     changes = collected.changes
     head = changes.head if changes.mode == "git-range" and changes.head else None
     roots = contract_roots(root, config) if head and collected.objects else []
     drift = worktree_drift(root, head, roots) if roots else []
+    found = lock_findings(root, config.phase3) if lock else []
     if not drift:
-        return phase3_workspace_findings(root, collected.objects, config.phase3, lock=lock)
-    found = phase3_workspace_findings(root, [], config.phase3, lock=lock)  # the lock only: no objects, no contract
-    with head_tree(root, head, roots) as snapshot:
-        found += contract_findings(snapshot, collected.objects, config.phase3)
-    if not any(f.check_id == DRIFT_ID for f in collected.findings):
-        found.append(drift_finding(head, drift))
-    return found
+        contracts = read_contracts(root, collected.objects, config.phase3)
+    else:
+        with head_tree(root, head, roots) as snapshot:
+            contracts = read_contracts(snapshot, collected.objects, config.phase3)
+        if not any(f.check_id == DRIFT_ID for f in collected.findings):
+            found.append(drift_finding(head, drift))
+    return found + check_contract(contracts or [], collected.objects), contracts
 
 
 @gc_paused  # a batch analysis, whoever calls it (core.gcpause)
@@ -494,9 +501,10 @@ def judge(req: ChangeRequest | StageRequest, collected: Collected, config: Confi
     root = Path(req.workspace)
     findings = check_findings(root, collected, config)
     full = collected.full_changes or collected.changes
-    stage = None
+    stage, contracts = None, None
     if phase3 and isinstance(req, ChangeRequest):
-        findings += workspace_evidence(root, collected, config, lock=policy is None)
+        evidence, contracts = workspace_evidence(root, collected, config, lock=policy is None)
+        findings += evidence
         findings += guard_findings(full, config, root)
     elif phase3 and full.mode != "directory":  # a stage request on its feature's branch: its commits
         findings += guard_findings(full, config, root)
@@ -510,7 +518,7 @@ def judge(req: ChangeRequest | StageRequest, collected: Collected, config: Confi
         findings += result.findings
         stage = result.model_copy(update={"findings": []})
     return Analysis(collected=collected, findings=sorted(deselect(findings, config.checks), key=Finding.sort_key),
-                    stage=stage)
+                    stage=stage, contracts=contracts)
 
 
 def _head_rev(root: Path, full: ChangeSet) -> str | None:
