@@ -4,7 +4,6 @@ whole repository: what does not fit is summarised, and a specialist fetches it w
 from __future__ import annotations
 
 from collections import Counter
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -94,15 +93,10 @@ def _prioritised(mine: list[Finding], objects: list[K8sObject], changed: set[str
     return sorted(objects, key=rank)
 
 
-@cache
-def _catalog(spec: Specialist) -> tuple[tuple[str, str], ...]:
-    categories = spec.categories
-    return tuple((c.id, c.title) for c in registry() if c.category in categories)
-
-
 def catalog(spec: Specialist) -> list[dict[str, str]]:
-    """Ids and titles of the registered checks in the specialist's categories (static, so computed once)."""
-    return [{"id": i, "title": t} for i, t in _catalog(spec)]
+    """Ids and titles of the registered checks in the specialist's categories."""
+    categories = spec.categories
+    return [{"id": c.id, "title": c.title} for c in registry() if c.category in categories]
 
 
 def contract_rows(apps: list[AppContract]) -> list[dict[str, Any]]:
