@@ -298,7 +298,7 @@ class Toolbox:
         start = resolve_inside(self.root, prefix) if prefix else Path(os.path.realpath(self.root))
         real_root = Path(os.path.realpath(self.root))
         hits, files = [], 0
-        for path, is_link_dir in walk(start):
+        for path, is_link_dir in walk(start, too_deep=[]):  # a bounded search: what lies deeper is not searched
             if is_link_dir or path.is_symlink() or files >= MAX_SEARCHED_FILES or len(hits) >= MAX_HITS:
                 continue
             rel = path.relative_to(real_root).as_posix() if path.is_relative_to(real_root) else None

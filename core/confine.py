@@ -21,7 +21,7 @@ from core.errors import InputError
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_WALK_DEPTH = 64
-"""Directory levels a walk descends below its start; deeper directories are not entered."""
+"""Directory levels a walk descends below its start; a deeper directory is not entered, and that is said."""
 WALK_BUDGET_S = 120.0
 """Seconds one walk may take before it stops and says so (a FUSE mount or a pathological tree)."""
 _FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
@@ -37,6 +37,10 @@ class NotRegularFile(InputError):
 
 class TooLarge(InputError):
     """The file is over the size limit: never read whole."""
+
+
+class WalkLimit(InputError):
+    """A walk met a directory nested deeper than it descends, or ran out of time: it stops and says so."""
 
 
 def real_root(root: Path | str) -> Path:

@@ -196,6 +196,7 @@ CASES: tuple[Case, ...] = (
          ("stage",), ("001",)),
     Case("feature-dir-outside", lambda r: (_link(r, "specs/001-todo", "/etc")), ("stage",), ("001",)),
     # manifests that must be analysed, not skipped
+    Case("privileged-pod-70-dirs-deep", lambda r: _write(r, "k8s/" + "d/" * 70 + "pod.yaml", json.dumps(PRIVILEGED_POD))),
     Case("privileged-pod-json", lambda r: _write(r, "k8s/pod.json", json.dumps(PRIVILEGED_POD, indent=2))),
     Case("privileged-pod-json-compact", lambda r: _write(r, "k8s/pod.json", json.dumps(PRIVILEGED_POD))),
     # files that cannot be analysed

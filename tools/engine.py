@@ -36,7 +36,7 @@ from tools.memo import enabled as memo_enabled
 from tools.progress import report
 from tools.render_scope import RenderResult, renders_any
 from tools.schema import API_VERSION_ID, SCHEMA_ID, api_version_findings, validate_objects
-from tools.workspace import UNREADABLE_ID, decode_text, outside, read_confined, resolve_inside, walk
+from tools.workspace import UNREADABLE_ID, decode_text, outside, read_confined, resolve_inside, too_deep, walk
 
 if TYPE_CHECKING:
     from tools.appsource import AppContract
@@ -141,21 +141,26 @@ def at_values_lines(findings: list[Finding], objects: list[K8sObject]) -> list[F
     return relocate(findings, objects)
 
 
-def outside_directory_links(root: Path, config: Config) -> list[Finding]:
-    """A ``WS-OUTSIDE-WORKSPACE`` finding for every symlinked directory in scope that leads out of the workspace
-    (the walk never follows one, so its files would otherwise go unseen)."""
-    out = []
-    for path, is_dir_link in walk(root):
-        if not is_dir_link:
-            continue
+def workspace_files(root: Path, config: Config) -> tuple[list[str], list[Finding]]:
+    """Every regular file under ``root`` (posix, relative), in one walk, and a finding for each place in scope the
+    walk could not see into: a symlinked directory leading out of the workspace (``WS-OUTSIDE-WORKSPACE``; never
+    followed) and a directory nested too deep to be walked (``SCH-UNREADABLE``, asks)."""
+    files, unseen, deep = [], [], []
+    for path, is_dir_link in walk(root, too_deep=deep):
         rel = path.relative_to(root).as_posix()
-        if not in_scope([f"{rel}/{name}" for name in ("x.yaml", "x.yml", "x.json", "Dockerfile")], config):
-            continue
-        try:
-            resolve_inside(root, rel)
-        except InputError as exc:
-            out.append(outside(rel, str(exc)))
-    return out
+        if not is_dir_link:
+            files.append(rel)
+        elif _may_hold_infra(rel, config):
+            try:
+                resolve_inside(root, rel)
+            except InputError as exc:
+                unseen.append(outside(rel, str(exc)))
+    unseen += [too_deep(rel) for rel in (p.relative_to(root).as_posix() for p in deep) if _may_hold_infra(rel, config)]
+    return files, unseen
+
+
+def _may_hold_infra(directory: str, config: Config) -> bool:
+    return bool(in_scope([f"{directory}/{name}" for name in ("x.yaml", "x.yml", "x.json", "Dockerfile")], config))
 
 
 def infra_spec(config: Config) -> tuple[pathspec.PathSpec, pathspec.PathSpec]:
@@ -345,20 +350,20 @@ def collect(req: ChangeRequest | StageRequest, root: Path, config: Config, *, ne
     text, and the problems met while reading them. No check runs here. Progress goes to :mod:`tools.progress`."""
     full = change_set_for(req, root)
     changes = shown_changes(req, root, full)
+    unseen: list[Finding] = []
     if isinstance(req, StageRequest):
         from tools.stage_scope import stage_candidates
 
         candidates, note = stage_candidates(req, root, changes)
     elif changes.mode == "directory":
-        candidates = walk_files(root)
+        candidates, unseen = workspace_files(root, config)
         note = f"the directory {root.name or root} as a whole (no change set; every infrastructure file in scope)"
     else:
         candidates = [f.path for f in changes.files if f.status != "deleted"]
         note = f"{len(changes.files)} changed path(s) ({changes.mode})"
     scope = in_scope(candidates, config)
     out = Collected(changes=changes, scope=scope, scope_note=note, full_changes=full if full is not changes else None)
-    if changes.mode == "directory" and not isinstance(req, StageRequest):
-        out.findings += outside_directory_links(root, config)
+    out.findings += unseen
     report("rendering", 0, len(scope))
     rendered = render_all(root, scope, config)
     head = changes.head if changes.mode == "git-range" and changes.head else None

@@ -34,19 +34,32 @@ def resolve_inside(root: Path, rel: str) -> Path:
     return confine.resolve_inside(root, rel)
 
 
-def walk(start: Path, max_depth: int = confine.MAX_WALK_DEPTH) -> Iterator[tuple[Path, bool]]:
+def walk(start: Path, max_depth: int = confine.MAX_WALK_DEPTH, *, too_deep: list[Path] | None = None,
+         seconds: float = confine.WALK_BUDGET_S) -> Iterator[tuple[Path, bool]]:
     """Every file under ``start`` plus every symlinked directory, as ``(path, is_directory_link)``.
 
-    Symlinked directories are listed, never followed; :data:`PRUNE_DIRS` are skipped, and so is anything more
-    than ``max_depth`` directories below ``start``. Sorted within each
-    directory (files first, then directory links), so the walk is reproducible.
+    Symlinked directories are listed, never followed; :data:`PRUNE_DIRS` are skipped. Sorted within each
+    directory (files first, then directory links), so the walk is reproducible. Nothing is skipped silently: a
+    directory more than ``max_depth`` levels below ``start`` is not entered and raises
+    :class:`~core.confine.WalkLimit`, or is appended to ``too_deep`` when the caller reports it itself; a walk
+    still going after ``seconds`` raises :class:`~core.confine.WalkLimit`.
     """
     top = len(Path(start).parts)
+    budget = confine.Budget(seconds)
     for dirpath, dirnames, filenames in os.walk(start):
+        if budget.spent():
+            raise confine.WalkLimit(f"walking {start} took longer than {seconds:g} s and was stopped (a network "
+                                    "mount or a pathological tree?); nothing was judged")
         here = Path(dirpath)
         links = sorted(d for d in dirnames if (here / d).is_symlink())
-        deep = len(here.parts) - top >= max_depth
-        dirnames[:] = [] if deep else sorted(d for d in dirnames if d not in PRUNE_DIRS and d not in links)
+        kept = sorted(d for d in dirnames if d not in PRUNE_DIRS and d not in links)
+        if kept and len(here.parts) - top >= max_depth:
+            if too_deep is None:
+                raise confine.WalkLimit(f"{here / kept[0]} is nested more than {max_depth} directories below "
+                                        f"{start} and was not walked; nothing was judged")
+            too_deep += [here / d for d in kept]
+            kept = []
+        dirnames[:] = kept
         yield from ((here / name, False) for name in sorted(filenames))
         yield from ((here / name, True) for name in links)
 
@@ -55,6 +68,13 @@ def _unreadable(rel: str, message: str, severity: Severity = Severity.medium) ->
     """A file in scope that could not be analysed: never approved silently, a person is asked."""
     return finding(UNREADABLE_ID, message, severity=severity, file=rel,
                    question=f"{rel} could not be analysed ({message.split(';')[0]}): approve it unanalysed? [y/N]")
+
+
+def too_deep(rel: str) -> Finding:
+    """A directory nested deeper than a walk descends: not entered, so nothing in it was analysed, and a person is
+    asked."""
+    return _unreadable(rel, f"directory nested more than {confine.MAX_WALK_DEPTH} levels deep; not walked, so no file "
+                            "in it was analysed")
 
 
 def outside(rel: str, message: str) -> Finding:

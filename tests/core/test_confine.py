@@ -91,5 +91,18 @@ def test_walk_stops_at_the_depth_limit(tmp_path: Path) -> None:
     deep.mkdir(parents=True)
     (deep / "f.yaml").write_text("x: 1\n")
     (tmp_path / "d" / "g.yaml").write_text("x: 1\n")
-    assert [p.name for p, _ in walk(tmp_path, max_depth=3)] == ["g.yaml"]
+    with pytest.raises(confine.WalkLimit, match="nested more than 3 directories"):  # never skipped silently
+        list(walk(tmp_path, max_depth=3))
+    skipped: list[Path] = []
+    assert [p.name for p, _ in walk(tmp_path, max_depth=3, too_deep=skipped)] == ["g.yaml"]
+    assert skipped == [tmp_path.joinpath(*["d"] * 4)]
     assert sorted(p.name for p, _ in walk(tmp_path)) == ["f.yaml", "g.yaml"]
+
+
+def test_a_walk_out_of_time_stops_and_says_so(tmp_path: Path) -> None:
+    from tools.workspace import walk
+
+    (tmp_path / "a.yaml").write_text("x: 1\n")
+    with pytest.raises(confine.WalkLimit, match="took longer than"):
+        list(walk(tmp_path, seconds=-1))
+    assert [p.name for p, _ in walk(tmp_path)] == ["a.yaml"]

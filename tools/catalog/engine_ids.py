@@ -51,10 +51,12 @@ ENTRIES: tuple[Entry, ...] = (
            "Render it (put it in a Helm chart or a Kustomization) or remove the template syntax.",
            "tools/manifests.py"),
     _input("SCH-UNREADABLE", Severity.medium, "File in scope could not be read",
-           "A file in scope is over the size limit, binary, not UTF-8 or unreadable; the finding asks whether "
-           "to approve it unanalysed.",
-           "Make the file readable UTF-8 text under the size limit, or exclude it from the scope.",
-           "tools/workspace.py, tools/manifests.py"),
+           "A file in scope is over the size limit, binary, not UTF-8 or unreadable, or a directory is nested "
+           "more than 64 levels deep (not walked, so nothing in it was seen); the finding asks whether to approve "
+           "it unanalysed.",
+           "Make the file readable UTF-8 text under the size limit (flatten the directory), or exclude it from the "
+           "scope.",
+           "tools/workspace.py, tools/manifests.py, tools/engine.py"),
     Entry(id="WS-OUTSIDE-WORKSPACE", category=Category.security, severity=Severity.high,
           title="Path in scope resolves outside the workspace",
           description="A file in scope (a manifest, a chart file read by `.Files.Get`, a values file, an app "
