@@ -54,6 +54,19 @@ def test_a_changed_service_sees_the_unchanged_deployment(repo: Path) -> None:
     assert _targets(repo, paths=["k8s/svc.yaml"]) == []
 
 
+def test_a_directory_too_deep_to_walk_does_not_stop_a_review_of_other_paths(repo: Path) -> None:
+    """The context walk reads, never judges: a directory nested past the walk's limit elsewhere in the workspace
+    neither fails the review of a change nor hides the change's own findings."""
+    deep = repo.joinpath("docs", *["x"] * 70)
+    deep.mkdir(parents=True)
+    (deep / "notes.yaml").write_text("a: 1\n")
+    (repo / "k8s" / "svc.yaml").write_text(SERVICE % "api")
+    assert _targets(repo, worktree=True) == ["k8s/svc.yaml"]
+    assert _targets(repo, paths=["k8s/svc.yaml"]) == ["k8s/svc.yaml"]
+    found = analyse(ChangeRequest(workspace=str(repo)), Config()).findings  # the directory review says so
+    assert [f.file for f in found if f.check_id == "SCH-UNREADABLE"] == ["/".join(["docs", *["x"] * 64])]
+
+
 def test_a_real_mismatch_is_still_found_and_only_for_the_changed_file(repo: Path) -> None:
     commit(repo, {"k8s/svc.yaml": SERVICE % "api"}, "point the service elsewhere")
     assert _targets(repo, base="HEAD~1") == ["k8s/svc.yaml"]

@@ -85,7 +85,8 @@ def is_yaml(path: str) -> bool:
 
 
 def walk_files(root: Path) -> list[str]:
-    """Every regular file under ``root`` (posix, relative), pruning VCS/dependency directories."""
+    """Every regular file under ``root`` (posix, relative), pruning VCS/dependency directories; a directory too deep
+    to walk raises :class:`~core.confine.WalkLimit` (:func:`workspace_files` reports it instead)."""
     return [path.relative_to(root).as_posix() for path, is_dir_link in walk(root) if not is_dir_link]
 
 
@@ -408,8 +409,8 @@ def _context_objects(root: Path, changes: ChangeSet, scope: set[str], owned_dirs
         from tools import git
 
         listed = git.list_files_at(root, changes.head)
-    else:
-        listed = walk_files(root)
+    else:  # what the walk could not see is not reported here: context objects are read, never judged
+        listed, _ = workspace_files(root, config)
     scratch = Collected(changes=changes, scope=[])
     wanted = [rel for rel in in_scope(listed, config)
               if rel not in scope and is_yaml(rel) and not _rendered_elsewhere(rel, owned_dirs)]
