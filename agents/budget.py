@@ -44,8 +44,9 @@ def finding_row(f: Finding, *, message: bool = True) -> dict[str, Any]:
 
 
 def fit_rows(findings: Iterable[Finding], budget: int, *, message: bool = True
-             ) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    """The most severe findings as rows within ``budget`` tokens, and the count per check id of the rest."""
+             ) -> tuple[list[dict[str, Any]], dict[str, int], int]:
+    """The most severe findings as rows within ``budget`` tokens, the count per check id of the rest, and the
+    tokens the rows take."""
     rows, rest, used = [], Counter(), 0
     for f in sorted(findings, key=Finding.sort_key):
         row = finding_row(f, message=message)
@@ -55,7 +56,7 @@ def fit_rows(findings: Iterable[Finding], budget: int, *, message: bool = True
             used += cost
         else:
             rest[f.check_id] += 1
-    return rows, dict(rest)
+    return rows, dict(rest), used
 
 
 def object_line(o: K8sObject | ObjectSummary) -> str:

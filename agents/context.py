@@ -55,7 +55,7 @@ def _change_rows(changes: ChangeSet, objects: list[K8sObject]) -> list[dict[str,
 def supervisor_input(req: ChangeRequest | StageRequest, findings: list[Finding], objects: list[K8sObject],
                      changes: ChangeSet, config: Config) -> SupervisorInput:
     budget = config.provider.input_budget_tokens
-    rows, rest = fit_rows([f for f in findings if not f.suppressed], budget // SUPERVISOR_SHARE, message=False)
+    rows, rest, _ = fit_rows([f for f in findings if not f.suppressed], budget // SUPERVISOR_SHARE, message=False)
     change_rows, used, left_out = [], 0, 0
     for row in _change_rows(changes, objects):
         cost = estimate(row)
@@ -126,8 +126,8 @@ def specialist_input(name: str, req: ChangeRequest | StageRequest, focus: str, f
     mine = [f for f in findings if spec.owns(f)]
     paths = changes.paths() or list(scope or [])
     budget = config.provider.input_budget_tokens
-    rows, _ = fit_rows(mine, budget // FINDINGS_SHARE)
-    room = budget - sum(estimate(r) for r in rows)
+    _, _, used = fit_rows(mine, budget // FINDINGS_SHARE)
+    room = budget - used
     extra: dict[str, Any] = {}
     if name == "phase3_guard":
         if contract is None:

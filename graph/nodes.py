@@ -25,7 +25,7 @@ from agents.specialists import run_specialist
 from agents.supervisor import MAX_ROUNDS, open_points, plan_delegation, reconcile
 from core.models import DecisionMetadata
 from core.versions import versions
-from graph.state import GraphContext, ReviewState, SpecialistTask, View, dump
+from graph.state import GraphContext, ReviewState, SpecialistTask, View, dump, dump_collected
 from prompts import prompt_versions
 from tools import engine
 
@@ -53,7 +53,7 @@ def _timed(name: str):
 def intake(state: ReviewState, runtime: Runtime[GraphContext]) -> dict:
     """Read the change: its change set, the files in scope, their objects and Dockerfiles (no check yet)."""
     view = View(state)
-    return dump(engine.collect(view.request, Path(view.request.workspace), view.config))
+    return dump_collected(engine.collect(view.request, Path(view.request.workspace), view.config))
 
 
 @_timed("deterministic")

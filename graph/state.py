@@ -75,13 +75,30 @@ class SpecialistTask(TypedDict):
 
 
 class Channel(Generic[T]):
-    """A state channel read back as ``T``: validated on first use, then cached on the view."""
+    """A state channel read back as ``T``: validated on first use, then cached on the view.
+
+    LangGraph hands every node the same channel values until a node writes a new one, so the channel also keeps
+    its latest ``(data, value)``: a later node reading the very same ``data`` object (``is``, never equality; the
+    data is held, so its identity cannot be reused) gets the value without validating it again. Lists are
+    handed out as copies; their models are shared, and nothing here modifies a model in place."""
 
     def __init__(self, model: Any, *, optional: bool = False, default: Any = None, key: str | None = None):
         self.adapter: TypeAdapter[T] = TypeAdapter(model)
         self.optional = optional
         self.default = default
         self.key = key
+        self.latest: tuple[Any, Any] = (object(), None)
+
+    def prime(self, data: Any, value: T) -> None:
+        """``data`` is the dump of ``value``: a node reading it back gets ``value`` itself."""
+        self.latest = (data, value)
+
+    def read(self, data: Any) -> T:
+        seen, value = self.latest
+        if seen is not data:
+            value = self.adapter.validate_python(data)
+            self.latest = (data, value)
+        return list(value) if isinstance(value, list) else value
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
@@ -97,7 +114,7 @@ class Channel(Generic[T]):
             return self
         if self.name not in view.cache:
             data = view.state.get(self.key, self.default)
-            view.cache[self.name] = None if data is None and self.optional else self.adapter.validate_python(data)
+            view.cache[self.name] = None if data is None and self.optional else self.read(data)
         return view.cache[self.name]
 
 
@@ -109,6 +126,7 @@ class View:
     config: Channel[Config] = Channel(Config)
     changes: Channel[ChangeSet] = Channel(ChangeSet)
     objects: Channel[list[K8sObject]] = Channel(list[K8sObject], default=[])
+    context_objects: Channel[list[K8sObject]] = Channel(list[K8sObject], default=[], key="context")
     findings: Channel[list[Finding]] = Channel(list[Finding], default=[])
     stage: Channel[TransitionResult | None] = Channel(TransitionResult, optional=True)
     plan: Channel[DelegationPlan] = Channel(DelegationPlan)
@@ -139,12 +157,22 @@ class View:
     @property
     def collected(self) -> Collected:
         """What intake read (before ``deterministic`` replaces ``findings`` with every finding)."""
-        return Collected.model_validate({k: self.state[k] for k in Collected.model_fields if k in self.state})
+        data = {k: self.state[k] for k in Collected.model_fields if k in self.state}
+        return Collected.model_validate({**data, "objects": self.objects, "context": self.context_objects})
 
     @property
     def reviewed_paths(self) -> list[str]:
         """The paths of the change; for a directory review (no change set), the files in scope."""
         return self.changes.paths() if self.changes.mode != "directory" else self.state.get("scope", [])
+
+
+def dump_collected(collected: Collected) -> dict[str, Any]:
+    """What intake read, as a state update. The objects' channels remember the models they were dumped from, so
+    the next node reads back these very objects, which the engine's per-object reuse (``tools.memo``) knows."""
+    update = dump(collected)
+    View.objects.prime(update["objects"], collected.objects)
+    View.context_objects.prime(update["context"], collected.context)
+    return update
 
 
 def dump(value: Any) -> Any:

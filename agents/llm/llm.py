@@ -93,7 +93,7 @@ def catalog_text(catalog: list[dict[str, str]]) -> str:
 def specialist_payload(inp: SpecialistInput, budget: int) -> dict[str, Any]:
     """The data a specialist sees (before redaction): its findings within the budget, its objects, its question."""
     dumped = inp.model_dump(mode="json", exclude={"context", "scope", "findings"}, exclude_none=True)
-    rows, rest = fit_rows(inp.findings, budget // FINDINGS_SHARE)
+    rows, rest, _ = fit_rows(inp.findings, budget // FINDINGS_SHARE)
     dumped["findings"] = rows
     if rest:
         dumped["more_findings"] = rest
