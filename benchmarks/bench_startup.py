@@ -4,7 +4,8 @@
 
 Cold starts: CPU seconds (children's ``getrusage``; user + system) of a fresh interpreter running
 ``python -c pass`` (the floor), ``--version``, ``check`` of one manifest, ``guard hook`` with a Bash
-PreToolUse event, and ``review`` of the same directory offline; median of ``--repeat``.
+PreToolUse event and with a Write of a protected file of the example (denied), ``check`` and ``review`` of the
+example offline; median of ``--repeat``.
 
 ``--baseline DIR``: the same cold starts of another checkout (``git worktree add DIR main``), run with
 ``PYTHONPATH=DIR`` in turn with this tree's, one run of each per round, so that a neighbour's load on a shared
@@ -115,6 +116,8 @@ def main() -> None:
         shutil.copytree(EXAMPLE, example)
         event = json.dumps({"hook_event_name": "PreToolUse", "tool_name": "Bash", "tool_input": {"command": "ls"},
                             "cwd": str(ws)})
+        write = json.dumps({"hook_event_name": "PreToolUse", "tool_name": "Write", "cwd": str(example),
+                            "tool_input": {"file_path": str(example / "backend" / "src" / "main.py"), "content": "x"}})
         cli = ["-m", "infra_orchestrator"]
         envs = side_envs(args.baseline, Path(tmp))
         rows = [
@@ -123,6 +126,8 @@ def main() -> None:
             ("`check` one file", cold([*cli, "check", "k8s/svc.yaml", "-q", "--format", "json"], ws, args.repeat,
                                       envs=envs)),
             ("`guard hook` (Bash event)", cold([*cli, "guard", "hook"], ws, args.repeat, stdin=event, envs=envs)),
+            ("`guard hook` (Write of a protected file, the example)", cold([*cli, "guard", "hook"], example,
+                                                                          args.repeat, stdin=write, envs=envs)),
             ("`check` the example", cold([*cli, "check", ".", "-q", "--format", "json"], example, args.repeat,
                                          envs=envs)),
             ("`review` the example (no API key: offline)", cold([*cli, "review", ".", "--format", "json"], example,
