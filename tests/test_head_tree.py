@@ -107,15 +107,20 @@ def test_no_copy_and_no_note_when_the_work_tree_is_the_head(tmp_path):
     assert not [f for f in collected.findings if f.check_id == "WS-WORKTREE-DIFFERS"]
 
 
-def test_the_runtime_contract_reads_app_sources_at_the_head(tmp_path):
+def _need_hidden_by_the_work_tree(tmp_path: Path) -> tuple[Path, ChangeRequest, Config]:
+    """The head's app reads DATABASE_URL; the work tree's copy of that source no longer does."""
     repo, base = _repo(tmp_path)
     manifest = TEMPLATE.replace('"registry.example/app:{{ .Values.tag }}"', "registry.example/app:1.0") \
         .replace("{{ .Values.privileged }}", "false")
     commit(repo, {"backend/src/app.py": "import os\nDB = os.environ['DATABASE_URL']\n",
                   "k8s/deploy.yaml": manifest}, "the app needs DATABASE_URL")
-    (repo / "backend/src/app.py").write_text("print('no env needed here')\n")  # the work tree hides the need
-    req = ChangeRequest(workspace=str(repo), base=base, head="HEAD")
+    (repo / "backend/src/app.py").write_text("print('no env needed here')\n")
     config = Config.model_validate({"phase3": {"protected": ["backend/src/**"], "app_roots": ["backend"]}})
+    return repo, ChangeRequest(workspace=str(repo), base=base, head="HEAD"), config
+
+
+def test_the_runtime_contract_reads_app_sources_at_the_head(tmp_path):
+    repo, req, config = _need_hidden_by_the_work_tree(tmp_path)
     collected = engine.collect(req, repo, config)
     found, contracts = engine.workspace_evidence(repo, collected, config, lock=False)
     assert any("DATABASE_URL" in f.message for f in found), [f.message for f in found]
@@ -137,14 +142,8 @@ class ContractSeen(OfflineProvider):
 
 
 def test_the_phase3_specialist_is_given_the_contract_of_the_head(tmp_path):
-    repo, base = _repo(tmp_path)
-    manifest = TEMPLATE.replace('"registry.example/app:{{ .Values.tag }}"', "registry.example/app:1.0") \
-        .replace("{{ .Values.privileged }}", "false")
-    commit(repo, {"backend/src/app.py": "import os\nDB = os.environ['DATABASE_URL']\n",
-                  "k8s/deploy.yaml": manifest}, "the app needs DATABASE_URL")
-    (repo / "backend/src/app.py").write_text("print('no env needed here')\n")
-    config = Config.model_validate({"phase3": {"protected": ["backend/src/**"], "app_roots": ["backend"]}})
+    _, req, config = _need_hidden_by_the_work_tree(tmp_path)
     provider = ContractSeen()
-    run_request(ChangeRequest(workspace=str(repo), base=base, head="HEAD"), config=config, provider=provider)
+    run_request(req, config=config, provider=provider)
     [app] = provider.contract
     assert app["app_root"] == "backend" and [v["name"] for v in app["env"]] == ["DATABASE_URL"]

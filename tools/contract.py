@@ -37,7 +37,7 @@ from tools.layout import literal_prefix
 from tools.platformenv import PLATFORM_PORT, provided_by_platform
 from tools.reach import JS_SUFFIXES, is_dev_path, reachable
 
-__all__ = ["AppContract", "EnvVar", "app_roots", "check_contract", "contract_findings", "extract_contract",
+__all__ = ["AppContract", "EnvVar", "app_roots", "check_contract", "extract_contract",
            "js_contract", "python_contract", "read_contracts"]
 
 ENV_MISSING = "CONTRACT-ENV-MISSING"
@@ -309,8 +309,3 @@ def read_contracts(root: Path, objects: list[K8sObject], phase3: Phase3Config) -
         return None
     roots = app_roots(root, phase3)
     return [extract_contract(root, r, single_app=len(roots) == 1) for r in roots]
-
-
-def contract_findings(root: Path, objects: list[K8sObject], phase3: Phase3Config) -> list[Finding]:
-    """The runtime-contract findings of the workloads in ``objects`` (none without workloads or app roots)."""
-    return check_contract(read_contracts(root, objects, phase3) or [], objects)

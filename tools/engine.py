@@ -84,10 +84,11 @@ def is_yaml(path: str) -> bool:
     return path.lower().endswith(YAML_SUFFIXES)
 
 
-def walk_files(root: Path) -> list[str]:
+def walk_files(root: Path, *, too_deep: list[Path] | None = None) -> list[str]:
     """Every regular file under ``root`` (posix, relative), pruning VCS/dependency directories; a directory too deep
-    to walk raises :class:`~core.confine.WalkLimit` (:func:`workspace_files` reports it instead)."""
-    return [path.relative_to(root).as_posix() for path, is_dir_link in walk(root) if not is_dir_link]
+    to walk raises :class:`~core.confine.WalkLimit`, or goes to ``too_deep`` (:func:`workspace_files` reports it)."""
+    return [path.relative_to(root).as_posix() for path, is_dir_link in walk(root, too_deep=too_deep)
+            if not is_dir_link]
 
 
 def contract_roots(root: Path, config: Config) -> list[str]:
@@ -410,7 +411,7 @@ def _context_objects(root: Path, changes: ChangeSet, scope: set[str], owned_dirs
 
         listed = git.list_files_at(root, changes.head)
     else:  # what the walk could not see is not reported here: context objects are read, never judged
-        listed, _ = workspace_files(root, config)
+        listed = walk_files(root, too_deep=[])
     scratch = Collected(changes=changes, scope=[])
     wanted = [rel for rel in in_scope(listed, config)
               if rel not in scope and is_yaml(rel) and not _rendered_elsewhere(rel, owned_dirs)]
